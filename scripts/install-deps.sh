@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages noisesched needs to build, test and run its pipeline.
+# Idempotent: packages already present are skipped, so a second run costs nothing.
+# Usage: scripts/install-deps.sh [--with-python-fixtures]
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  # LibTorch (CPU, oneDNN, OpenMP) and a fast BLAS: without OpenBLAS matrix products fall back
+  # to the reference BLAS and run about 30 times slower.
+  libtorch-dev libopenblas0-pthread
+  # Libraries used by the program, its tests and benchmarks.
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libfmt-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # Formatting check, plots (matplotlib drives `schedule --plot`), data.
+  clang-format python3 python3-numpy python3-matplotlib python3-mpmath dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} missing packages: ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

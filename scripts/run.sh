@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The main job: installs what is missing, builds, then runs the pipeline. Today the pipeline draws
+# the schedule figures of Chen (2023) and exports schedule tables; training, sampling and
+# evaluation join it as they land. Results go to out/ (or $NOISESCHED_OUT); running it again
+# rebuilds what changed and redraws.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+
+out=${NOISESCHED_OUT:-out}
+ns=${NOISESCHED_BUILD_DIR:-build}/noisesched
+mkdir -p "$out/figures" "$out/schedules"
+
+echo "== schedule figures"
+# Schedule functions with different start, end and tau (the paper's Algorithm 1 families).
+"$ns" schedule cosine@0,1,1 cosine@0.2,1,1 cosine@0.2,1,2 cosine@0.2,1,3 \
+  --title "cosine schedules: start, end, tau" --plot "$out/figures/cosine_schedules.png"
+"$ns" schedule sigmoid@0,3,0.3 sigmoid@0,3,0.5 sigmoid@0,3,0.7 sigmoid@-3,3,0.9 sigmoid@-3,3,1.1 \
+  --title "sigmoid schedules: start, end, tau" --plot "$out/figures/sigmoid_schedules.png"
+# Input scaling b shifts logSNR by 2 ln b without changing the curve's shape.
+"$ns" schedule cosine --scale 1 --scale 0.7 --scale 0.5 --scale 0.3 \
+  --title "input scaling b on the cosine schedule" --plot "$out/figures/input_scaling.png"
+# The compound recipe: one fixed gamma(t) = 1 - t with b = 64 / resolution (64, 128, 256 pixels).
+"$ns" schedule simple_linear --scale 1 --scale 0.5 --scale 0.25 \
+  --title "simple_linear with b = 64 / resolution for 64, 128, 256 pixels" \
+  --plot "$out/figures/resolution_rule.png"
+# Every family side by side at its defaults.
+"$ns" schedule simple_linear cosine sigmoid@-3,3,0.9 shifted_cosine@64,128 ddpm_linear karras \
+  --title "schedule families" --plot "$out/figures/schedule_families.png"
+
+echo "== schedule tables (CSV: t,gamma,logsnr at 101 points)"
+for spec in simple_linear cosine sigmoid@-3,3,0.9 shifted_cosine@64,128 ddpm_linear karras; do
+  name=${spec//[@:,=]/_}
+  "$ns" schedule "$spec" --points 101 --csv >"$out/schedules/$name.csv.tmp"
+  mv "$out/schedules/$name.csv.tmp" "$out/schedules/$name.csv"
+  echo "wrote $out/schedules/$name.csv"
+done
+
+echo
+echo "done: figures in $out/figures/, schedule tables in $out/schedules/"

@@ -1,0 +1,19 @@
+// noisesched command-line program: one registration function per command.
+//
+// Each command parses its options into a config struct (defaults live in the struct and the help
+// prints them) and returns the function that runs it. Commands throw noisesched::Error; only
+// main() catches, prints "error: ..." and exits non-zero.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace noisesched::cli {
+
+using CommandRunner = std::function<int()>;
+
+// Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
+void add_schedule_command(CLI::App& app, CommandRunner& runner);
+void add_info_command(CLI::App& app, CommandRunner& runner);
+
+}  // namespace noisesched::cli

@@ -1,0 +1,26 @@
+// `noisesched info`: what this build and machine offer (LibTorch, threads, CUDA).
+#include <iostream>
+
+#include "commands.h"
+#include "noisesched/core/runtime.h"
+
+namespace noisesched::cli {
+
+void add_info_command(CLI::App& app, CommandRunner& runner) {
+  auto* cmd =
+      app.add_subcommand("info", "Show the noisesched and LibTorch versions, threads and devices");
+  cmd->callback([&runner] {
+    runner = [] {
+      const RuntimeInfo info = runtime_info();
+      std::cout << "noisesched " << NOISESCHED_VERSION << "\n"
+                << "LibTorch " << info.torch_version << " (" << info.parallel_backend << ")\n"
+                << "threads " << info.threads << " of " << info.hardware_threads << "\n"
+                << "CUDA " << (info.cuda_available ? "yes" : "no");
+      if (info.cuda_available) std::cout << " (" << info.cuda_devices << " devices)";
+      std::cout << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace noisesched::cli

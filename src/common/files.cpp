@@ -1,0 +1,75 @@
+// Atomic file output (see files.h).
+#include "noisesched/common/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "noisesched/common/error.h"
+
+namespace noisesched {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) throw Error("cannot open '" + path + "' to flush it: " + errno_text());
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  // Some file systems refuse fsync on directories; that is not a failed write.
+  if (rc != 0 && !(flags & O_DIRECTORY && (saved == EINVAL || saved == EBADF))) {
+    errno = saved;
+    throw Error("cannot flush '" + path + "' to disk: " + errno_text());
+  }
+}
+
+}  // namespace
+
+std::string temporary_path_for(const std::string& path) {
+  static std::atomic<unsigned> counter{0};
+  return path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+void commit_file(const std::string& path, const std::string& destination) {
+  fsync_path(path, O_RDONLY);
+  if (std::rename(path.c_str(), destination.c_str()) != 0) {
+    const std::string reason = errno_text();
+    std::remove(path.c_str());
+    throw Error("cannot rename '" + path + "' to '" + destination + "': " + reason);
+  }
+  auto folder = std::filesystem::path(destination).parent_path();
+  fsync_path(folder.empty() ? std::string(".") : folder.string(), O_RDONLY | O_DIRECTORY);
+}
+
+void write_file_atomically(const std::string& path, std::string_view content) {
+  const std::string temporary = temporary_path_for(path);
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) throw Error("cannot create '" + temporary + "': " + errno_text());
+  bool ok = std::fwrite(content.data(), 1, content.size(), file) == content.size();
+  int error = ok ? 0 : errno;
+  if (std::fclose(file) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  if (!ok) {
+    std::remove(temporary.c_str());
+    throw Error("cannot write '" + path + "': " + std::strerror(error));
+  }
+  commit_file(temporary, path);
+}
+
+void create_directories(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) throw Error("cannot create folder '" + path + "': " + error.message());
+}
+
+}  // namespace noisesched
