@@ -1,0 +1,479 @@
+// Training configuration: TOML parsing, overrides, validation, printing (see config.h).
+#include "noisesched/config/config.h"
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/numbers.h"
+#include "noisesched/config/lr_schedule.h"
+#include "noisesched/schedule/input_scale.h"
+#include "noisesched/schedule/schedule.h"
+
+namespace noisesched {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+std::string list_text(const std::vector<int>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(values[i]);
+  }
+  return out + "]";
+}
+
+std::string quote_toml(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void check_choice(const ConfigField& field, const std::string& value, const std::string& where) {
+  if (field.choices.empty()) return;
+  if (std::find(field.choices.begin(), field.choices.end(), value) == field.choices.end()) {
+    throw Error(where + field.name() + " = '" + value +
+                "' is not allowed; choose one of: " + join(field.choices));
+  }
+}
+
+// Sets a field from text (for --set), in the field's type.
+void set_from_text(ConfigField& field, std::string_view text_in) {
+  const std::string text(trim(text_in));
+  const std::string what = field.name();
+  std::visit(Overloaded{
+                 [&](int* v) {
+                   *v = static_cast<int>(parse_integer(text, what, -2147483647, 2147483647));
+                 },
+                 [&](std::int64_t* v) { *v = parse_integer(text, what, INT64_MIN + 1, INT64_MAX); },
+                 [&](double* v) { *v = parse_double(text, what); },
+                 [&](bool* v) {
+                   if (text == "true") {
+                     *v = true;
+                   } else if (text == "false") {
+                     *v = false;
+                   } else {
+                     throw Error(what + ": '" + text + "' is not a boolean; use true or false");
+                   }
+                 },
+                 [&](std::string* v) {
+                   check_choice(field, text, "");
+                   *v = text;
+                 },
+                 [&](std::vector<int>* v) {
+                   std::string_view body = text;
+                   if (!body.empty() && body.front() == '[' && body.back() == ']') {
+                     body = body.substr(1, body.size() - 2);
+                   }
+                   std::vector<int> values;
+                   while (!trim(body).empty()) {
+                     const auto comma = body.find(',');
+                     values.push_back(static_cast<int>(
+                         parse_integer(body.substr(0, comma), what, -2147483647, 2147483647)));
+                     if (comma == std::string_view::npos) break;
+                     body = body.substr(comma + 1);
+                   }
+                   *v = values;
+                 },
+             },
+             field.value);
+}
+
+// Sets a field from a TOML node, checking its type.
+void set_from_toml(ConfigField& field, const toml::node& node, const std::string& where) {
+  const std::string what = where + field.name();
+  auto type_error = [&](const char* expected) {
+    std::ostringstream got;
+    got << node.type();
+    return Error(what + ": expected " + expected + ", got " + got.str());
+  };
+  std::visit(Overloaded{
+                 [&](int* v) {
+                   if (!node.is_integer()) throw type_error("an integer");
+                   const auto value = node.as_integer()->get();
+                   if (value < -2147483647 || value > 2147483647) {
+                     throw Error(what + ": " + std::to_string(value) + " is out of range");
+                   }
+                   *v = static_cast<int>(value);
+                 },
+                 [&](std::int64_t* v) {
+                   if (!node.is_integer()) throw type_error("an integer");
+                   *v = node.as_integer()->get();
+                 },
+                 [&](double* v) {
+                   if (node.is_integer()) {
+                     *v = static_cast<double>(node.as_integer()->get());
+                   } else if (node.is_floating_point()) {
+                     *v = node.as_floating_point()->get();
+                     if (!std::isfinite(*v)) throw Error(what + ": expected a finite number");
+                   } else {
+                     throw type_error("a number");
+                   }
+                 },
+                 [&](bool* v) {
+                   if (!node.is_boolean()) throw type_error("true or false");
+                   *v = node.as_boolean()->get();
+                 },
+                 [&](std::string* v) {
+                   if (!node.is_string()) throw type_error("a string");
+                   const std::string value = node.as_string()->get();
+                   check_choice(field, value, where);
+                   *v = value;
+                 },
+                 [&](std::vector<int>* v) {
+                   if (!node.is_array()) throw type_error("an array of integers");
+                   std::vector<int> values;
+                   for (const auto& item : *node.as_array()) {
+                     if (!item.is_integer()) throw type_error("an array of integers");
+                     values.push_back(static_cast<int>(item.as_integer()->get()));
+                   }
+                   *v = values;
+                 },
+             },
+             field.value);
+}
+
+void require(bool ok, const std::string& key, const std::string& rule, const std::string& value) {
+  if (!ok) throw Error("config: " + key + " must be " + rule + " (got " + value + ")");
+}
+
+}  // namespace
+
+std::string field_value_text(const ConfigField& field) {
+  return std::visit(Overloaded{
+                        [](int* v) { return std::to_string(*v); },
+                        [](std::int64_t* v) { return std::to_string(*v); },
+                        [](double* v) {
+                          // TOML floats need a '.' or an exponent.
+                          std::string text = format_exact(*v);
+                          if (text.find_first_of(".en") == std::string::npos) text += ".0";
+                          return text;
+                        },
+                        [](bool* v) { return std::string(*v ? "true" : "false"); },
+                        [](std::string* v) { return quote_toml(*v); },
+                        [](std::vector<int>* v) { return list_text(*v); },
+                    },
+                    field.value);
+}
+
+std::vector<ConfigField> config_fields(Config& c) {
+  using S = std::vector<std::string>;
+  using Target = decltype(ConfigField::value);
+  const auto F = [](const char* section, const char* key, Target value, const char* help,
+                    S choices = {}, bool changeable_on_resume = false) {
+    ConfigField field;
+    field.section = section;
+    field.key = key;
+    field.value = value;
+    field.help = help;
+    field.choices = std::move(choices);
+    field.changeable_on_resume = changeable_on_resume;
+    return field;
+  };
+  return {
+      F("data", "dataset", &c.data.dataset,
+        "fashion_mnist, mnist (IDX files) or folder (one sub-folder per class)",
+        S{"fashion_mnist", "mnist", "folder"}),
+      F("data", "path", &c.data.path, "IDX folder, or the image folder's root"),
+      F("data", "split", &c.data.split, "IDX split", S{"train", "test"}),
+      F("data", "resolution", &c.data.resolution, "training resolution (images resized to it)"),
+      F("data", "random_flip", &c.data.random_flip, "random horizontal flips"),
+      F("data", "limit", &c.data.limit, "use only the first N examples (0: all)"),
+      F("data", "skip_bad_images", &c.data.skip_bad_images,
+        "folder data: skip unreadable images (and report how many) instead of stopping"),
+      F("data", "workers", &c.data.workers, "loader threads", {}, true),
+      F("data", "prefetch", &c.data.prefetch, "batches prepared ahead of the model", {}, true),
+      F("model", "arch", &c.model.arch, "denoising network", S{"rin", "unet"}),
+      F("model", "class_conditional", &c.model.class_conditional,
+        "condition on the class label (with a null class for guidance)"),
+      F("rin", "patch_size", &c.rin.patch_size, "pixels per patch side (tokens = (res/patch)^2)"),
+      F("rin", "latents", &c.rin.latents, "learned latent tokens"),
+      F("rin", "latent_dim", &c.rin.latent_dim, "latent width"),
+      F("rin", "interface_dim", &c.rin.interface_dim, "interface (tape) width"),
+      F("rin", "blocks", &c.rin.blocks, "read-compute-write blocks"),
+      F("rin", "layers_per_block", &c.rin.layers_per_block,
+        "latent self-attention layers per block"),
+      F("rin", "heads", &c.rin.heads, "heads of latent self-attention"),
+      F("rin", "cross_heads", &c.rin.cross_heads, "heads of the read and write cross-attention"),
+      F("rin", "mlp_ratio", &c.rin.mlp_ratio, "MLP hidden width / model width"),
+      F("unet", "channels", &c.unet.channels, "channels at full resolution"),
+      F("unet", "channel_mult", &c.unet.channel_mult, "channel multiplier per resolution level"),
+      F("unet", "res_blocks", &c.unet.res_blocks, "residual blocks per level"),
+      F("unet", "attention_resolutions", &c.unet.attention_resolutions,
+        "resolutions with self-attention"),
+      F("unet", "heads", &c.unet.heads, "attention heads"),
+      F("diffusion", "schedule", &c.diffusion.schedule, "training noise schedule (spec string)"),
+      F("diffusion", "input_scale", &c.diffusion.input_scale, "input scale b, or auto:REF"),
+      F("diffusion", "normalization", &c.diffusion.normalization,
+        "variance normalisation of the noisy input", S{"empirical", "analytic", "none"}),
+      F("diffusion", "target", &c.diffusion.target, "what the network predicts",
+        S{"eps", "x0", "v"}),
+      F("diffusion", "self_cond_rate", &c.diffusion.self_cond_rate,
+        "probability of self-conditioning per example"),
+      F("diffusion", "label_dropout", &c.diffusion.label_dropout,
+        "probability of replacing the label by the null class"),
+      F("optim", "optimizer", &c.optim.optimizer, "optimizer", S{"lamb", "adamw"}),
+      F("optim", "lr", &c.optim.lr, "peak learning rate"),
+      F("optim", "beta1", &c.optim.beta1, "first-moment decay"),
+      F("optim", "beta2", &c.optim.beta2, "second-moment decay"),
+      F("optim", "eps", &c.optim.eps, "denominator epsilon"),
+      F("optim", "weight_decay", &c.optim.weight_decay,
+        "decoupled weight decay (not on biases and norm gains)"),
+      F("optim", "warmup_steps", &c.optim.warmup_steps, "linear warm-up steps"),
+      F("optim", "lr_schedule", &c.optim.lr_schedule,
+        "after warm-up: constant, linear, cosine, or cosine@F (decay over (steps-warmup)/F steps)"),
+      F("optim", "grad_clip", &c.optim.grad_clip, "clip the global gradient norm to this (0: off)"),
+      F("optim", "ema_decay", &c.optim.ema_decay, "EMA decay of the weights used for sampling"),
+      F("optim", "ema_warmup", &c.optim.ema_warmup,
+        "EMA decay min(ema_decay, (1 + step) / (10 + step))"),
+      F("train", "steps", &c.train.steps, "optimizer steps"),
+      F("train", "batch_size", &c.train.batch_size, "examples per step"),
+      F("train", "seed", &c.train.seed, "seed of every random choice (data order, noise, init)"),
+      F("train", "out_dir", &c.train.out_dir,
+        "run folder: checkpoints/, samples/, metrics.jsonl, config.toml"),
+      F("train", "device", &c.train.device, "cpu, cuda or cuda:N", {}, true),
+      F("train", "log_every", &c.train.log_every, "steps between metric lines", {}, true),
+      F("train", "checkpoint_every", &c.train.checkpoint_every, "steps between checkpoints", {},
+        true),
+      F("train", "keep_checkpoints", &c.train.keep_checkpoints,
+        "checkpoints kept (older ones are deleted after a successful save)", {}, true),
+      F("train", "sample_every", &c.train.sample_every,
+        "steps between sample grids (0: none during training)", {}, true),
+      F("train", "sample_steps", &c.train.sample_steps, "sampler steps for the grids", {}, true),
+      F("train", "sample_sampler", &c.train.sample_sampler, "sampler for the grids", {}, true),
+      F("train", "sample_schedule", &c.train.sample_schedule, "inference schedule for the grids",
+        {}, true),
+  };
+}
+
+Config parse_config(std::string_view toml_text, const std::string& source_name) {
+  const std::string where = source_name + ": ";
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream message;
+    message << source_name << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+            << e.description();
+    throw Error(message.str());
+  }
+  Config config;
+  auto fields = config_fields(config);
+  std::vector<std::string> sections;
+  for (const auto& f : fields) {
+    if (std::find(sections.begin(), sections.end(), f.section) == sections.end()) {
+      sections.push_back(f.section);
+    }
+  }
+  for (const auto& [section_key, section_node] : table) {
+    const std::string section(section_key.str());
+    if (std::find(sections.begin(), sections.end(), section) == sections.end()) {
+      throw Error(where + "unknown section [" + section + "]; sections: " + join(sections));
+    }
+    if (!section_node.is_table()) {
+      throw Error(where + section + " must be a table ([" + section + "])");
+    }
+    for (const auto& [key_node, value] : *section_node.as_table()) {
+      const std::string key(key_node.str());
+      auto it = std::find_if(fields.begin(), fields.end(), [&](const ConfigField& f) {
+        return f.section == section && f.key == key;
+      });
+      if (it == fields.end()) {
+        std::vector<std::string> keys;
+        for (const auto& f : fields) {
+          if (f.section == section) keys.push_back(f.key);
+        }
+        throw Error(where + "unknown key '" + section + "." + key + "'; keys in [" + section +
+                    "]: " + join(keys));
+      }
+      set_from_toml(*it, value, where);
+    }
+  }
+  try {
+    validate_config(config);
+  } catch (const Error& e) {
+    throw Error(where + e.what());
+  }
+  return config;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+void apply_override(Config& config, std::string_view assignment) {
+  const auto eq = assignment.find('=');
+  const std::string name(trim(assignment.substr(0, eq)));
+  if (eq == std::string_view::npos) {
+    throw Error("--set '" + std::string(assignment) + "': expected section.key=value");
+  }
+  auto fields = config_fields(config);
+  auto it = std::find_if(fields.begin(), fields.end(),
+                         [&](const ConfigField& f) { return f.name() == name; });
+  if (it == fields.end()) {
+    std::vector<std::string> names;
+    for (const auto& f : fields) names.push_back(f.name());
+    throw Error("--set: unknown key '" + name + "'; keys: " + join(names));
+  }
+  set_from_text(*it, assignment.substr(eq + 1));
+}
+
+void validate_config(const Config& c) {
+  auto positive = [](const std::string& key, double value) {
+    require(value > 0, key, "> 0", format_exact(value));
+  };
+  auto unit = [](const std::string& key, double value) {
+    require(value >= 0 && value <= 1, key, "in [0, 1]", format_exact(value));
+  };
+  const auto& d = c.data;
+  require(d.resolution >= 4 && d.resolution <= 4096, "data.resolution", "in [4, 4096]",
+          std::to_string(d.resolution));
+  require(d.limit >= 0, "data.limit", ">= 0", std::to_string(d.limit));
+  require(d.workers >= 1 && d.workers <= 256, "data.workers", "in [1, 256]",
+          std::to_string(d.workers));
+  require(d.prefetch >= 1, "data.prefetch", ">= 1", std::to_string(d.prefetch));
+
+  if (c.model.arch == "rin") {
+    const auto& r = c.rin;
+    for (auto [key, value] : {std::pair{"rin.patch_size", r.patch_size},
+                              {"rin.latents", r.latents},
+                              {"rin.latent_dim", r.latent_dim},
+                              {"rin.interface_dim", r.interface_dim},
+                              {"rin.blocks", r.blocks},
+                              {"rin.heads", r.heads},
+                              {"rin.cross_heads", r.cross_heads}}) {
+      require(value >= 1, key, ">= 1", std::to_string(value));
+    }
+    require(r.layers_per_block >= 0, "rin.layers_per_block", ">= 0",
+            std::to_string(r.layers_per_block));
+    require(d.resolution % r.patch_size == 0, "data.resolution",
+            "a multiple of rin.patch_size = " + std::to_string(r.patch_size),
+            std::to_string(d.resolution));
+    require(r.latent_dim % r.heads == 0, "rin.latent_dim",
+            "a multiple of rin.heads = " + std::to_string(r.heads), std::to_string(r.latent_dim));
+    require(r.latent_dim % r.cross_heads == 0 && r.interface_dim % r.cross_heads == 0,
+            "rin.latent_dim and rin.interface_dim",
+            "multiples of rin.cross_heads = " + std::to_string(r.cross_heads),
+            std::to_string(r.latent_dim) + " and " + std::to_string(r.interface_dim));
+    positive("rin.mlp_ratio", r.mlp_ratio);
+  } else {
+    const auto& u = c.unet;
+    require(u.channels >= 1, "unet.channels", ">= 1", std::to_string(u.channels));
+    require(!u.channel_mult.empty(), "unet.channel_mult", "a non-empty list", "[]");
+    for (int m : u.channel_mult)
+      require(m >= 1, "unet.channel_mult", "all >= 1", list_text(u.channel_mult));
+    require(u.res_blocks >= 1, "unet.res_blocks", ">= 1", std::to_string(u.res_blocks));
+    const int levels = static_cast<int>(u.channel_mult.size());
+    require(d.resolution % (1 << (levels - 1)) == 0, "data.resolution",
+            "divisible by 2^(levels - 1) = " + std::to_string(1 << (levels - 1)) +
+                " for unet.channel_mult " + list_text(u.channel_mult),
+            std::to_string(d.resolution));
+    require(u.heads >= 1, "unet.heads", ">= 1", std::to_string(u.heads));
+    // GroupNorm uses 32 groups, or fewer when the channel count is small.
+    for (int m : u.channel_mult) {
+      require((u.channels * m) % u.heads == 0, "unet.channels x channel_mult",
+              "multiples of unet.heads = " + std::to_string(u.heads),
+              std::to_string(u.channels * m));
+    }
+  }
+
+  const auto& df = c.diffusion;
+  try {
+    Schedule::parse(df.schedule);
+    InputScale::parse(df.input_scale).resolve(static_cast<double>(d.resolution));
+  } catch (const Error& e) {
+    throw Error("config: diffusion: " + std::string(e.what()));
+  }
+  unit("diffusion.self_cond_rate", df.self_cond_rate);
+  require(df.label_dropout >= 0 && df.label_dropout < 1, "diffusion.label_dropout", "in [0, 1)",
+          format_exact(df.label_dropout));
+
+  const auto& o = c.optim;
+  positive("optim.lr", o.lr);
+  require(o.beta1 >= 0 && o.beta1 < 1, "optim.beta1", "in [0, 1)", format_exact(o.beta1));
+  require(o.beta2 >= 0 && o.beta2 < 1, "optim.beta2", "in [0, 1)", format_exact(o.beta2));
+  positive("optim.eps", o.eps);
+  require(o.weight_decay >= 0, "optim.weight_decay", ">= 0", format_exact(o.weight_decay));
+  require(o.warmup_steps >= 0, "optim.warmup_steps", ">= 0", std::to_string(o.warmup_steps));
+  require(o.grad_clip >= 0, "optim.grad_clip", ">= 0 (0: off)", format_exact(o.grad_clip));
+  require(o.ema_decay >= 0 && o.ema_decay < 1, "optim.ema_decay", "in [0, 1)",
+          format_exact(o.ema_decay));
+  try {
+    LrSchedule::parse(o.lr_schedule);
+  } catch (const Error& e) {
+    throw Error("config: optim.lr_schedule: " + std::string(e.what()));
+  }
+
+  const auto& t = c.train;
+  require(t.steps >= 1, "train.steps", ">= 1", std::to_string(t.steps));
+  require(t.batch_size >= 1, "train.batch_size", ">= 1", std::to_string(t.batch_size));
+  require(!t.out_dir.empty(), "train.out_dir", "a folder name", "\"\"");
+  require(t.log_every >= 1, "train.log_every", ">= 1", std::to_string(t.log_every));
+  require(t.checkpoint_every >= 1, "train.checkpoint_every", ">= 1",
+          std::to_string(t.checkpoint_every));
+  require(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1",
+          std::to_string(t.keep_checkpoints));
+  require(t.sample_every >= 0, "train.sample_every", ">= 0", std::to_string(t.sample_every));
+  require(t.sample_steps >= 1, "train.sample_steps", ">= 1", std::to_string(t.sample_steps));
+  require(t.device == "cpu" || t.device.rfind("cuda", 0) == 0, "train.device",
+          "cpu, cuda or cuda:N", t.device);
+  try {
+    Schedule::parse(t.sample_schedule);
+  } catch (const Error& e) {
+    throw Error("config: train.sample_schedule: " + std::string(e.what()));
+  }
+}
+
+std::string config_to_toml(const Config& config_in, bool comments) {
+  Config config = config_in;
+  std::ostringstream out;
+  std::string section;
+  for (const auto& field : config_fields(config)) {
+    if (field.section != section) {
+      out << (section.empty() ? "" : "\n") << "[" << field.section << "]\n";
+      section = field.section;
+    }
+    if (comments) {
+      out << "# " << field.help;
+      if (!field.choices.empty()) out << " (" << join(field.choices, " | ") << ")";
+      if (field.changeable_on_resume) out << "; may change on --resume";
+      out << "\n";
+    }
+    out << field.key << " = " << field_value_text(field) << "\n";
+  }
+  return out.str();
+}
+
+std::vector<std::string> config_differences(const Config& a_in, const Config& b_in) {
+  Config a = a_in, b = b_in;
+  const auto fa = config_fields(a), fb = config_fields(b);
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < fa.size(); ++i) {
+    if (field_value_text(fa[i]) != field_value_text(fb[i])) names.push_back(fa[i].name());
+  }
+  return names;
+}
+
+}  // namespace noisesched

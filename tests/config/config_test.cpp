@@ -1,0 +1,175 @@
+// The training configuration: TOML parsing, errors that name the key, --set, printing.
+#include "noisesched/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "noisesched/common/error.h"
+
+namespace noisesched {
+namespace {
+
+std::string error_of(const std::string& toml) {
+  try {
+    parse_config(toml, "test.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Config, DefaultsAreValidAndDescribeTheSmallRin) {
+  const Config c;
+  EXPECT_NO_THROW(validate_config(c));
+  EXPECT_EQ(c.model.arch, "rin");
+  EXPECT_EQ(c.data.dataset, "fashion_mnist");
+  EXPECT_EQ(c.diffusion.self_cond_rate, 0.9);
+}
+
+TEST(Config, ParsesSectionsOverDefaults) {
+  const Config c = parse_config(R"(
+[data]
+resolution = 64
+[rin]
+patch_size = 4
+mlp_ratio = 2
+[unet]
+channel_mult = [1, 2]
+[diffusion]
+schedule = "sigmoid@-3,3,0.9"
+input_scale = "auto:32"
+[train]
+seed = 12345678901
+)",
+                                "t.toml");
+  EXPECT_EQ(c.data.resolution, 64);
+  EXPECT_EQ(c.rin.patch_size, 4);
+  EXPECT_EQ(c.rin.mlp_ratio, 2.0);  // an integer is accepted for a float key
+  EXPECT_EQ(c.unet.channel_mult, (std::vector<int>{1, 2}));
+  EXPECT_EQ(c.diffusion.schedule, "sigmoid@-3,3,0.9");
+  EXPECT_EQ(c.train.seed, 12345678901LL);
+  EXPECT_EQ(c.train.steps, Config().train.steps);  // untouched keys keep their defaults
+}
+
+TEST(Config, UnknownSectionsAndKeysNameThemAndListTheValidOnes) {
+  EXPECT_EQ(error_of("[modle]\narch = \"rin\"\n"),
+            "test.toml: unknown section [modle]; sections: data, model, rin, unet, diffusion, "
+            "optim, train");
+  const std::string e = error_of("[rin]\npatch = 2\n");
+  EXPECT_NE(e.find("unknown key 'rin.patch'"), std::string::npos) << e;
+  EXPECT_NE(e.find("patch_size"), std::string::npos) << e;
+}
+
+TEST(Config, WrongTypesAndChoices) {
+  EXPECT_NE(error_of("[data]\nresolution = \"32\"\n")
+                .find("data.resolution: expected an integer, got string"),
+            std::string::npos);
+  EXPECT_NE(error_of("[model]\narch = \"vit\"\n")
+                .find("model.arch = 'vit' is not allowed; choose one of: rin, unet"),
+            std::string::npos);
+  EXPECT_NE(error_of("[unet]\nchannel_mult = [1, \"2\"]\n").find("an array of integers"),
+            std::string::npos);
+  EXPECT_NE(error_of("[train]\nsteps = 1.5\n").find("train.steps: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("[train\nsteps = 1\n").find("test.toml:1:"), std::string::npos);
+}
+
+TEST(Config, ValuesAreValidated) {
+  EXPECT_NE(error_of("[diffusion]\nschedule = \"sigmoid@0,0\"\n").find("start must be < end"),
+            std::string::npos);
+  EXPECT_NE(error_of("[diffusion]\ninput_scale = \"-1\"\n").find("input scale"), std::string::npos);
+  EXPECT_NE(error_of("[data]\nresolution = 31\n")
+                .find("data.resolution must be a multiple of rin.patch_size = 2"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("[rin]\nlatent_dim = 100\nheads = 8\n").find("rin.latent_dim must be a multiple"),
+      std::string::npos);
+  EXPECT_NE(error_of("[optim]\nlr = 0\n").find("optim.lr must be > 0"), std::string::npos);
+  EXPECT_NE(error_of("[optim]\nlr_schedule = \"step\"\n").find("learning-rate schedule 'step'"),
+            std::string::npos);
+  EXPECT_NE(error_of("[diffusion]\nlabel_dropout = 1\n").find("label_dropout must be in [0, 1)"),
+            std::string::npos);
+  EXPECT_NE(error_of("[model]\narch = \"unet\"\n[data]\nresolution = 30\n")
+                .find("divisible by 2^(levels - 1)"),
+            std::string::npos);
+  EXPECT_NE(error_of("[train]\ndevice = \"tpu\"\n").find("train.device"), std::string::npos);
+}
+
+TEST(Config, OverridesUseTheKeyType) {
+  Config c;
+  apply_override(c, "train.steps=100");
+  apply_override(c, "optim.lr = 1e-4");
+  apply_override(c, "data.random_flip=false");
+  apply_override(c, "unet.attention_resolutions=[16, 8]");
+  apply_override(c, "unet.channel_mult=1,2,3");
+  apply_override(c, "diffusion.schedule=cosine@0.2,1,1");
+  EXPECT_EQ(c.train.steps, 100);
+  EXPECT_EQ(c.optim.lr, 1e-4);
+  EXPECT_FALSE(c.data.random_flip);
+  EXPECT_EQ(c.unet.attention_resolutions, (std::vector<int>{16, 8}));
+  EXPECT_EQ(c.unet.channel_mult, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(c.diffusion.schedule, "cosine@0.2,1,1");
+  EXPECT_THROW(apply_override(c, "train.stepz=1"), Error);
+  EXPECT_THROW(apply_override(c, "train.steps=many"), Error);
+  EXPECT_THROW(apply_override(c, "data.random_flip=yes"), Error);
+  EXPECT_THROW(apply_override(c, "model.arch=vit"), Error);
+  EXPECT_THROW(apply_override(c, "train.steps"), Error);
+}
+
+TEST(Config, TomlRoundTrip) {
+  Config c;
+  c.data.resolution = 64;
+  c.rin.mlp_ratio = 2.5;
+  c.optim.lr = 0.1 + 0.2;
+  c.train.out_dir = "runs/with \"quotes\"";
+  c.unet.attention_resolutions = {};
+  const Config back = parse_config(config_to_toml(c), "round-trip");
+  EXPECT_TRUE(config_differences(c, back).empty()) << config_to_toml(c);
+  EXPECT_EQ(back.optim.lr, c.optim.lr);
+  EXPECT_EQ(back.train.out_dir, c.train.out_dir);
+}
+
+TEST(Config, DifferencesNameTheKeys) {
+  Config a, b;
+  b.rin.latents = 7;
+  b.train.log_every = 3;
+  EXPECT_EQ(config_differences(a, b), (std::vector<std::string>{"rin.latents", "train.log_every"}));
+  // Logging cadence may change on resume; the model may not.
+  auto fields = config_fields(b);
+  for (const auto& f : fields) {
+    if (f.name() == "train.log_every") {
+      EXPECT_TRUE(f.changeable_on_resume);
+    }
+    if (f.name() == "rin.latents") {
+      EXPECT_FALSE(f.changeable_on_resume);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace noisesched
+
+namespace noisesched {
+namespace {
+
+TEST(Presets, EveryPresetLoadsAndValidates) {
+  const std::filesystem::path folder =
+      std::filesystem::path(NOISESCHED_TEST_DIR) / ".." / "configs";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() != ".toml") continue;
+    EXPECT_NO_THROW(load_config(entry.path().string())) << entry.path();
+    ++count;
+  }
+  EXPECT_GE(count, 7);
+  // The Fashion-MNIST resolution presets keep the interface token count (and so the cost) flat.
+  for (int r : {32, 64, 128}) {
+    const Config c = load_config((folder / ("fmnist" + std::to_string(r) + ".toml")).string());
+    EXPECT_EQ(c.data.resolution / c.rin.patch_size, 8) << r;
+  }
+}
+
+}  // namespace
+}  // namespace noisesched

@@ -1,0 +1,87 @@
+// Image-folder data sets: classes from sub-folders, crop and resize, and bad files.
+#include "noisesched/data/image_folder.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "data/data_test_util.h"
+#include "noisesched/common/error.h"
+#include "noisesched/data/image_io.h"
+
+namespace noisesched {
+namespace {
+
+using testing::fresh_folder;
+
+// A w x h RGB image whose left half is red and right half blue.
+ImageCHW two_colour(int w, int h) {
+  ImageCHW image{3, h, w, std::vector<std::uint8_t>(static_cast<std::size_t>(3) * w * h, 0)};
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      image.pixels[(0 * h + y) * w + x] = x < w / 2 ? 255 : 0;
+      image.pixels[(2 * h + y) * w + x] = x < w / 2 ? 0 : 255;
+    }
+  }
+  return image;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(ImageFolder, ClassesAreSortedSubFoldersAndImagesAreCroppedAndResized) {
+  const auto root = fresh_folder("folder-ok");
+  std::filesystem::create_directories(root / "zebra");
+  std::filesystem::create_directories(root / "apple");
+  write_png((root / "apple" / "a.png").string(), two_colour(40, 20));
+  write_png((root / "zebra" / "b.PNG").string(), two_colour(20, 40));
+  std::ofstream(root / "zebra" / "notes.txt") << "not an image";
+  const auto d = open_image_folder(root.string(), 8, false);
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ(d->class_names(), (std::vector<std::string>{"apple", "zebra"}));
+  EXPECT_EQ(d->channels(), 3);
+  std::vector<std::uint8_t> pixels(3 * 8 * 8);
+  EXPECT_EQ(d->load(0, pixels.data()), 0);
+  // A 40x20 image is centre-cropped to 20x20 (x from 10 to 30): left half red, right half blue.
+  EXPECT_GT(pixels[0 * 64 + 3 * 8 + 1], 200);  // red channel, left
+  EXPECT_LT(pixels[0 * 64 + 3 * 8 + 6], 50);   // red channel, right
+  EXPECT_GT(pixels[2 * 64 + 3 * 8 + 6], 200);  // blue channel, right
+  EXPECT_EQ(d->load(1, pixels.data()), 1);
+}
+
+TEST(ImageFolder, EmptyFoldersAreErrors) {
+  const auto root = fresh_folder("folder-empty");
+  EXPECT_NE(
+      error_of([&] { open_image_folder(root.string(), 8, false); }).find("no class sub-folders"),
+      std::string::npos);
+  std::filesystem::create_directories(root / "cats");
+  EXPECT_NE(error_of([&] {
+              open_image_folder(root.string(), 8, false);
+            }).find("class folder 'cats' has no .jpg, .jpeg or .png images"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { open_image_folder((root / "nope").string(), 8, false); }).find("not a folder"),
+      std::string::npos);
+}
+
+TEST(ImageFolder, UnreadableImageIsNamedOrSkippedAndCounted) {
+  const auto root = fresh_folder("folder-bad");
+  std::filesystem::create_directories(root / "a");
+  write_png((root / "a" / "good.png").string(), two_colour(8, 8));
+  std::ofstream(root / "a" / "broken.jpg") << "this is not a jpeg";
+  const std::string e = error_of([&] { open_image_folder(root.string(), 8, false); });
+  EXPECT_NE(e.find((root / "a" / "broken.jpg").string()), std::string::npos) << e;
+  EXPECT_NE(e.find("skip_bad_images"), std::string::npos) << e;
+  const auto d = open_image_folder(root.string(), 8, true);
+  EXPECT_EQ(d->size(), 1u);
+  EXPECT_NE(d->describe().find("skipped 1 unreadable images"), std::string::npos) << d->describe();
+}
+
+}  // namespace
+}  // namespace noisesched
