@@ -15,5 +15,9 @@ using CommandRunner = std::function<int()>;
 // Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
 void add_schedule_command(CLI::App& app, CommandRunner& runner);
 void add_info_command(CLI::App& app, CommandRunner& runner);
+void add_train_command(CLI::App& app, CommandRunner& runner);
+void add_bench_command(CLI::App& app, CommandRunner& runner);
+void add_noised_strip_command(CLI::App& app, CommandRunner& runner);
+void add_config_command(CLI::App& app, CommandRunner& runner);
 
 }  // namespace noisesched::cli

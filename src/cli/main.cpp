@@ -29,16 +29,27 @@ int main(int argc, char** argv) {
   GlobalOptions global;
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
-  std::vector<noisesched::cli::CommandRunner> runners(2);
+  // One slot per command: the selected command's callback fills its slot.
+  std::vector<noisesched::cli::CommandRunner> runners(6);
   noisesched::cli::add_schedule_command(app, runners[0]);
-  noisesched::cli::add_info_command(app, runners[1]);
+  noisesched::cli::add_train_command(app, runners[1]);
+  noisesched::cli::add_config_command(app, runners[2]);
+  noisesched::cli::add_noised_strip_command(app, runners[3]);
+  noisesched::cli::add_bench_command(app, runners[4]);
+  noisesched::cli::add_info_command(app, runners[5]);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Compute-heavy commands get the CPU settings that must precede OpenMP's start (re-exec).
+  for (const auto* sub : app.get_subcommands()) {
+    const std::string name = sub->get_name();
+    if (name == "train" || name == "bench") noisesched::ensure_fast_cpu_environment(argv);
+  }
   try {
+    noisesched::configure_allocator();
     noisesched::configure_threads(global.threads);
     for (const auto& run : runners) {
       if (run) return run();

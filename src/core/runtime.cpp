@@ -5,7 +5,12 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <malloc.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +27,18 @@ int configure_threads(int requested) {
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
+}
+
+void ensure_fast_cpu_environment(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the spinning default.
+}
+
+void configure_allocator() {
+  ::mallopt(M_MMAP_MAX, 0);              // large blocks from the heap, reusable
+  ::mallopt(M_TRIM_THRESHOLD, INT_MAX);  // hand memory back only above 2 GiB of free heap
 }
 
 RuntimeInfo runtime_info() {

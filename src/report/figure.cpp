@@ -66,6 +66,7 @@ std::string figure_to_json(const Figure& figure) {
   nlohmann::json doc;
   doc["title"] = figure.title;
   doc["columns"] = figure.columns;
+  doc["panel_size"] = {figure.panel_size.first, figure.panel_size.second};
   doc["legend"] = figure.legend == LegendPlacement::kFigure  ? "figure"
                   : figure.legend == LegendPlacement::kPanel ? "panel"
                                                              : "none";
@@ -76,6 +77,7 @@ std::string figure_to_json(const Figure& figure) {
     p["xlabel"] = panel.xlabel;
     p["ylabel"] = panel.ylabel;
     p["log_y"] = panel.log_y;
+    if (!panel.image.empty()) p["image"] = panel.image;
     if (panel.xlim) p["xlim"] = {panel.xlim->first, panel.xlim->second};
     if (panel.ylim) p["ylim"] = {panel.ylim->first, panel.ylim->second};
     p["series"] = nlohmann::json::array();
@@ -97,6 +99,11 @@ std::string figure_to_json(const Figure& figure) {
 
 void render_png(const Figure& figure, const std::string& path) {
   if (figure.panels.empty()) throw Error("figure '" + figure.title + "' has no panels");
+  for (const auto& panel : figure.panels) {
+    if (!panel.image.empty() && !std::filesystem::is_regular_file(panel.image)) {
+      throw Error("figure '" + figure.title + "': image '" + panel.image + "' does not exist");
+    }
+  }
   const std::string json = figure_to_json(figure);
   const auto folder = std::filesystem::path(path).parent_path();
   if (!folder.empty()) create_directories(folder.string());

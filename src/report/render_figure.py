@@ -32,6 +32,16 @@ def main(spec_path, out_path):
                              squeeze=False)
     for index, panel in enumerate(panels):
         ax = axes[index // columns][index % columns]
+        if panel.get("image"):
+            image = plt.imread(panel["image"])
+            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(panel.get("title", ""), fontsize=10)
+            ax.set_xlabel(panel.get("xlabel", ""))
+            ax.set_ylabel(panel.get("ylabel", ""))
+            continue
         for series in panel["series"]:
             ax.plot(values(series["x"]), values(series["y"]), series.get("style", "-"),
                     label=series.get("label"), linewidth=1.6)
@@ -49,14 +59,15 @@ def main(spec_path, out_path):
             ax.legend(fontsize=8)
     for index in range(len(panels), rows * columns):
         axes[index // columns][index % columns].axis("off")
-    if spec.get("legend", "figure") == "figure":
+    if spec.get("legend", "figure") == "figure" and panels[0]["series"]:
         handles, labels = axes[0][0].get_legend_handles_labels()
         if labels:
             fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=9,
                        frameon=False)
     if spec.get("title"):
         fig.suptitle(spec["title"], fontsize=13)
-    legend_rows = math.ceil(len(panels[0]["series"]) / 4) if spec.get("legend", "figure") == "figure" else 0
+    legend_rows = (math.ceil(len(panels[0]["series"]) / 4)
+                   if spec.get("legend", "figure") == "figure" else 0)
     bottom = min(0.35, (0.35 + 0.25 * legend_rows) / (height * rows + 1.0))
     fig.tight_layout(rect=(0, bottom, 1, 0.95 if spec.get("title") else 1))
     fig.savefig(out_path, dpi=spec.get("dpi", 110), format="png")

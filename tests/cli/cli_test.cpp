@@ -137,3 +137,144 @@ TEST(Cli, InfoReportsThreads) {
 }
 
 }  // namespace
+
+// ---- train, bench, noised-strip on a tiny data set --------------------------------------------
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "data/data_test_util.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A tiny RIN on 8x8 images, written as a config file; returns its path.
+std::string tiny_config(const fs::path& folder, int steps) {
+  const auto data = folder / "data";
+  noisesched::testing::write_idx_dataset(data, "train", 40, 8, 10, true);
+  noisesched::testing::write_idx_dataset(data, "t10k", 10, 8, 10, true);
+  const auto path = folder / "tiny.toml";
+  std::ofstream(path) << "[data]\ndataset = \"mnist\"\npath = \"" << data.string()
+                      << "\"\nresolution = 8\n"
+                         "[rin]\npatch_size = 2\nlatents = 4\nlatent_dim = 16\ninterface_dim = 8\n"
+                         "blocks = 1\nlayers_per_block = 1\nheads = 2\ncross_heads = 2\n"
+                         "[train]\nsteps = "
+                      << steps << "\nbatch_size = 4\nlog_every = 1\ncheckpoint_every = 1000\n"
+                      << "sample_every = 0\nout_dir = \"" << (folder / "run").string() << "\"\n";
+  return path.string();
+}
+
+TEST(CliTrain, TrainsWritesOutputsAndResumes) {
+  const auto folder = noisesched::testing::fresh_folder("cli-train");
+  const std::string config = tiny_config(folder, 4);
+  Result r = run("train --config " + config + " --stop-after 2 --progress lines");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "trained to step 2 of 4")) << r.output;
+  EXPECT_TRUE(contains(r.output, "step 2/4  loss ")) << r.output;
+  EXPECT_TRUE(fs::exists(folder / "run" / "checkpoints" / "step_00000002" / "ema.safetensors"));
+  r = run("train --config " + config);
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "already holds a run")) << r.output;
+  r = run("train --config " + config +
+          " --resume --set train.sample_every=4 --set train.sample_steps=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "resumed from")) << r.output;
+  EXPECT_TRUE(contains(r.output, "trained to step 4 of 4")) << r.output;
+  EXPECT_TRUE(fs::exists(folder / "run" / "samples" / "step_00000004.png"));
+}
+
+TEST(CliTrain, ConfigErrorsNameTheKeyOrFile) {
+  const auto folder = noisesched::testing::fresh_folder("cli-train-errors");
+  const std::string config = tiny_config(folder, 4);
+  Result r = run("train --config " + (folder / "missing.toml").string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "cannot read config file")) << r.output;
+  r = run("train --config " + config + " --set rin.latent=3");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "unknown key 'rin.latent'")) << r.output;
+  r = run("train --config " + config + " --set diffusion.target=score");
+  EXPECT_TRUE(contains(r.output, "choose one of: eps, x0, v")) << r.output;
+  r = run("train --config " + config + " --device cuda");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "error: ")) << r.output;
+  r = run("train --config " + config + " --set data.path=" + (folder / "nothing").string());
+  EXPECT_TRUE(contains(r.output, "is data.path an MNIST-layout folder")) << r.output;
+}
+
+TEST(CliTrain, SigintFinishesTheStepSavesAndExits130) {
+  const auto folder = noisesched::testing::fresh_folder("cli-train-sigint");
+  const std::string config = tiny_config(folder, 100000);
+  const std::string log = (folder / "log.txt").string();
+  std::vector<std::string> args = {NOISESCHED_BINARY, "train", "--config", config,
+                                   "--progress",      "lines"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 2, 1);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, NOISESCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Wait until a few steps are logged, then interrupt.
+  const auto metrics = folder / "run" / "metrics.jsonl";
+  for (int i = 0; i < 600 && (!fs::exists(metrics) || fs::file_size(metrics) < 400); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_TRUE(contains(text, "SIGINT: stopped after step")) << text;
+  EXPECT_TRUE(contains(text, "continue with --resume")) << text;
+  // The checkpoint holds the step the message names.
+  const auto at = text.find("SIGINT: stopped after step ");
+  const long step = std::stol(text.substr(at + 27));
+  char name[32];
+  std::snprintf(name, sizeof(name), "step_%08ld", step);
+  EXPECT_TRUE(fs::exists(folder / "run" / "checkpoints" / name / "state.json")) << name;
+}
+
+TEST(CliBench, PrintsThroughputBesideSgemm) {
+  const auto folder = noisesched::testing::fresh_folder("cli-bench");
+  const std::string config = tiny_config(folder, 4);
+  const Result r =
+      run("bench train --config " + config + " --steps 2 --warmup 1 --sgemm-size 256 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* key : {"\"images_per_s\"", "\"achieved_gflops\"", "\"sgemm_gflops\"",
+                          "\"sgemm_fraction\"", "\"flops_per_step\""}) {
+    EXPECT_TRUE(contains(r.output, key)) << key << r.output;
+  }
+}
+
+TEST(CliNoisedStrip, WritesTheFigureAndRejectsBadGammas) {
+  const auto folder = noisesched::testing::fresh_folder("cli-strip");
+  tiny_config(folder, 1);
+  const auto out = folder / "strip.png";
+  Result r = run("noised-strip --dataset mnist --data-path " + (folder / "data").string() +
+                 " --resolutions 16,32 --gammas 0.5,0.1 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(fs::file_size(out), 5000u);
+  r = run("noised-strip --dataset mnist --data-path " + (folder / "data").string() +
+          " --gammas 1.5 --out " + out.string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "gamma 1.5 is outside [0, 1]")) << r.output;
+  r = run("noised-strip --dataset mnist --data-path " + (folder / "data").string() +
+          " --index 99 --out " + out.string());
+  EXPECT_TRUE(contains(r.output, "--index 99 is outside [0, 10)")) << r.output;
+}
+
+}  // namespace

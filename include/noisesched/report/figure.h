@@ -29,6 +29,7 @@ struct Panel {
   std::optional<std::pair<double, double>> xlim;
   std::optional<std::pair<double, double>> ylim;
   bool log_y = false;
+  std::string image;  // a PNG file to show instead of series (axes hidden)
 };
 
 enum class LegendPlacement { kFigure, kPanel, kNone };
@@ -37,6 +38,7 @@ struct Figure {
   std::string title;
   std::vector<Panel> panels;
   int columns = 3;
+  std::pair<double, double> panel_size{5.0, 3.8};     // inches
   LegendPlacement legend = LegendPlacement::kFigure;  // kFigure: one legend from the first panel
 };
 

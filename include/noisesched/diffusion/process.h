@@ -1,0 +1,59 @@
+// noisesched/diffusion/process.h: the forward process of Chen (2023), Algorithm 2.
+//
+//   x0 in [-1, 1] (channels first), scaled by b;  t ~ U(0, 1) per example;
+//   z = sqrt(gamma(t)) b x0 + sqrt(1 - gamma(t)) eps;  x_in = normalise(z);
+//   the network sees x_in and the noise level, never t.
+//
+// Noise level: the network is conditioned on the effective logSNR ln(b^2 gamma / (1 - gamma)) of
+// the input it sees, clamped to [-kNoiseLevelBound, kNoiseLevelBound]; training and sampling both
+// use noise_level() so the sampling schedule can differ from the training one.
+//
+// Normalisation (applied identically at sampling): empirical divides z by its own standard
+// deviation over (C, H, W); analytic multiplies by 1 / sqrt((b^2 - 1) gamma + 1); none.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "noisesched/config/config.h"
+#include "noisesched/diffusion/parameterization.h"
+#include "noisesched/schedule/input_scale.h"
+#include "noisesched/schedule/schedule.h"
+
+namespace noisesched {
+
+inline constexpr double kNoiseLevelBound = 40.0;
+
+// What a model's diffusion is: fixed at training, stored in its checkpoint, reused by sampling.
+struct DiffusionSetup {
+  Schedule train_schedule;
+  double scale = 1.0;  // b, resolved (auto:REF already divided by the resolution)
+  Normalization normalization = Normalization::kEmpirical;
+  Target target = Target::kEps;
+
+  // From the [diffusion] section; `resolution` resolves auto:REF.
+  static DiffusionSetup from_config(const DiffusionConfig& config, int resolution);
+};
+
+// Effective logSNR of gamma under input scale b, clamped for the embedding.
+double noise_level(const Variances& v, double b);
+
+// x_in from z: z [B, C, H, W], gamma [B] (per example; analytic mode only).
+at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
+                           Normalization mode);
+
+// A noised batch, everything per example.
+struct NoisedBatch {
+  at::Tensor z;                // [B, C, H, W] before normalisation
+  at::Tensor x_in;             // [B, C, H, W] what the network sees
+  at::Tensor a, s;             // [B, 1, 1, 1] sqrt(gamma), sqrt(1 - gamma)
+  at::Tensor noise_level;      // [B] float, effective logSNR (clamped)
+  std::vector<double> logsnr;  // [B] effective logSNR, unclamped (for per-level loss buckets)
+};
+
+// Noises x0_scaled (= b x0) at times t (CPU doubles in [0, 1]) with noise eps.
+NoisedBatch add_noise(const DiffusionSetup& setup, const at::Tensor& x0_scaled,
+                      const std::vector<double>& t, const at::Tensor& eps);
+
+}  // namespace noisesched

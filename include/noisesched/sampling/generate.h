@@ -1,0 +1,43 @@
+// noisesched/sampling/generate.h: images from a trained network.
+//
+// The result of sampling is the last x0 estimate divided by b, clipped to [-1, 1] and mapped to
+// bytes (SPEC section 6). The starting noise of image i depends only on (seed, i), so the same
+// seed gives the same images whatever the batch size.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "noisesched/data/image_io.h"
+#include "noisesched/diffusion/process.h"
+#include "noisesched/models/denoiser.h"
+#include "noisesched/sampling/sampler.h"
+
+namespace noisesched {
+
+struct GenerateOptions {
+  SamplerKind sampler = SamplerKind::kDdim;
+  int steps = 50;
+  double time_difference = 0.0;
+  Schedule schedule = Schedule::parse("cosine");  // inference schedule
+  double guidance = 0.0;
+  std::uint64_t seed = 0;
+  int batch_size = 64;
+};
+
+// One image per label (the null class K for unconditional), as [N, C, H, W] bytes on the CPU.
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device);
+
+// x0 in the scaled space -> bytes: clip(x0 / b, -1, 1) mapped to [0, 255].
+at::Tensor to_bytes(const at::Tensor& x0_scaled, double b);
+
+// Byte images [N, C, H, W] as a grid with `columns` columns, each image zoomed to at least
+// `min_cell` pixels (integer factor).
+ImageCHW tensor_grid(const at::Tensor& images, int columns, int min_cell = 64);
+
+}  // namespace noisesched

@@ -1,0 +1,44 @@
+// noisesched/train/bench.h: how fast the training step runs, against what the machine can do.
+//
+// Runs real training steps (the same TrainingEngine::step that `train` runs, on batches from the
+// configured data loader) and reports images/s and the achieved GFLOP/s, from the model's FLOP
+// count, beside the machine's measured single-precision matrix-product (sgemm) throughput, both
+// measured in the same run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "noisesched/config/config.h"
+
+namespace noisesched {
+
+struct TrainBenchOptions {
+  int warmup_steps = 2;
+  int steps = 5;
+  int sgemm_size = 1024;
+};
+
+struct TrainBenchResult {
+  std::string model;
+  std::string device;
+  int threads = 0;
+  int batch_size = 0;
+  int steps = 0;
+  double forward_flops_per_example = 0;
+  double flops_per_step = 0;
+  double step_seconds = 0;  // median
+  double images_per_s = 0;
+  double achieved_gflops = 0;
+  double sgemm_gflops = 0;  // best of several n x n x n products
+  double sgemm_fraction = 0;
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Measures an n x n by n x n float product on `device` ("cpu", "cuda"), in GFLOP/s.
+double measure_sgemm_gflops(const std::string& device, int n, int repeats = 10);
+
+TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& options);
+
+}  // namespace noisesched

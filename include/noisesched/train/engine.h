@@ -1,0 +1,69 @@
+// noisesched/train/engine.h: one optimizer step of Algorithm 2 and the state it works on.
+//
+// Shared by `noisesched train` and `noisesched bench train`, so the benchmark measures exactly the
+// step that training runs.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "noisesched/config/config.h"
+#include "noisesched/config/lr_schedule.h"
+#include "noisesched/data/loader.h"
+#include "noisesched/diffusion/process.h"
+#include "noisesched/models/denoiser.h"
+#include "noisesched/optim/optimizer.h"
+#include "noisesched/train/checkpoint.h"
+
+namespace noisesched {
+
+struct StepResult {
+  double loss = 0;       // mean over the batch
+  double grad_norm = 0;  // before clipping
+  double lr = 0;
+  std::vector<double> logsnr;  // per example: effective logSNR
+  std::vector<double> losses;  // per example: mean squared error
+};
+
+class TrainingEngine {
+ public:
+  // Builds the network (initialised from train.seed), its EMA copy and the optimizer.
+  TrainingEngine(const Config& config, int channels, int num_classes, const c10::Device& device);
+
+  // Runs optimizer step `step` (0-based) on `batch`. Throws, without changing any weight, when the
+  // loss is not finite.
+  StepResult step(const ByteBatch& batch, std::int64_t step);
+
+  // Restores weights, EMA and optimizer state from a checkpoint.
+  void load(const LoadedCheckpoint& checkpoint);
+  // What a checkpoint of this state at `step` holds (state.json extras in `state`).
+  CheckpointContent checkpoint_content(std::int64_t step, const nlohmann::json& state) const;
+
+  // FLOPs of one step: forward passes (two with self-conditioning) and a backward pass of twice
+  // the forward cost, for the whole batch.
+  double flops_per_step() const;
+
+  const Denoiser& model() const { return model_; }
+  const Denoiser& ema() const { return ema_; }
+  const DiffusionSetup& setup() const { return setup_; }
+  const c10::Device& device() const { return device_; }
+
+ private:
+  Config config_;
+  c10::Device device_;
+  DiffusionSetup setup_;
+  LrSchedule lr_schedule_;
+  std::int64_t null_class_;
+  Denoiser model_, ema_;
+  Optimizer optimizer_;
+};
+
+// Bytes [B, C, H, W] -> floats in [-1, 1] on `device`, times b.
+at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale);
+
+// "cpu", "cuda", "cuda:N" -> a device this build can use; throws naming the value otherwise.
+c10::Device parse_device(const std::string& name);
+
+}  // namespace noisesched

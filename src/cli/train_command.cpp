@@ -1,0 +1,65 @@
+// `noisesched train`: train a diffusion model from a TOML configuration.
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "noisesched/common/error.h"
+#include "noisesched/config/config.h"
+#include "noisesched/train/trainer.h"
+
+namespace noisesched::cli {
+namespace {
+
+struct TrainCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string device;
+  bool resume = false;
+  std::int64_t stop_after = 0;
+  std::string progress = "auto";
+};
+
+int run(const TrainCommandOptions& options) {
+  Config config = load_config(options.config_path);
+  for (const auto& assignment : options.overrides) apply_override(config, assignment);
+  if (!options.device.empty()) config.train.device = options.device;
+  validate_config(config);
+  TrainRequest request;
+  request.config = config;
+  request.resume = options.resume;
+  if (options.stop_after > 0) request.stop_after = options.stop_after;
+  request.progress_bar = options.progress == "bar" || (options.progress == "auto" && ::isatty(2));
+  const TrainResult result = train(request, std::cerr);
+  std::cout << "trained to step " << result.last_step << " of " << config.train.steps
+            << "; last loss " << result.last_loss << "; checkpoint " << result.checkpoint << "\n";
+  if (result.signal != 0) return 128 + result.signal;
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, CommandRunner& runner) {
+  auto options = std::make_shared<TrainCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "train",
+      "Train a class-conditional pixel diffusion model (Chen 2023, Algorithm 2).\n"
+      "Writes train.out_dir: config.toml, metrics.jsonl, samples/*.png, checkpoints/.\n"
+      "SIGINT/SIGTERM finish the current step, save a checkpoint and exit (130/143).");
+  cmd->add_option("--config", options->config_path, "TOML configuration (see configs/)")
+      ->required();
+  cmd->add_option("--set", options->overrides,
+                  "Override a key: section.key=value (repeatable), e.g. --set train.steps=100");
+  cmd->add_option("--device", options->device, "cpu, cuda or cuda:N (overrides train.device)");
+  cmd->add_flag("--resume", options->resume,
+                "Continue from the latest checkpoint in train.out_dir");
+  cmd->add_option("--stop-after", options->stop_after,
+                  "Stop after this many steps of this run, with a checkpoint (0: run to the end)");
+  cmd->add_option("--progress", options->progress,
+                  "auto (a bar on a terminal, lines otherwise), bar or lines")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}));
+  cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
+}
+
+}  // namespace noisesched::cli

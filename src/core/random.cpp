@@ -1,0 +1,17 @@
+// Seeded LibTorch generators (see random.h).
+#include "noisesched/core/random.h"
+
+#include <ATen/Context.h>
+
+#include <mutex>
+
+namespace noisesched {
+
+at::Generator seeded_generator(const c10::Device& device, std::uint64_t seed) {
+  at::Generator generator = at::globalContext().defaultGenerator(device).clone();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_current_seed(seed);
+  return generator;
+}
+
+}  // namespace noisesched

@@ -1,0 +1,87 @@
+// Forward process (see process.h).
+#include "noisesched/diffusion/process.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "noisesched/common/error.h"
+
+namespace noisesched {
+namespace {
+
+at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like) {
+  return at::tensor(values, at::TensorOptions().dtype(at::kDouble))
+      .to(like.device(), like.scalar_type())
+      .view({static_cast<std::int64_t>(values.size()), 1, 1, 1});
+}
+
+}  // namespace
+
+DiffusionSetup DiffusionSetup::from_config(const DiffusionConfig& config, int resolution) {
+  DiffusionSetup setup;
+  setup.train_schedule = Schedule::parse(config.schedule);
+  setup.scale = InputScale::parse(config.input_scale).resolve(static_cast<double>(resolution));
+  setup.normalization = parse_normalization(config.normalization);
+  setup.target = parse_target(config.target);
+  return setup;
+}
+
+double noise_level(const Variances& v, double b) {
+  const double level = std::log(v.gamma) - std::log(v.one_minus) + logsnr_shift(b);
+  return std::clamp(level, -kNoiseLevelBound, kNoiseLevelBound);
+}
+
+at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
+                           Normalization mode) {
+  switch (mode) {
+    case Normalization::kNone:
+      return z;
+    case Normalization::kEmpirical: {
+      // Population std over (C, H, W) of each example.
+      const auto flat = z.flatten(1);
+      const auto std = flat.std(/*dim=*/1, /*unbiased=*/false, /*keepdim=*/true);
+      return (flat / std.clamp_min(1e-8)).view_as(z);
+    }
+    case Normalization::kAnalytic: {
+      if (static_cast<std::int64_t>(gamma.size()) != z.size(0)) {
+        throw Error("normalize_input: " + std::to_string(gamma.size()) + " gammas for a batch of " +
+                    std::to_string(z.size(0)));
+      }
+      std::vector<double> factor(gamma.size());
+      for (std::size_t i = 0; i < gamma.size(); ++i) factor[i] = analytic_normalizer(gamma[i], b);
+      return z * per_example(factor, z);
+    }
+  }
+  throw Error("unknown normalization");
+}
+
+NoisedBatch add_noise(const DiffusionSetup& setup, const at::Tensor& x0_scaled,
+                      const std::vector<double>& t, const at::Tensor& eps) {
+  const auto batch = static_cast<std::size_t>(x0_scaled.size(0));
+  if (t.size() != batch || eps.sizes() != x0_scaled.sizes()) {
+    throw Error("add_noise: x0 " + std::to_string(batch) + " examples, t " +
+                std::to_string(t.size()) + ", eps shape differs");
+  }
+  std::vector<double> a(batch), s(batch), gamma(batch), level(batch), logsnr(batch);
+  for (std::size_t i = 0; i < batch; ++i) {
+    const Variances v = setup.train_schedule.variances(t[i]);
+    gamma[i] = v.gamma;
+    a[i] = std::sqrt(v.gamma);
+    s[i] = std::sqrt(v.one_minus);
+    logsnr[i] = std::log(v.gamma) - std::log(v.one_minus) + logsnr_shift(setup.scale);
+    level[i] = noise_level(v, setup.scale);
+  }
+  NoisedBatch out;
+  out.a = per_example(a, x0_scaled);
+  out.s = per_example(s, x0_scaled);
+  out.z = out.a * x0_scaled + out.s * eps;
+  out.x_in = normalize_input(out.z, gamma, setup.scale, setup.normalization);
+  out.noise_level =
+      at::tensor(level, at::TensorOptions().dtype(at::kDouble)).to(x0_scaled.device(), at::kFloat);
+  out.logsnr = std::move(logsnr);
+  return out;
+}
+
+}  // namespace noisesched

@@ -1,0 +1,72 @@
+// Image generation (see generate.h).
+#include "noisesched/sampling/generate.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <torch/csrc/api/include/torch/utils.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/random.h"
+#include "noisesched/core/random.h"
+
+namespace noisesched {
+
+at::Tensor to_bytes(const at::Tensor& x0_scaled, double b) {
+  return ((x0_scaled / b).clamp(-1.0, 1.0) + 1.0).mul(127.5).round().to(at::kCPU, at::kByte);
+}
+
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device) {
+  torch::NoGradGuard no_grad;
+  if (labels.empty()) throw Error("generate_images: no labels");
+  const int c = model->channels(), r = model->resolution();
+  const auto grid = sampling_time_grid(options.steps, options.time_difference);
+  std::vector<at::Tensor> chunks;
+  const auto n = static_cast<std::int64_t>(labels.size());
+  for (std::int64_t start = 0; start < n; start += options.batch_size) {
+    const std::int64_t count = std::min<std::int64_t>(options.batch_size, n - start);
+    // Each image's starting noise comes from its own generator: batching does not change it.
+    std::vector<at::Tensor> noise;
+    for (std::int64_t i = start; i < start + count; ++i) {
+      at::Generator g = seeded_generator(
+          at::kCPU,
+          hash_values({options.seed, 0x6e6f697365 /* "noise" */, static_cast<std::uint64_t>(i)}));
+      noise.push_back(at::randn({1, c, r, r}, g, at::TensorOptions().dtype(at::kFloat)));
+    }
+    const at::Tensor z = at::cat(noise).to(device);
+    const at::Tensor batch_labels =
+        at::tensor(
+            std::vector<std::int64_t>(labels.begin() + start, labels.begin() + start + count),
+            at::TensorOptions().dtype(at::kLong))
+            .to(device);
+    at::Generator step_noise = seeded_generator(
+        device,
+        hash_values({options.seed, 0x73746570 /* "step" */, static_cast<std::uint64_t>(start)}));
+    const DenoiseFn denoise = model_denoise_fn(model, setup, batch_labels, options.guidance);
+    const at::Tensor x0 =
+        run_sampler(options.sampler, denoise, z, grid, options.schedule, step_noise);
+    chunks.push_back(to_bytes(x0, setup.scale));
+  }
+  return at::cat(chunks);
+}
+
+ImageCHW tensor_grid(const at::Tensor& images, int columns, int min_cell) {
+  const auto cpu = images.to(at::kCPU, at::kByte).contiguous();
+  const int n = static_cast<int>(cpu.size(0)), c = static_cast<int>(cpu.size(1));
+  const int h = static_cast<int>(cpu.size(2)), w = static_cast<int>(cpu.size(3));
+  std::vector<ImageCHW> tiles;
+  for (int i = 0; i < n; ++i) {
+    ImageCHW tile{c, h, w, {}};
+    const std::uint8_t* data = cpu[i].data_ptr<std::uint8_t>();
+    tile.pixels.assign(data, data + static_cast<std::size_t>(c) * h * w);
+    tiles.push_back(std::move(tile));
+  }
+  const int zoom = std::max(1, (min_cell + h - 1) / h);
+  return make_grid(tiles, columns, 2, 255, zoom);
+}
+
+}  // namespace noisesched

@@ -1,0 +1,107 @@
+// Training-step benchmark (see bench.h).
+#include "noisesched/train/bench.h"
+
+#include <ATen/ATen.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "noisesched/common/error.h"
+#include "noisesched/core/runtime.h"
+#include "noisesched/data/dataset.h"
+#include "noisesched/data/loader.h"
+#include "noisesched/train/engine.h"
+
+namespace noisesched {
+namespace {
+
+void synchronize(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+}  // namespace
+
+nlohmann::ordered_json TrainBenchResult::to_json() const {
+  return {{"model", model},
+          {"device", device},
+          {"threads", threads},
+          {"batch_size", batch_size},
+          {"steps", steps},
+          {"forward_flops_per_example", forward_flops_per_example},
+          {"flops_per_step", flops_per_step},
+          {"step_seconds", step_seconds},
+          {"images_per_s", images_per_s},
+          {"achieved_gflops", achieved_gflops},
+          {"sgemm_gflops", sgemm_gflops},
+          {"sgemm_fraction", sgemm_fraction}};
+}
+
+double measure_sgemm_gflops(const std::string& device_name, int n, int repeats) {
+  const c10::Device device = parse_device(device_name);
+  const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
+  const at::Tensor a = at::randn({n, n}, options), b = at::randn({n, n}, options);
+  at::Tensor c = at::mm(a, b);  // warm-up: thread pools, BLAS buffers
+  synchronize(device);
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    synchronize(device);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / seconds / 1e9);
+  }
+  return best;
+}
+
+TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& options) {
+  if (options.steps < 1 || options.warmup_steps < 0) {
+    throw Error("bench train: --steps must be >= 1 and --warmup >= 0");
+  }
+  const c10::Device device = parse_device(config.train.device);
+  const auto dataset = open_dataset(config.data);
+  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device);
+  LoaderOptions loader_options;
+  loader_options.batch_size = config.train.batch_size;
+  loader_options.seed = static_cast<std::uint64_t>(config.train.seed);
+  loader_options.random_flip = config.data.random_flip;
+  loader_options.workers = config.data.workers;
+  loader_options.prefetch = config.data.prefetch;
+  BatchLoader loader(*dataset, loader_options, 0);
+
+  TrainBenchResult result;
+  result.model = engine.model()->describe();
+  result.device = device.str();
+  result.threads = runtime_info().threads;
+  result.batch_size = config.train.batch_size;
+  result.steps = options.steps;
+  result.forward_flops_per_example = engine.model()->forward_flops_per_example();
+  result.flops_per_step = engine.flops_per_step();
+
+  std::vector<double> seconds;
+  for (int s = 0; s < options.warmup_steps + options.steps; ++s) {
+    const ByteBatch batch = loader.next();
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    engine.step(batch, s);
+    synchronize(device);
+    if (s >= options.warmup_steps) {
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  result.step_seconds = median(seconds);
+  result.images_per_s = config.train.batch_size / result.step_seconds;
+  result.achieved_gflops = result.flops_per_step / result.step_seconds / 1e9;
+  result.sgemm_gflops = measure_sgemm_gflops(config.train.device, options.sgemm_size);
+  result.sgemm_fraction = result.achieved_gflops / result.sgemm_gflops;
+  return result;
+}
+
+}  // namespace noisesched

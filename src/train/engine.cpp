@@ -1,0 +1,178 @@
+// One training step (see engine.h).
+#include "noisesched/train/engine.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/api/include/torch/utils.h>
+#include <torch/cuda.h>
+
+#include <cmath>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/numbers.h"
+#include "noisesched/common/random.h"
+#include "noisesched/core/random.h"
+
+namespace noisesched {
+namespace {
+
+// Purposes of the per-step generators: one each, so adding a draw never shifts another.
+constexpr std::uint64_t kTimes = 1, kNoise = 2, kLabelDrop = 3, kSelfCond = 4, kInit = 6;
+
+OptimizerOptions optimizer_options(const OptimConfig& config) {
+  OptimizerOptions options;
+  options.kind = parse_optimizer(config.optimizer);
+  options.beta1 = config.beta1;
+  options.beta2 = config.beta2;
+  options.eps = config.eps;
+  options.weight_decay = config.weight_decay;
+  return options;
+}
+
+// The network, initialised from train.seed and moved to the device (before the optimizer
+// allocates its moments beside the parameters).
+Denoiser seeded_model(const Config& config, int channels, int num_classes,
+                      const c10::Device& device) {
+  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), kInit}));
+  Denoiser model = make_denoiser(config, channels, num_classes);
+  model->to(device);
+  return model;
+}
+
+}  // namespace
+
+c10::Device parse_device(const std::string& name) {
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(name);
+  } catch (const c10::Error&) {
+    throw Error("device '" + name + "' is not known; valid: cpu, cuda, cuda:N");
+  }
+  if (!device.is_cpu() && !device.is_cuda()) {
+    throw Error("device '" + name + "' is not supported; valid: cpu, cuda, cuda:N");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw Error("device '" + name +
+                "': this LibTorch build has no CUDA or no GPU is visible; use cpu");
+  }
+  return device;
+}
+
+at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale) {
+  return at::from_blob(const_cast<std::uint8_t*>(batch.pixels.data()),
+                       {batch.size, batch.channels, batch.resolution, batch.resolution},
+                       at::TensorOptions().dtype(at::kByte))
+      .to(device)
+      .to(at::kFloat)
+      .div_(127.5)
+      .sub_(1.0)
+      .mul_(scale);
+}
+
+TrainingEngine::TrainingEngine(const Config& config, int channels, int num_classes,
+                               const c10::Device& device)
+    : config_(config),
+      device_(device),
+      setup_(DiffusionSetup::from_config(config.diffusion, config.data.resolution)),
+      lr_schedule_(LrSchedule::parse(config.optim.lr_schedule)),
+      null_class_(num_classes),
+      model_(seeded_model(config, channels, num_classes, device)),
+      ema_(seeded_model(config, channels, num_classes, device)),
+      optimizer_(*model_, optimizer_options(config.optim)) {
+  copy_weights(*ema_, *model_);
+  for (auto& p : ema_->parameters()) p.set_requires_grad(false);
+  ema_->eval();
+  model_->train();
+}
+
+StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
+  const std::uint64_t seed = static_cast<std::uint64_t>(config_.train.seed);
+  const auto step_seed = [&](std::uint64_t purpose) {
+    return hash_values({seed, purpose, static_cast<std::uint64_t>(step)});
+  };
+  const int batch = bytes.size;
+  const auto cpu_double = at::TensorOptions().dtype(at::kDouble);
+  at::Generator times_gen = seeded_generator(at::kCPU, step_seed(kTimes));
+  at::Generator noise_gen = seeded_generator(device_, step_seed(kNoise));
+  at::Generator drop_gen = seeded_generator(at::kCPU, step_seed(kLabelDrop));
+  at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(kSelfCond));
+
+  const at::Tensor x0 = batch_to_tensor(bytes, device_, setup_.scale);
+  const at::Tensor t_tensor = at::rand({batch}, times_gen, cpu_double);
+  const std::vector<double> t(t_tensor.data_ptr<double>(), t_tensor.data_ptr<double>() + batch);
+  const at::Tensor eps = at::randn(x0.sizes(), noise_gen, x0.options());
+  at::Tensor labels = at::tensor(bytes.labels, at::TensorOptions().dtype(at::kLong));
+  if (config_.model.class_conditional) {
+    const at::Tensor drop =
+        at::rand({batch}, drop_gen, cpu_double) < config_.diffusion.label_dropout;
+    labels = at::where(drop, at::full_like(labels, null_class_), labels);
+  } else {
+    labels = at::full_like(labels, null_class_);
+  }
+  labels = labels.to(device_);
+  const at::Tensor self_cond_mask =
+      at::rand({batch}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
+
+  const NoisedBatch noised = add_noise(setup_, x0, t, eps);
+  DenoiserInput input{noised.x_in, noised.noise_level, labels, at::Tensor()};
+  if (self_cond_mask.any().item<bool>()) {
+    // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
+    // trained pass for the selected examples, zeros for the others.
+    torch::NoGradGuard no_grad;
+    const DenoiserOutput first = model_->forward(input);
+    const Prediction p =
+        prediction_from_output(setup_.target, first.prediction, noised.z, noised.a, noised.s);
+    const at::Tensor signal =
+        model_->self_condition_signal(first, p.x0.clamp(-setup_.scale, setup_.scale));
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(signal.dim()), 1);
+    shape[0] = batch;
+    input.self_cond = signal * self_cond_mask.to(device_, signal.scalar_type()).view(shape);
+  }
+  const DenoiserOutput out = model_->forward(input);
+  const at::Tensor target = target_value(setup_.target, x0, eps, noised.a, noised.s);
+  const at::Tensor per_example = (out.prediction - target).pow(2).flatten(1).mean(1);
+  const at::Tensor loss = per_example.mean();
+
+  StepResult result;
+  result.loss = loss.item<double>();
+  if (!std::isfinite(result.loss)) {
+    throw Error("the loss is " + format_exact(result.loss) + " at step " +
+                std::to_string(step + 1) + "; stopped without applying that step");
+  }
+  model_->zero_grad();
+  loss.backward();
+  result.grad_norm = clip_grad_norm(*model_, config_.optim.grad_clip).item<double>();
+  result.lr =
+      config_.optim.lr * lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
+  optimizer_.step(result.lr);
+  ema_update(*ema_, *model_, ema_decay_at(config_.optim.ema_decay, step, config_.optim.ema_warmup));
+
+  const at::Tensor losses = per_example.detach().to(at::kCPU, at::kDouble).contiguous();
+  result.losses.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + batch);
+  result.logsnr = noised.logsnr;
+  return result;
+}
+
+void TrainingEngine::load(const LoadedCheckpoint& checkpoint) {
+  load_module_tensors(*model_, checkpoint.model, checkpoint.path + "/model.safetensors");
+  load_module_tensors(*ema_, checkpoint.ema, checkpoint.path + "/ema.safetensors");
+  optimizer_.load_state(checkpoint.optimizer, checkpoint.step);
+}
+
+CheckpointContent TrainingEngine::checkpoint_content(std::int64_t step,
+                                                     const nlohmann::json& state) const {
+  CheckpointContent content;
+  content.step = step;
+  content.config = config_;
+  content.state = state;
+  content.model = module_tensors(*model_);
+  content.ema = module_tensors(*ema_);
+  content.optimizer = optimizer_.state();
+  return content;
+}
+
+double TrainingEngine::flops_per_step() const {
+  const double passes = config_.diffusion.self_cond_rate > 0 ? 4.0 : 3.0;
+  return passes * model_->forward_flops_per_example() * config_.train.batch_size;
+}
+
+}  // namespace noisesched

@@ -1,0 +1,225 @@
+// Training end to end on a tiny data set: exact resume, crash-safe checkpoints, errors.
+#include "noisesched/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/data_test_util.h"
+#include "noisesched/common/error.h"
+#include "noisesched/core/runtime.h"
+#include "noisesched/train/checkpoint.h"
+
+namespace noisesched {
+namespace {
+
+namespace fs = std::filesystem;
+
+Config tiny_config(const fs::path& data, const fs::path& out) {
+  Config c;
+  c.data.dataset = "mnist";
+  c.data.path = data.string();
+  c.data.resolution = 8;
+  c.data.workers = 2;
+  c.rin.patch_size = 2;
+  c.rin.latents = 4;
+  c.rin.latent_dim = 16;
+  c.rin.interface_dim = 8;
+  c.rin.blocks = 1;
+  c.rin.layers_per_block = 1;
+  c.rin.heads = 2;
+  c.rin.cross_heads = 2;
+  c.train.steps = 6;
+  c.train.batch_size = 5;
+  c.train.out_dir = out.string();
+  c.train.log_every = 2;
+  c.train.checkpoint_every = 100;
+  c.train.sample_every = 0;
+  c.optim.warmup_steps = 2;
+  return c;
+}
+
+fs::path tiny_data() {
+  static const fs::path folder = [] {
+    auto f = testing::fresh_folder("trainer-data");
+    testing::write_idx_dataset(f, "train", 23, 8, 10, false);
+    return f;
+  }();
+  return folder;
+}
+
+TrainRequest request_for(const Config& config) {
+  TrainRequest request;
+  request.config = config;
+  return request;
+}
+
+void expect_identical(const std::map<std::string, at::Tensor>& a,
+                      const std::map<std::string, at::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
+}
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { configure_threads(2); }
+  std::ostringstream log_;
+};
+
+TEST_F(TrainerTest, ResumeIsBitExact) {
+  const auto straight = testing::fresh_folder("trainer-straight");
+  const auto split = testing::fresh_folder("trainer-split");
+  TrainRequest a = request_for(tiny_config(tiny_data(), straight));
+  const TrainResult ra = train(a, log_);
+  EXPECT_EQ(ra.last_step, 6);
+
+  TrainRequest b1 = request_for(tiny_config(tiny_data(), split));
+  b1.stop_after = 3;
+  const TrainResult rb1 = train(b1, log_);
+  EXPECT_EQ(rb1.last_step, 3);
+  EXPECT_EQ(load_checkpoint(split.string()).step, 3);
+  TrainRequest b2 = request_for(tiny_config(tiny_data(), split));
+  b2.resume = true;
+  const TrainResult rb2 = train(b2, log_);
+  EXPECT_EQ(rb2.first_step, 3);
+  EXPECT_EQ(rb2.last_step, 6);
+
+  const auto wa = load_checkpoint(straight.string());
+  const auto wb = load_checkpoint(split.string());
+  expect_identical(wa.model, wb.model);
+  expect_identical(wa.ema, wb.ema);
+  expect_identical(wa.optimizer, wb.optimizer);
+  // The metrics file of the resumed run has one line per log interval, no duplicates.
+  std::ifstream metrics(split / "metrics.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line);) ++lines;
+  EXPECT_EQ(lines, 4);  // steps 2, 3 (stop), 4, 6
+}
+
+TEST_F(TrainerTest, ResumeRefusesAChangedModelButAllowsLoggingChanges) {
+  const auto run = testing::fresh_folder("trainer-mismatch");
+  TrainRequest first = request_for(tiny_config(tiny_data(), run));
+  first.stop_after = 2;
+  train(first, log_);
+  TrainRequest changed = request_for(tiny_config(tiny_data(), run));
+  changed.resume = true;
+  changed.config.rin.latents = 5;
+  changed.config.optim.lr = 1e-3;
+  try {
+    train(changed, log_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("rin.latents = 5 (checkpoint: 4)"), std::string::npos) << m;
+    EXPECT_NE(m.find("optim.lr"), std::string::npos) << m;
+  }
+  TrainRequest logging = request_for(tiny_config(tiny_data(), run));
+  logging.resume = true;
+  logging.config.train.log_every = 1;
+  EXPECT_EQ(train(logging, log_).last_step, 6);
+  // A fresh run into a used folder is refused.
+  TrainRequest again = request_for(tiny_config(tiny_data(), run));
+  EXPECT_THROW(train(again, log_), Error);
+  TrainRequest nothing =
+      request_for(tiny_config(tiny_data(), testing::fresh_folder("trainer-none")));
+  nothing.resume = true;
+  EXPECT_THROW(train(nothing, log_), Error);
+}
+
+TEST_F(TrainerTest, InterruptedSaveAtAnyStageLeavesTheLastCheckpointLoadable) {
+  const auto run = testing::fresh_folder("trainer-crash");
+  TrainRequest request = request_for(tiny_config(tiny_data(), run));
+  request.stop_after = 2;
+  train(request, log_);
+  const auto good = load_checkpoint(run.string());
+  ASSERT_EQ(good.step, 2);
+  CheckpointContent content;
+  content.step = 4;
+  content.config = good.config;
+  content.state = good.state;
+  for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
+  for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
+  for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
+  for (const char* stage : {"model", "ema", "optimizer", "config", "state", "rename"}) {
+    EXPECT_THROW(save_checkpoint(run.string(), content, 3,
+                                 [&](const std::string& s) {
+                                   if (s == stage) throw Error(std::string("crash at ") + stage);
+                                 }),
+                 Error)
+        << stage;
+    const auto loaded = load_checkpoint(run.string());
+    EXPECT_EQ(loaded.step, 2) << "after a crash at " << stage;
+    expect_identical(loaded.model, good.model);
+  }
+  // No temporary folders are left behind by the failed saves (except a renamed-but-unnamed one).
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints")) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+  // A save that completes moves `latest`.
+  save_checkpoint(run.string(), content, 3);
+  EXPECT_EQ(load_checkpoint(run.string()).step, 4);
+}
+
+TEST_F(TrainerTest, KeepsOnlyTheNewestCheckpoints) {
+  const auto run = testing::fresh_folder("trainer-keep");
+  Config c = tiny_config(tiny_data(), run);
+  c.train.checkpoint_every = 1;
+  c.train.keep_checkpoints = 2;
+  train(request_for(c), log_);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints")) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"latest", "step_00000005", "step_00000006"}));
+}
+
+TEST_F(TrainerTest, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
+  const auto run = testing::fresh_folder("trainer-nan");
+  Config c = tiny_config(tiny_data(), run);
+  c.train.checkpoint_every = 1;
+  c.optim.optimizer = "adamw";
+  c.optim.lr = 1e30;  // the weights blow up after the first update
+  c.optim.warmup_steps = 0;
+  c.optim.grad_clip = 0;
+  try {
+    train(request_for(c), log_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("the loss is"), std::string::npos) << m;
+    EXPECT_NE(m.find("at step "), std::string::npos) << m;
+    EXPECT_NE(m.find("the last good checkpoint is"), std::string::npos) << m;
+  }
+  // Every checkpoint written has finite weights.
+  const auto last = load_checkpoint(run.string());
+  for (const auto& [name, t] : last.model) EXPECT_TRUE(at::isfinite(t).all().item<bool>()) << name;
+}
+
+TEST_F(TrainerTest, WritesMetricsAndGrids) {
+  const auto run = testing::fresh_folder("trainer-outputs");
+  Config c = tiny_config(tiny_data(), run);
+  c.train.sample_every = 3;
+  c.train.sample_steps = 3;
+  train(request_for(c), log_);
+  EXPECT_TRUE(fs::exists(run / "samples" / "step_00000003.png"));
+  EXPECT_TRUE(fs::exists(run / "samples" / "step_00000006.png"));
+  EXPECT_TRUE(fs::exists(run / "config.toml"));
+  std::ifstream metrics(run / "metrics.jsonl");
+  std::string line;
+  std::getline(metrics, line);
+  const auto first = nlohmann::ordered_json::parse(line);
+  EXPECT_EQ(first["step"], 2);
+  for (const char* key : {"loss", "loss_by_logsnr", "lr", "grad_norm", "images_per_s", "epoch"}) {
+    EXPECT_TRUE(first.contains(key)) << key;
+  }
+  EXPECT_GT(first["loss"].get<double>(), 0);
+  EXPECT_EQ(first["loss_by_logsnr"].size(), 8u);
+  EXPECT_EQ(first["loss_by_logsnr"].begin().key(), "[-inf,-10)");  // buckets in logSNR order
+}
+
+}  // namespace
+}  // namespace noisesched
