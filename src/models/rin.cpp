@@ -4,11 +4,35 @@
 #include <ATen/ATen.h>
 #include <torch/nn/init.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "noisesched/common/error.h"
 
 namespace noisesched {
+namespace {
+
+// 2-D sine-cosine position codes [1, side * side, dim] (row-major tokens): a quarter of the
+// features each for sin/cos of the row and of the column at geometric frequencies. They start
+// the learned positions at full strength, so even a short run knows where each token is.
+at::Tensor sincos_positions(int side, int dim) {
+  const int quarter = std::max(1, dim / 4);
+  const auto frequencies =
+      at::exp(at::arange(quarter, at::kFloat) * (-std::log(100.0) / std::max(1, quarter - 1)));
+  const auto coords = at::arange(side, at::kFloat);
+  const auto angles =
+      coords.unsqueeze(1) * frequencies.unsqueeze(0) * (3.14159265f / 2);  // [side, q]
+  const auto per_axis = at::cat({at::sin(angles), at::cos(angles)}, 1);    // [side, 2q]
+  const auto rows = per_axis.unsqueeze(1).expand({side, side, 2 * quarter});
+  const auto cols = per_axis.unsqueeze(0).expand({side, side, 2 * quarter});
+  auto codes = at::cat({rows, cols}, 2).reshape({1, side * side, 4 * quarter});
+  if (codes.size(2) < dim)
+    codes = at::cat({codes, at::zeros({1, side * side, dim - codes.size(2)})}, 2);
+  return codes.slice(2, 0, dim).contiguous();
+}
+
+}  // namespace
 
 RinImpl::RinImpl(const RinConfig& config, int channels, int resolution, int num_classes,
                  bool class_conditional)
@@ -23,17 +47,18 @@ RinImpl::RinImpl(const RinConfig& config, int channels, int resolution, int num_
   tokens_ = (resolution / p) * (resolution / p);
   patchify_ = register_module(
       "patchify", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, di, p).stride(p)));
-  positions_ = register_parameter("positions", at::randn({1, tokens_, di}) * 0.02);
+  positions_ = register_parameter("positions", sincos_positions(resolution / p, di));
   interface_norm_ =
       register_module("interface_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({di})));
   latents_ = register_parameter("latents", at::randn({config.latents, dl}) * 0.02);
   noise_embedding_ =
       register_module("noise_embedding", layers::NoiseLevelEmbedding(std::max(32, dl / 4), dl));
   if (class_conditional_) {
+    // Unit-scale class codes (LibTorch's default N(0, 1)): the class token must hold its own in
+    // the latents' residual stream against what the first read adds; at 0.02 it was washed out
+    // and a short run learned no class dependence at all.
     class_embedding_ =
         register_module("class_embedding", torch::nn::Embedding(num_classes + 1, dl));
-    torch::NoGradGuard no_grad;
-    class_embedding_->weight.normal_(0, 0.02);
   }
   self_cond_in_ =
       register_module("self_cond_in", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dl})));
@@ -77,9 +102,10 @@ DenoiserOutput RinImpl::forward(const DenoiserInput& input) {
   const auto& x = input.x;  // [B, C, H, W]
   const auto batch = x.size(0);
   const int p = config_.patch_size, side = resolution() / p;
-  // Interface: [B, Di, H/p, W/p] -> [B, N, Di].
+  // Interface: [B, Di, H/p, W/p] -> [B, N, Di]. Positions join after the LayerNorm (as in the
+  // official code), so the normalisation cannot wash them out of noisy patches.
   auto z = patchify_(x).flatten(2).transpose(1, 2);
-  z = interface_norm_(z + positions_);
+  z = interface_norm_(z) + positions_;
 
   // Latents: learned tokens, then the noise-level and class tokens.
   std::vector<at::Tensor> parts = {latents_.unsqueeze(0).expand({batch, -1, -1}),
