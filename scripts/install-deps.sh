@@ -7,8 +7,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   # LibTorch (CPU, oneDNN, OpenMP) and a fast BLAS: without OpenBLAS matrix products fall back
-  # to the reference BLAS and run about 30 times slower.
-  libtorch-dev libopenblas0-pthread
+  # to the reference BLAS and run about 30 times slower. noisesched's programs load the OpenMP
+  # build (one thread pool with LibTorch, see CMakeLists.txt); the pthread one is the system default.
+  libtorch-dev libopenblas0-pthread libopenblas0-openmp
   # Libraries used by the program, its tests and benchmarks.
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev

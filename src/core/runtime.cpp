@@ -30,7 +30,7 @@ int configure_threads(int requested) {
 }
 
 void ensure_fast_cpu_environment(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (NOISESCHED_OPENMP_BLAS || std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   ::execv("/proc/self/exe", argv);
   // exec failed (no /proc): carry on with the spinning default.

@@ -15,11 +15,13 @@ namespace noisesched {
 int configure_threads(int requested);
 
 // Settings that make LibTorch on the CPU fast and that must be in place before the OpenMP runtime
-// starts (it reads its environment when the library loads). If OMP_WAIT_POLICY is unset, sets it
-// to PASSIVE (idle OpenMP threads sleep instead of spinning, leaving the cores to OpenBLAS's own
-// threads: measured 4.4 -> 2.8 s per training step on 2 cores) and re-executes the program; the
-// user's own setting is respected. Call first thing in main for the compute-heavy commands.
-// Returns only when no re-execution was needed (or possible).
+// starts (it reads its environment when the library loads). Only for builds that use the system's
+// pthread OpenBLAS (see CMakeLists.txt): its worker threads spin against LibTorch's OpenMP threads,
+// so if OMP_WAIT_POLICY is unset this sets it to PASSIVE (idle OpenMP threads sleep; measured
+// 4.4 -> 2.8 s per step of a small RIN on 2 cores) and re-executes the program; the user's own
+// setting is respected. With the OpenMP OpenBLAS there is one pool and spinning is faster, so
+// nothing is done. Call first thing in main for the compute-heavy commands; returns only when no
+// re-execution was needed (or possible).
 void ensure_fast_cpu_environment(char** argv);
 
 // Keeps freed memory in the process for reuse instead of returning it to the kernel: LibTorch
