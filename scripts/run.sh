@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, then runs the pipeline. Today the pipeline draws
-# the schedule figures of Chen (2023) and exports schedule tables; training, sampling and
-# evaluation join it as they land. Results go to out/ (or $NOISESCHED_OUT); running it again
-# rebuilds what changed and redraws.
+# The main job: installs what is missing, builds, then runs the pipeline: the schedule figures of
+# Chen (2023) and schedule tables, the noised-resolution figure, and the training of the default
+# preset (configs/fmnist32.toml) with its sample grids. Results go to out/ (or $NOISESCHED_OUT).
+# Running it again rebuilds what changed, redraws the figures and continues (or, when complete,
+# keeps) the training run instead of starting over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -37,5 +38,17 @@ for spec in simple_linear cosine sigmoid@-3,3,0.9 shifted_cosine@64,128 ddpm_lin
   echo "wrote $out/schedules/$name.csv"
 done
 
+echo "== why larger images need more noise"
+"$ns" noised-strip --out "$out/figures/noised_strip.png"
+
+echo "== training the default preset (configs/fmnist32.toml, about 11 minutes on 2 cores)"
+run_dir="$out/fmnist32"
+resume=()
+if [ -f "$run_dir/checkpoints/latest" ]; then resume=(--resume); fi
+"$ns" train --config configs/fmnist32.toml --set train.out_dir="$run_dir" "${resume[@]}"
+
 echo
-echo "done: figures in $out/figures/, schedule tables in $out/schedules/"
+echo "done:"
+echo "  figures          $out/figures/"
+echo "  schedule tables  $out/schedules/"
+echo "  training run     $run_dir/ (samples/*.png, metrics.jsonl, checkpoints/)"

@@ -78,12 +78,13 @@ TEST_P(OptimizerTest, MatchesAHandComputedUpdateOverThreeSteps) {
   EXPECT_EQ(optimizer.steps(), 3);
 }
 
+std::string optimizer_name(const ::testing::TestParamInfo<OptimizerKind>& param) {
+  return param.param == OptimizerKind::kLamb ? "Lamb" : "AdamW";
+}
+
 INSTANTIATE_TEST_SUITE_P(LambAndAdamW, OptimizerTest,
                          ::testing::Values(OptimizerKind::kLamb, OptimizerKind::kAdamW),
-                         [](const ::testing::TestParamInfo<OptimizerKind>& info) {
-                           return std::string(info.param == OptimizerKind::kLamb ? "Lamb"
-                                                                                 : "AdamW");
-                         });
+                         optimizer_name);
 
 TEST(Lamb, TrustRatioScalesTheStepToTheWeightNorm) {
   // One step: m_hat / sqrt(v_hat) = sign(g), so u = sign(g) (no decay) and the LAMB step has

@@ -84,8 +84,8 @@ struct TrainConfig {
   int checkpoint_every = 500;
   int keep_checkpoints = 3;
   int sample_every = 1000;  // 0: no grids during training
-  int sample_steps = 50;
-  std::string sample_sampler = "ddim";
+  int sample_steps = 100;
+  std::string sample_sampler = "ddpm";
   std::string sample_schedule = "cosine";
 };
 
