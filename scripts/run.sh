@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh --target noisesched
 
 out=${NOISESCHED_OUT:-out}
 ns=${NOISESCHED_BUILD_DIR:-build}/noisesched

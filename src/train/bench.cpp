@@ -67,13 +67,7 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
   TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device);
-  LoaderOptions loader_options;
-  loader_options.batch_size = config.train.batch_size;
-  loader_options.seed = static_cast<std::uint64_t>(config.train.seed);
-  loader_options.random_flip = config.data.random_flip;
-  loader_options.workers = config.data.workers;
-  loader_options.prefetch = config.data.prefetch;
-  BatchLoader loader(*dataset, loader_options, 0);
+  BatchLoader loader(*dataset, loader_options(config), 0);
 
   TrainBenchResult result;
   result.model = engine.model()->describe();

@@ -57,6 +57,16 @@ c10::Device parse_device(const std::string& name) {
   return device;
 }
 
+LoaderOptions loader_options(const Config& config) {
+  LoaderOptions options;
+  options.batch_size = config.train.batch_size;
+  options.seed = static_cast<std::uint64_t>(config.train.seed);
+  options.random_flip = config.data.random_flip;
+  options.workers = config.data.workers;
+  options.prefetch = config.data.prefetch;
+  return options;
+}
+
 at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale) {
   return at::from_blob(const_cast<std::uint8_t*>(batch.pixels.data()),
                        {batch.size, batch.channels, batch.resolution, batch.resolution},

@@ -196,13 +196,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     return result;
   }
 
-  LoaderOptions loader_options;
-  loader_options.batch_size = config.train.batch_size;
-  loader_options.seed = static_cast<std::uint64_t>(config.train.seed);
-  loader_options.random_flip = config.data.random_flip;
-  loader_options.workers = config.data.workers;
-  loader_options.prefetch = config.data.prefetch;
-  BatchLoader loader(*dataset, loader_options, step);
+  BatchLoader loader(*dataset, loader_options(config), step);
 
   StopSignals signals;
   LossStatistics stats;
@@ -236,39 +230,45 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
 
     const int stop_signal = signals.received();
     const bool finishing = step == stop_at || stop_signal != 0;
-    if (step % config.train.log_every == 0 || finishing) {
+    const bool log_line = step % config.train.log_every == 0 || finishing;
+    if (log_line || request.progress_bar) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - interval_start).count();
-      const double images_per_s = interval_steps * batch / std::max(seconds, 1e-9);
+      const double per_step = seconds / std::max<std::int64_t>(interval_steps, 1);
+      const double images_per_s = batch / std::max(per_step, 1e-9);
       const double elapsed = std::chrono::duration<double>(now - run_start).count();
-      const double eta = (total - step) * (seconds / std::max<std::int64_t>(interval_steps, 1));
-      result.last_loss = stats.mean_loss();
-      nlohmann::ordered_json line;
-      line["step"] = step;
-      line["epoch"] = static_cast<double>(step) * batch / static_cast<double>(dataset->size());
-      line["loss"] = stats.mean_loss();
-      line["loss_by_logsnr"] = stats.buckets_json();
-      line["lr"] = last_lr;
-      line["grad_norm"] = stats.mean_grad_norm();
-      line["images_per_s"] = images_per_s;
-      line["elapsed_s"] = elapsed;
-      metrics.write(line);
       char text[256];
       std::snprintf(text, sizeof(text),
                     "step %lld/%lld  loss %.4f  lr %.2e  grad %.3f  %.0f img/s  %.3f s/step  "
                     "elapsed %s  left %s",
                     static_cast<long long>(step), static_cast<long long>(total), stats.mean_loss(),
-                    last_lr, stats.mean_grad_norm(), images_per_s,
-                    seconds / std::max<std::int64_t>(interval_steps, 1),
-                    duration_text(elapsed).c_str(), duration_text(eta).c_str());
+                    last_lr, stats.mean_grad_norm(), images_per_s, per_step,
+                    duration_text(elapsed).c_str(),
+                    duration_text((total - step) * per_step).c_str());
       if (request.progress_bar) {
-        log << "\r\033[K" << text << (finishing ? "\n" : "") << std::flush;
+        // A bar of 20 cells, redrawn every step on the terminal line.
+        const int filled = static_cast<int>(20 * step / std::max<std::int64_t>(total, 1));
+        log << "\r\033[K[" << std::string(filled, '#') << std::string(20 - filled, '.') << "] "
+            << text << (finishing ? "\n" : "") << std::flush;
       } else {
         log << text << "\n" << std::flush;
       }
-      stats.reset();
-      interval_steps = 0;
-      interval_start = std::chrono::steady_clock::now();
+      if (log_line) {
+        result.last_loss = stats.mean_loss();
+        nlohmann::ordered_json line;
+        line["step"] = step;
+        line["epoch"] = static_cast<double>(step) * batch / static_cast<double>(dataset->size());
+        line["loss"] = stats.mean_loss();
+        line["loss_by_logsnr"] = stats.buckets_json();
+        line["lr"] = last_lr;
+        line["grad_norm"] = stats.mean_grad_norm();
+        line["images_per_s"] = images_per_s;
+        line["elapsed_s"] = elapsed;
+        metrics.write(line);
+        stats.reset();
+        interval_steps = 0;
+        interval_start = std::chrono::steady_clock::now();
+      }
     }
     if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
       write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);

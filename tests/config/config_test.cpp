@@ -7,17 +7,13 @@
 #include <string>
 
 #include "noisesched/common/error.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
 
 std::string error_of(const std::string& toml) {
-  try {
-    parse_config(toml, "test.toml");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return testing::error_message([&] { parse_config(toml, "test.toml"); });
 }
 
 TEST(Config, DefaultsAreValidAndDescribeTheSmallRin) {

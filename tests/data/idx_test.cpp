@@ -5,6 +5,7 @@
 
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
@@ -14,14 +15,7 @@ using testing::idx_bytes;
 using testing::write_bytes;
 using testing::write_idx_dataset;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::function<void()>& f) { return testing::error_message(f); }
 
 TEST(Idx, ReadsPlainAndGzipIdentically) {
   const auto folder = fresh_folder("idx-read");

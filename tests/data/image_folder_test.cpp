@@ -8,6 +8,7 @@
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
 #include "noisesched/data/image_io.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
@@ -26,14 +27,7 @@ ImageCHW two_colour(int w, int h) {
   return image;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::function<void()>& f) { return testing::error_message(f); }
 
 TEST(ImageFolder, ClassesAreSortedSubFoldersAndImagesAreCroppedAndResized) {
   const auto root = fresh_folder("folder-ok");

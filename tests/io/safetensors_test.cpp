@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "noisesched/common/error.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
@@ -21,12 +22,7 @@ std::filesystem::path folder() {
 }
 
 std::string error_of(const std::string& path) {
-  try {
-    load_safetensors(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return testing::error_message([&] { load_safetensors(path); });
 }
 
 TEST(Safetensors, RoundTripIsBitExactForEveryDtype) {

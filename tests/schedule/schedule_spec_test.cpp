@@ -7,17 +7,13 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/schedule/schedule.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
 
 std::string error_of(const std::string& spec) {
-  try {
-    Schedule::parse(spec);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return testing::error_message([&] { Schedule::parse(spec); });
 }
 
 TEST(ScheduleSpec, OfficialPositionalForms) {

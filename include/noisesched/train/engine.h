@@ -60,6 +60,9 @@ class TrainingEngine {
   Optimizer optimizer_;
 };
 
+// The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).
+LoaderOptions loader_options(const Config& config);
+
 // Bytes [B, C, H, W] -> floats in [-1, 1] on `device`, times b.
 at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale);
 
