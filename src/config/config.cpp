@@ -12,6 +12,7 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/lr_schedule.h"
 #include "noisesched/schedule/input_scale.h"
+#include "noisesched/schedule/sampler_step.h"
 #include "noisesched/schedule/schedule.h"
 
 namespace noisesched {
@@ -443,6 +444,11 @@ void validate_config(const Config& c) {
     Schedule::parse(t.sample_schedule);
   } catch (const Error& e) {
     throw Error("config: train.sample_schedule: " + std::string(e.what()));
+  }
+  try {
+    parse_sampler(t.sample_sampler);
+  } catch (const Error& e) {
+    throw Error("config: train.sample_sampler: " + std::string(e.what()));
   }
 }
 

@@ -2,11 +2,9 @@
 #include "noisesched/sampling/generate.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Context.h>
 #include <torch/csrc/api/include/torch/utils.h>
 
 #include <algorithm>
-#include <mutex>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/random.h"

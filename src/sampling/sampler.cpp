@@ -11,38 +11,6 @@
 
 namespace noisesched {
 
-SamplerKind parse_sampler(const std::string& name) {
-  if (name == "ddim") return SamplerKind::kDdim;
-  if (name == "ddpm") return SamplerKind::kDdpm;
-  if (name == "ddpm_small") return SamplerKind::kDdpmSmall;
-  throw Error("sampler '" + name + "' is not known; valid: ddim, ddpm, ddpm_small");
-}
-
-std::string to_string(SamplerKind kind) {
-  switch (kind) {
-    case SamplerKind::kDdim:
-      return "ddim";
-    case SamplerKind::kDdpm:
-      return "ddpm";
-    case SamplerKind::kDdpmSmall:
-      return "ddpm_small";
-  }
-  return "ddim";
-}
-
-StepCoefficients sampler_step(SamplerKind kind, const Variances& now, const Variances& next,
-                              bool last_step) {
-  switch (kind) {
-    case SamplerKind::kDdim:
-      return ddim_step(now, next);
-    case SamplerKind::kDdpm:
-      return ddpm_step(now, next, DdpmVariance::kLarge, last_step);
-    case SamplerKind::kDdpmSmall:
-      return ddpm_step(now, next, DdpmVariance::kSmall, last_step);
-  }
-  throw Error("unknown sampler");
-}
-
 at::Tensor run_sampler(SamplerKind kind, const DenoiseFn& denoise, const at::Tensor& z_start,
                        const std::vector<TimeStep>& grid, const Schedule& schedule,
                        at::Generator& generator) {

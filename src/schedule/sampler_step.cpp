@@ -46,4 +46,36 @@ StepCoefficients ddpm_step(const Variances& now, const Variances& next, DdpmVari
   return c;
 }
 
+SamplerKind parse_sampler(const std::string& name) {
+  if (name == "ddim") return SamplerKind::kDdim;
+  if (name == "ddpm") return SamplerKind::kDdpm;
+  if (name == "ddpm_small") return SamplerKind::kDdpmSmall;
+  throw Error("sampler '" + name + "' is not known; valid: ddim, ddpm, ddpm_small");
+}
+
+std::string to_string(SamplerKind kind) {
+  switch (kind) {
+    case SamplerKind::kDdim:
+      return "ddim";
+    case SamplerKind::kDdpm:
+      return "ddpm";
+    case SamplerKind::kDdpmSmall:
+      return "ddpm_small";
+  }
+  return "ddim";
+}
+
+StepCoefficients sampler_step(SamplerKind kind, const Variances& now, const Variances& next,
+                              bool last_step) {
+  switch (kind) {
+    case SamplerKind::kDdim:
+      return ddim_step(now, next);
+    case SamplerKind::kDdpm:
+      return ddpm_step(now, next, DdpmVariance::kLarge, last_step);
+    case SamplerKind::kDdpmSmall:
+      return ddpm_step(now, next, DdpmVariance::kSmall, last_step);
+  }
+  throw Error("unknown sampler");
+}
+
 }  // namespace noisesched

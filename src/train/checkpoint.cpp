@@ -1,8 +1,6 @@
 // Crash-safe checkpoints (see checkpoint.h).
 #include "noisesched/train/checkpoint.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,12 +14,6 @@ namespace noisesched {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string step_folder_name(std::int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "step_%08lld", static_cast<long long>(step));
-  return name;
-}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
@@ -55,11 +47,17 @@ std::map<std::string, std::string> metadata(const char* kind, std::int64_t step)
 
 }  // namespace
 
+std::string step_name(std::int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step_%08lld", static_cast<long long>(step));
+  return name;
+}
+
 std::string save_checkpoint(const std::string& out_dir, const CheckpointContent& content, int keep,
                             const SaveHook& hook) {
   const fs::path folder = fs::path(out_dir) / "checkpoints";
   create_directories(folder.string());
-  const fs::path final_path = folder / step_folder_name(content.step);
+  const fs::path final_path = folder / step_name(content.step);
   const fs::path temporary = temporary_path_for(final_path.string());
   create_directories(temporary.string());
   try {

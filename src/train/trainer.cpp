@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/api/include/torch/utils.h>
-#include <torch/cuda.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,20 +10,16 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
-#include "noisesched/config/lr_schedule.h"
-#include "noisesched/core/random.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
-#include "noisesched/optim/optimizer.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
@@ -93,8 +88,9 @@ nlohmann::json model_state(const Config& config, const Dataset& dataset,
           {"torch_version", runtime_info().torch_version}};
 }
 
-void write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& config,
-                int num_classes, std::int64_t step, const c10::Device& device) {
+// Samples one row per class (two unconditional rows) and writes samples/step_N.png; returns it.
+std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& config,
+                       int num_classes, std::int64_t step, const c10::Device& device) {
   const int columns = 8;
   std::vector<std::int64_t> labels;
   const int rows = config.model.class_conditional ? num_classes : 2;
@@ -109,11 +105,11 @@ void write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& 
   options.schedule = Schedule::parse(config.train.sample_schedule);
   options.seed = hash_values({static_cast<std::uint64_t>(config.train.seed), kGrid});
   const at::Tensor images = generate_images(ema, setup, labels, options, device);
-  char name[40];
-  std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step));
   const fs::path folder = fs::path(config.train.out_dir) / "samples";
   create_directories(folder.string());
-  write_png((folder / name).string(), tensor_grid(images, columns));
+  const std::string path = (folder / (step_name(step) + ".png")).string();
+  write_png(path, tensor_grid(images, columns));
+  return path;
 }
 
 }  // namespace
@@ -271,10 +267,9 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       }
     }
     if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
-      write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
-      log << (request.progress_bar ? "\r\033[K" : "") << "wrote samples/step_"
-          << std::string(8 - std::min<std::size_t>(8, std::to_string(step).size()), '0') << step
-          << ".png\n";
+      const std::string grid =
+          write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
+      log << (request.progress_bar ? "\r\033[K" : "") << "wrote " << grid << "\n";
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
       save(step);
@@ -288,7 +283,8 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     }
   }
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
-    write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
+    log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)
+        << "\n";
   }
   return result;
 }

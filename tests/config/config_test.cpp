@@ -91,6 +91,9 @@ TEST(Config, ValuesAreValidated) {
                 .find("divisible by 2^(levels - 1)"),
             std::string::npos);
   EXPECT_NE(error_of("[train]\ndevice = \"tpu\"\n").find("train.device"), std::string::npos);
+  EXPECT_NE(error_of("[train]\nsample_sampler = \"euler\"\n")
+                .find("train.sample_sampler: sampler 'euler' is not known; valid: ddim, ddpm"),
+            std::string::npos);
 }
 
 TEST(Config, OverridesUseTheKeyType) {

@@ -1,8 +1,9 @@
 // noisesched/sampling/generate.h: images from a trained network.
 //
 // The result of sampling is the last x0 estimate divided by b, clipped to [-1, 1] and mapped to
-// bytes (SPEC section 6). The starting noise of image i depends only on (seed, i), so the same
-// seed gives the same images whatever the batch size.
+// bytes (SPEC section 6). The starting noise of image i depends only on (seed, i); the step noise
+// of stochastic samplers (DDPM) on (seed, first image of the batch). So DDIM gives the same
+// images for a seed whatever the batch size, DDPM for the same seed and batch size.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -32,19 +32,10 @@ struct DenoiseQuery {
 // z: [B, C, H, W] in the scaled space -> x0 (clipped to [-b, b]) and eps consistent with it.
 using DenoiseFn = std::function<Prediction(const at::Tensor& z, const DenoiseQuery& query)>;
 
-enum class SamplerKind { kDdim, kDdpm, kDdpmSmall };
-
-SamplerKind parse_sampler(const std::string& name);  // ddim | ddpm | ddpm_small
-std::string to_string(SamplerKind kind);
-
 // Runs `kind` from z_start over `grid`; returns the last x0 estimate.
 at::Tensor run_sampler(SamplerKind kind, const DenoiseFn& denoise, const at::Tensor& z_start,
                        const std::vector<TimeStep>& grid, const Schedule& schedule,
                        at::Generator& generator);
-
-// The coefficients a first-order sampler applies at one step.
-StepCoefficients sampler_step(SamplerKind kind, const Variances& now, const Variances& next,
-                              bool last_step);
 
 // A trained network as a denoise callback: normalises z as in training, conditions on the noise
 // level, applies classifier-free guidance (1 + w) cond - w uncond on the network output when

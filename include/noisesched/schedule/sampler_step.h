@@ -12,6 +12,8 @@
 //                    ("small"); no noise on the last step.
 #pragma once
 
+#include <string>
+
 #include "noisesched/schedule/schedule.h"
 
 namespace noisesched {
@@ -28,5 +30,17 @@ enum class DdpmVariance { kLarge, kSmall };
 StepCoefficients ddim_step(const Variances& now, const Variances& next);
 StepCoefficients ddpm_step(const Variances& now, const Variances& next, DdpmVariance variance,
                            bool last_step);
+
+// The samplers by name: ddim (eta = 0), ddpm (large variance, the official default) and
+// ddpm_small.
+enum class SamplerKind { kDdim, kDdpm, kDdpmSmall };
+
+// Throws listing the valid names.
+SamplerKind parse_sampler(const std::string& name);
+std::string to_string(SamplerKind kind);
+
+// The coefficients sampler `kind` applies at one step.
+StepCoefficients sampler_step(SamplerKind kind, const Variances& now, const Variances& next,
+                              bool last_step);
 
 }  // namespace noisesched

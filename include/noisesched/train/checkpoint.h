@@ -34,6 +34,9 @@ struct CheckpointContent {
   NamedTensors model, ema, optimizer;
 };
 
+// "step_00001000": the name of a step's checkpoint folder and sample grid.
+std::string step_name(std::int64_t step);
+
 // Called between the stages of a save ("model", "ema", "optimizer", "config", "state",
 // "rename", "latest"); tests throw from it to simulate a crash at that point.
 using SaveHook = std::function<void(const std::string& stage)>;
