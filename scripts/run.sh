@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, then runs the pipeline: the schedule figures of
-# Chen (2023) and schedule tables, the noised-resolution figure, and the training of the default
-# preset (configs/fmnist32.toml) with its sample grids. Results go to out/ (or $NOISESCHED_OUT).
+# Chen (2023) and schedule tables, the noised-resolution figure, the training of the default
+# preset (configs/fmnist32.toml) with its sample grids, and a labelled sample grid per class. Results go to out/ (or $NOISESCHED_OUT).
 # Running it again rebuilds what changed, redraws the figures and continues (or, when complete,
 # keeps) the training run instead of starting over.
 set -euo pipefail
@@ -47,8 +47,12 @@ resume=()
 if [ -f "$run_dir/checkpoints/latest" ]; then resume=(--resume); fi
 "$ns" train --config configs/fmnist32.toml --set train.out_dir="$run_dir" "${resume[@]}"
 
+echo "== sampling the trained model: 8 images per class, DDPM with 100 cosine steps"
+"$ns" sample --checkpoint "$run_dir" --out "$out/fmnist32_samples" --force
+
 echo
 echo "done:"
 echo "  figures          $out/figures/"
 echo "  schedule tables  $out/schedules/"
 echo "  training run     $run_dir/ (samples/*.png, metrics.jsonl, checkpoints/)"
+echo "  samples          $out/fmnist32_samples/grid.png (one labelled row per class)"

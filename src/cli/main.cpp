@@ -30,13 +30,15 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
   // One slot per command: the selected command's callback fills its slot.
-  std::vector<noisesched::cli::CommandRunner> runners(6);
+  std::vector<noisesched::cli::CommandRunner> runners(8);
   noisesched::cli::add_schedule_command(app, runners[0]);
   noisesched::cli::add_train_command(app, runners[1]);
-  noisesched::cli::add_config_command(app, runners[2]);
-  noisesched::cli::add_noised_strip_command(app, runners[3]);
-  noisesched::cli::add_bench_command(app, runners[4]);
-  noisesched::cli::add_info_command(app, runners[5]);
+  noisesched::cli::add_sample_command(app, runners[2]);
+  noisesched::cli::add_check_sampler_command(app, runners[3]);
+  noisesched::cli::add_config_command(app, runners[4]);
+  noisesched::cli::add_noised_strip_command(app, runners[5]);
+  noisesched::cli::add_bench_command(app, runners[6]);
+  noisesched::cli::add_info_command(app, runners[7]);
 
   try {
     app.parse(argc, argv);
@@ -46,7 +48,9 @@ int main(int argc, char** argv) {
   // Compute-heavy commands get the CPU settings that must precede OpenMP's start (re-exec).
   for (const auto* sub : app.get_subcommands()) {
     const std::string name = sub->get_name();
-    if (name == "train" || name == "bench") noisesched::ensure_fast_cpu_environment(argv);
+    if (name == "train" || name == "bench" || name == "sample") {
+      noisesched::ensure_fast_cpu_environment(argv);
+    }
   }
   try {
     noisesched::configure_allocator();

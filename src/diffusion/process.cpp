@@ -33,28 +33,35 @@ double noise_level(const Variances& v, double b) {
   return std::clamp(level, -kNoiseLevelBound, kNoiseLevelBound);
 }
 
-at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
-                           Normalization mode) {
+at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& gamma, double b,
+                                Normalization mode) {
+  const std::int64_t batch = z.size(0);
   switch (mode) {
     case Normalization::kNone:
-      return z;
-    case Normalization::kEmpirical: {
-      // Population std over (C, H, W) of each example.
-      const auto flat = z.flatten(1);
-      const auto std = flat.std(/*dim=*/1, /*unbiased=*/false, /*keepdim=*/true);
-      return (flat / std.clamp_min(1e-8)).view_as(z);
-    }
+      return at::ones({batch, 1, 1, 1}, z.options());
+    case Normalization::kEmpirical:
+      // 1 / population std over (C, H, W) of each example.
+      return z.flatten(1)
+          .std(/*dim=*/1, /*unbiased=*/false, /*keepdim=*/true)
+          .clamp_min(1e-8)
+          .reciprocal()
+          .view({batch, 1, 1, 1});
     case Normalization::kAnalytic: {
-      if (static_cast<std::int64_t>(gamma.size()) != z.size(0)) {
+      if (static_cast<std::int64_t>(gamma.size()) != batch) {
         throw Error("normalize_input: " + std::to_string(gamma.size()) + " gammas for a batch of " +
-                    std::to_string(z.size(0)));
+                    std::to_string(batch));
       }
       std::vector<double> factor(gamma.size());
       for (std::size_t i = 0; i < gamma.size(); ++i) factor[i] = analytic_normalizer(gamma[i], b);
-      return z * per_example(factor, z);
+      return per_example(factor, z);
     }
   }
   throw Error("unknown normalization");
+}
+
+at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
+                           Normalization mode) {
+  return z * normalization_factor(z, gamma, b, mode);
 }
 
 NoisedBatch add_noise(const DiffusionSetup& setup, const at::Tensor& x0_scaled,

@@ -8,6 +8,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/schedule/input_scale.h"
+#include "noisesched/schedule/time_grid.h"
 
 namespace noisesched {
 namespace {
@@ -61,6 +62,45 @@ void write_schedule_table(std::ostream& out, const ScheduleCurve& curve, int poi
         << format_significant(std::sqrt(v.gamma), 6) << std::setw(w)
         << format_significant(std::sqrt(v.one_minus), 6) << std::setw(w)
         << format_significant(scaled_logsnr(curve.schedule.logsnr(t), curve.scale), 6) << '\n';
+  }
+}
+
+void write_sampler_table(std::ostream& out, const Schedule& schedule,
+                         const SamplerSettings& sampler, int steps, double td, bool csv) {
+  validate(sampler);
+  const auto grid = sampling_time_grid(steps, td);
+  if (csv) {
+    out << "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std\n";
+  } else {
+    out << "sampler " << to_string(sampler.kind);
+    if (sampler.eta != 0) out << " (eta " << format_exact(sampler.eta) << ")";
+    out << ", " << steps << " steps on " << schedule.to_string()
+        << ": x_next = c_x x_t + c_eps eps_hat + noise_std z\n";
+    if (sampler.kind == SamplerKind::kDpmSolver2M || sampler.kind == SamplerKind::kHeun) {
+      out << "(" << to_string(sampler.kind)
+          << " is second order; the coefficients are those of its first-order DDIM part)\n";
+    }
+    out << "the last step's x_next is the x0 estimate, the sampler's result\n";
+    const int w = 13;
+    out << std::setw(5) << "step" << std::setw(w) << "t_now" << std::setw(w) << "t_next"
+        << std::setw(w) << "gamma_now" << std::setw(w) << "gamma_next" << std::setw(w) << "c_x"
+        << std::setw(w) << "c_eps" << std::setw(w) << "noise_std"
+        << "\n";
+  }
+  for (std::size_t k = 0; k < grid.size(); ++k) {
+    const Variances now = schedule.variances(grid[k].t_now);
+    const Variances next = schedule.variances(grid[k].t_next);
+    const StepCoefficients c = first_order_step(sampler, now, next, k + 1 == grid.size());
+    const double values[] = {grid[k].t_now, grid[k].t_next, now.gamma,  next.gamma,
+                             c.c_x,         c.c_eps,        c.noise_std};
+    if (csv) {
+      for (int i = 0; i < 7; ++i) out << (i ? "," : "") << format_exact(values[i]);
+      out << "\n";
+    } else {
+      out << std::setw(5) << k;
+      for (double v : values) out << std::setw(13) << format_significant(v, 6);
+      out << "\n";
+    }
   }
 }
 

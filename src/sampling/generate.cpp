@@ -21,10 +21,16 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const c10::Device& device) {
   torch::NoGradGuard no_grad;
   if (labels.empty()) throw Error("generate_images: no labels");
+  if (options.batch_size < 1) throw Error("batch size must be >= 1");
+  validate(options.sampler);
   const int c = model->channels(), r = model->resolution();
   const auto grid = sampling_time_grid(options.steps, options.time_difference);
   std::vector<at::Tensor> chunks;
   const auto n = static_cast<std::int64_t>(labels.size());
+  const std::int64_t batches = (n + options.batch_size - 1) / options.batch_size;
+  const std::int64_t total_calls =
+      batches * model_evaluations(options.sampler.kind, grid, options.schedule);
+  std::int64_t calls = 0;
   for (std::int64_t start = 0; start < n; start += options.batch_size) {
     const std::int64_t count = std::min<std::int64_t>(options.batch_size, n - start);
     // Each image's starting noise comes from its own generator: batching does not change it.
@@ -44,7 +50,12 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
     at::Generator step_noise = seeded_generator(
         device,
         hash_values({options.seed, 0x73746570 /* "step" */, static_cast<std::uint64_t>(start)}));
-    const DenoiseFn denoise = model_denoise_fn(model, setup, batch_labels, options.guidance);
+    const DenoiseFn network = model_denoise_fn(model, setup, batch_labels, options.guidance);
+    const DenoiseFn denoise = [&](const at::Tensor& z_now, const DenoiseQuery& query) {
+      Prediction p = network(z_now, query);
+      if (options.progress) options.progress(++calls, total_calls);
+      return p;
+    };
     const at::Tensor x0 =
         run_sampler(options.sampler, denoise, z, grid, options.schedule, step_noise);
     chunks.push_back(to_bytes(x0, setup.scale));

@@ -123,7 +123,7 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
       at::rand({batch}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
 
   const NoisedBatch noised = add_noise(setup_, x0, t, eps);
-  DenoiserInput input{noised.x_in, noised.noise_level, labels, at::Tensor()};
+  DenoiserInput input{noised.x_in, noised.noise_level, labels, at::Tensor(), at::Tensor()};
   if (self_cond_mask.any().item<bool>()) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.

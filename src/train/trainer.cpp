@@ -100,7 +100,7 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
     }
   }
   GenerateOptions options;
-  options.sampler = parse_sampler(config.train.sample_sampler);
+  options.sampler.kind = parse_sampler(config.train.sample_sampler);
   options.steps = config.train.sample_steps;
   options.schedule = Schedule::parse(config.train.sample_schedule);
   options.seed = hash_values({static_cast<std::uint64_t>(config.train.seed), kGrid});

@@ -278,3 +278,101 @@ TEST(CliNoisedStrip, WritesTheFigureAndRejectsBadGammas) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliSample, WritesImagesAndGridReproducibly) {
+  const auto folder = noisesched::testing::fresh_folder("cli-sample");
+  const std::string config = tiny_config(folder, 2);
+  ASSERT_EQ(run("train --config " + config + " --progress lines").status, 0);
+  const std::string run_dir = (folder / "run").string();
+  const std::string common = "sample --checkpoint " + run_dir +
+                             " --steps 3 --num 2 --classes 0,3 --seed 5 --progress lines --out ";
+  Result r = run(common + (folder / "a").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(folder / "a" / "grid.png"));
+  EXPECT_TRUE(fs::exists(folder / "a" / "0_0" / "0001.png"));
+  EXPECT_TRUE(fs::exists(folder / "a" / "3_3" / "0000.png"));
+  EXPECT_TRUE(fs::exists(folder / "a" / "samples.json"));
+  ASSERT_EQ(run(common + (folder / "b").string()).status, 0);
+  for (const char* file : {"0_0/0000.png", "0_0/0001.png", "3_3/0000.png", "3_3/0001.png"}) {
+    std::ifstream a(folder / "a" / file, std::ios::binary),
+        b(folder / "b" / file, std::ios::binary);
+    const std::string da((std::istreambuf_iterator<char>(a)), {});
+    const std::string db((std::istreambuf_iterator<char>(b)), {});
+    EXPECT_EQ(da, db) << file;  // same seed: bit-identical images
+  }
+  r = run(common + (folder / "a").string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "exists; choose another folder or pass --force")) << r.output;
+  EXPECT_EQ(run(common + (folder / "a").string() + " --force --sampler heun").status, 0);
+}
+
+TEST(CliSample, BadRequestsAreClearErrorsAndWriteNothing) {
+  const auto folder = noisesched::testing::fresh_folder("cli-sample-errors");
+  const std::string config = tiny_config(folder, 1);
+  ASSERT_EQ(run("train --config " + config + " --progress lines").status, 0);
+  const std::string run_dir = (folder / "run").string();
+  const auto out = (folder / "out").string();
+  const struct {
+    std::string args, message;
+  } cases[] = {
+      {"--checkpoint " + (folder / "nope").string(), "no such file or folder"},
+      {"--checkpoint " + (folder / "data").string(), "not a noisesched checkpoint"},
+      {"--checkpoint " + run_dir + " --steps 0", "--steps must be >= 1"},
+      {"--checkpoint " + run_dir + " --steps 2 --classes 10", "class 10 is outside [0, 10)"},
+      {"--checkpoint " + run_dir + " --steps 2 --classes 1,x", "is not a whole number"},
+      {"--checkpoint " + run_dir + " --steps 2 --sampler euler", "sampler 'euler' is not known"},
+      {"--checkpoint " + run_dir + " --steps 2 --sampler ddpm --eta 1", "eta applies to ddim only"},
+      {"--checkpoint " + run_dir + " --steps 2 --schedule cosine@2", "start must be in [0, 1]"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run("sample " + c.args + " --num 1 --out " + out);
+    EXPECT_NE(r.status, 0) << c.args;
+    EXPECT_TRUE(contains(r.output, c.message)) << c.args << ": " << r.output;
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+  }
+  // Guidance on an unconditional model.
+  const auto uncond = noisesched::testing::fresh_folder("cli-sample-uncond");
+  const std::string uncond_config = tiny_config(uncond, 1);
+  ASSERT_EQ(run("train --config " + uncond_config + " --set model.class_conditional=false").status,
+            0);
+  const Result r = run("sample --checkpoint " + (uncond / "run").string() +
+                       " --guidance 2 --num 1 --steps 2 --out " + out);
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "classifier-free guidance needs a class-conditional model"))
+      << r.output;
+  EXPECT_EQ(
+      run("sample --checkpoint " + (uncond / "run").string() + " --num 2 --steps 2 --out " + out)
+          .status,
+      0);
+  EXPECT_TRUE(fs::exists(fs::path(out) / "unconditional" / "0001.png"));
+}
+
+TEST(CliCheckSampler, TextAndJson) {
+  Result r = run("check-sampler --sampler dpmpp_2m --steps 50 --samples 1000");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "sliced Wasserstein-2")) << r.output;
+  EXPECT_TRUE(contains(r.output, "noise floor")) << r.output;
+  r =
+      run("check-sampler --sampler ddim --steps 10 --samples 500 --scale 0.5 --normalize analytic "
+          "--target v --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"normalization\": \"analytic\"")) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"noise_floor\"")) << r.output;
+  r = run("check-sampler --normalize batch");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "valid names: empirical, analytic, none")) << r.output;
+}
+
+TEST(CliSchedule, SamplerTableCsvHeader) {
+  const Result r = run("schedule cosine --sampler ddim --steps 4 --table --csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.substr(0, r.output.find('\n')),
+            "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std");
+  int lines = 0;
+  for (char c : r.output) lines += c == '\n';
+  EXPECT_EQ(lines, 5);
+}
+
+}  // namespace

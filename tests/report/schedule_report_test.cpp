@@ -92,3 +92,74 @@ TEST(ScheduleFigure, ThreePanelsWithOneSeriesPerCurve) {
 
 }  // namespace
 }  // namespace noisesched
+
+namespace noisesched {
+namespace {
+
+std::vector<std::vector<double>> csv_rows(const std::string& text) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std");
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::istringstream fields(line);
+    for (std::string f; std::getline(fields, f, ',');)
+      row.push_back(std::strtod(f.c_str(), nullptr));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(SamplerTable, DdpmAndDdimCoefficientsFollowTheSpec) {
+  const Schedule cosine = Schedule::parse("cosine");
+  for (const char* name : {"ddpm", "ddpm_small", "ddim"}) {
+    std::ostringstream out;
+    write_sampler_table(out, cosine, {parse_sampler(name), 0.0}, 8, 0.0, true);
+    const auto rows = csv_rows(out.str());
+    ASSERT_EQ(rows.size(), 8u) << name;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      const auto& r = rows[k];
+      // The grid: t_k = 1 - k / N, t_next = t_{k+1}; gammas from the schedule.
+      EXPECT_NEAR(r[0], 1.0 - k / 8.0, 1e-15);
+      EXPECT_NEAR(r[1], 1.0 - (k + 1) / 8.0, 1e-15);
+      const double g = cosine.gamma(r[0]), gn = cosine.gamma(r[1]);
+      EXPECT_EQ(r[2], g);
+      EXPECT_EQ(r[3], gn);
+      const bool last = k + 1 == rows.size();
+      if (std::string(name) == "ddim") {
+        // x_next = sqrt(gn) x0 + sqrt(1 - gn) eps with x0 = (x - sqrt(1 - g) eps) / sqrt(g)
+        EXPECT_NEAR(r[4], std::sqrt(gn / g), 1e-9 * r[4]);
+        EXPECT_NEAR(r[5], std::sqrt(1 - gn) - std::sqrt(gn) * std::sqrt(1 - g) / std::sqrt(g),
+                    1e-9 * std::fabs(r[5]) + 1e-12);
+        EXPECT_EQ(r[6], 0.0);
+      } else {
+        // alpha_s = g / gn; x_next = (x - (1 - alpha_s) / sqrt(1 - g) eps) / sqrt(alpha_s) + std z
+        const double alpha = g / gn;
+        EXPECT_NEAR(r[4], 1 / std::sqrt(alpha), 1e-9 * r[4]);
+        EXPECT_NEAR(r[5], -(1 - alpha) / std::sqrt(1 - g) / std::sqrt(alpha),
+                    1e-9 * std::fabs(r[5]) + 1e-12);
+        const double variance =
+            std::string(name) == "ddpm" ? 1 - alpha : (1 - gn) / (1 - g) * (1 - alpha);
+        EXPECT_NEAR(r[6], last ? 0.0 : std::sqrt(variance), 1e-9);
+      }
+    }
+  }
+}
+
+TEST(SamplerTable, TimeDifferenceAndEta) {
+  std::ostringstream out;
+  write_sampler_table(out, Schedule::parse("cosine"), {SamplerKind::kDdim, 1.0}, 4, 1.0, true);
+  const auto rows = csv_rows(out.str());
+  EXPECT_EQ(rows[0][1], 0.5);  // max(1 - (0 + 1 + 1) / 4, 0)
+  EXPECT_EQ(rows[2][1], 0.0);
+  // eta = 1: the noise of ddpm_small.
+  const double g = rows[0][2], gn = rows[0][3];
+  EXPECT_NEAR(rows[0][6], std::sqrt((1 - gn) / (1 - g) * (1 - g / gn)), 1e-9);
+  EXPECT_THROW(write_sampler_table(out, Schedule(), {SamplerKind::kDdpm, 0.5}, 4, 0, true), Error);
+  EXPECT_THROW(write_sampler_table(out, Schedule(), {SamplerKind::kDdpm, 0.0}, 0, 0, true), Error);
+}
+
+}  // namespace
+}  // namespace noisesched

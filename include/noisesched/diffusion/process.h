@@ -39,7 +39,12 @@ struct DiffusionSetup {
 // Effective logSNR of gamma under input scale b, clamped for the embedding.
 double noise_level(const Variances& v, double b);
 
-// x_in from z: z [B, C, H, W], gamma [B] (per example; analytic mode only).
+// The per-example factor f [B, 1, 1, 1] with x_in = f z: z [B, C, H, W], gamma [B] (per
+// example; used by the analytic mode only).
+at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& gamma, double b,
+                                Normalization mode);
+
+// x_in = normalization_factor(...) z.
 at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
                            Normalization mode);
 

@@ -10,6 +10,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "noisesched/data/image_io.h"
@@ -20,13 +21,15 @@
 namespace noisesched {
 
 struct GenerateOptions {
-  SamplerKind sampler = SamplerKind::kDdim;
+  SamplerSettings sampler;  // DDPM by default, the official code's choice
   int steps = 50;
   double time_difference = 0.0;
   Schedule schedule = Schedule::parse("cosine");  // inference schedule
   double guidance = 0.0;
   std::uint64_t seed = 0;
   int batch_size = 64;
+  // Called after every network evaluation with (evaluations done, evaluations in total).
+  std::function<void(std::int64_t, std::int64_t)> progress;
 };
 
 // One image per label (the null class K for unconditional), as [N, C, H, W] bytes on the CPU.

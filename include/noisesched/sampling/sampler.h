@@ -32,10 +32,15 @@ struct DenoiseQuery {
 // z: [B, C, H, W] in the scaled space -> x0 (clipped to [-b, b]) and eps consistent with it.
 using DenoiseFn = std::function<Prediction(const at::Tensor& z, const DenoiseQuery& query)>;
 
-// Runs `kind` from z_start over `grid`; returns the last x0 estimate.
-at::Tensor run_sampler(SamplerKind kind, const DenoiseFn& denoise, const at::Tensor& z_start,
-                       const std::vector<TimeStep>& grid, const Schedule& schedule,
-                       at::Generator& generator);
+// Runs a sampler from z_start over `grid`; returns the last x0 estimate. First-order samplers
+// apply first_order_step; DPM-Solver++(2M) works in lambda = logSNR / 2 with the data
+// prediction (Lu et al. 2022, multistep, first order on its first step); Heun integrates the
+// probability-flow ODE in EDM's sigma = s / a with x / a (Karras et al. 2022, Algorithm 1:
+// Euler plus a trapezoidal correction, 2 N - 1 evaluations; a step out of the clipped end of a
+// schedule, where sigma stands for infinity, is Euler only and saves one evaluation).
+at::Tensor run_sampler(const SamplerSettings& sampler, const DenoiseFn& denoise,
+                       const at::Tensor& z_start, const std::vector<TimeStep>& grid,
+                       const Schedule& schedule, at::Generator& generator);
 
 // A trained network as a denoise callback: normalises z as in training, conditions on the noise
 // level, applies classifier-free guidance (1 + w) cond - w uncond on the network output when
