@@ -11,11 +11,7 @@ namespace noisesched::cli {
 namespace {
 
 struct CheckSamplerCommandOptions {
-  std::string sampler = "ddpm";
-  double eta = 0.0;
-  int steps = 100;
-  double td = 0.0;
-  std::string schedule = "cosine";
+  SamplerFlags sampler;
   std::string train_schedule = "simple_linear";
   std::string scale = "1";
   std::string normalize = "empirical";
@@ -27,10 +23,10 @@ struct CheckSamplerCommandOptions {
 
 int run(const CheckSamplerCommandOptions& o) {
   CheckSamplerOptions options;
-  options.sampler = {parse_sampler(o.sampler), o.eta};
-  options.steps = o.steps;
-  options.time_difference = o.td;
-  options.schedule = Schedule::parse(o.schedule);
+  options.sampler = o.sampler.settings();
+  options.steps = o.sampler.steps;
+  options.time_difference = o.sampler.td;
+  options.schedule = Schedule::parse(o.sampler.schedule);
   options.setup.train_schedule = Schedule::parse(o.train_schedule);
   options.setup.scale = InputScale::parse(o.scale).resolve(4.0);
   options.setup.normalization = parse_normalization(o.normalize);
@@ -56,11 +52,7 @@ void add_check_sampler_command(CLI::App& app, CommandRunner& runner) {
       "through the same input scaling, normalisation and clipping as a trained network, and\n"
       "print how far its samples are from the truth next to the distance between two\n"
       "independent exact samples of the same size (the noise floor).");
-  cmd->add_option("--sampler", options->sampler, "ddim, ddpm, ddpm_small, dpmpp_2m or heun");
-  cmd->add_option("--eta", options->eta, "DDIM's eta (0: deterministic, 1: ddpm_small)");
-  cmd->add_option("--steps", options->steps, "Sampler steps");
-  cmd->add_option("--td", options->td, "Time difference of the grid (SPEC section 6)");
-  cmd->add_option("--schedule", options->schedule, "Inference schedule");
+  add_sampler_flags(cmd, options->sampler, true);
   cmd->add_option("--train-schedule", options->train_schedule,
                   "Schedule the exact denoiser reads noise levels through");
   cmd->add_option("--scale", options->scale, "Input scale b (auto:REF uses the 4-pixel images)");

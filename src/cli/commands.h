@@ -7,10 +7,27 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "noisesched/schedule/sampler_step.h"
 
 namespace noisesched::cli {
 
 using CommandRunner = std::function<int()>;
+
+// The sampler options shared by `sample`, `check-sampler` and `schedule --table`.
+struct SamplerFlags {
+  std::string sampler = "ddpm";
+  double eta = 0.0;
+  int steps = 100;
+  double td = 0.0;
+  std::string schedule = "cosine";
+
+  SamplerSettings settings() const { return {parse_sampler(sampler), eta}; }
+};
+
+// Adds --sampler, --eta, --steps, --td and (with_schedule) --schedule to `cmd`.
+void add_sampler_flags(CLI::App* cmd, SamplerFlags& flags, bool with_schedule);
 
 // Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
 void add_schedule_command(CLI::App& app, CommandRunner& runner);

@@ -25,11 +25,7 @@ namespace fs = std::filesystem;
 struct SampleCommandOptions {
   std::string checkpoint;
   std::string weights = "ema";
-  std::string sampler = "ddpm";
-  double eta = 0.0;
-  int steps = 100;
-  double td = 0.0;
-  std::string schedule = "cosine";
+  SamplerFlags sampler;
   double guidance = 0.0;
   std::string classes = "all";
   int num = 8;
@@ -76,7 +72,9 @@ std::vector<int> parse_classes(const std::string& text, int num_classes,
 }
 
 int run(const SampleCommandOptions& o) {
-  if (o.steps < 1) throw Error("--steps must be >= 1 (got " + std::to_string(o.steps) + ")");
+  if (o.sampler.steps < 1) {
+    throw Error("--steps must be >= 1 (got " + std::to_string(o.sampler.steps) + ")");
+  }
   if (o.num < 1) throw Error("--num must be >= 1 (got " + std::to_string(o.num) + ")");
   if (o.weights != "ema" && o.weights != "model") {
     throw Error("--weights '" + o.weights + "' is not known; valid: ema, model");
@@ -123,10 +121,10 @@ int run(const SampleCommandOptions& o) {
   for (int c : classes) labels.insert(labels.end(), o.num, c);
 
   GenerateOptions options;
-  options.sampler = {parse_sampler(o.sampler), o.eta};
-  options.steps = o.steps;
-  options.time_difference = o.td;
-  options.schedule = Schedule::parse(o.schedule);
+  options.sampler = o.sampler.settings();
+  options.steps = o.sampler.steps;
+  options.time_difference = o.sampler.td;
+  options.schedule = Schedule::parse(o.sampler.schedule);
   options.guidance = o.guidance;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
@@ -140,8 +138,8 @@ int run(const SampleCommandOptions& o) {
     }
   };
   std::cerr << "sampling " << labels.size() << " images from " << checkpoint.path << " (step "
-            << checkpoint.step << ", " << o.weights << " weights) with " << o.sampler << ", "
-            << o.steps << " steps on " << options.schedule.to_string() << "\n";
+            << checkpoint.step << ", " << o.weights << " weights) with " << o.sampler.sampler
+            << ", " << o.sampler.steps << " steps on " << options.schedule.to_string() << "\n";
   const at::Tensor images = generate_images(model, setup, labels, options, device);
 
   // Everything goes into a temporary folder that replaces --out only when complete.
@@ -149,8 +147,9 @@ int run(const SampleCommandOptions& o) {
   create_directories(temporary);
   try {
     Figure grid;
-    grid.title = "samples: " + o.sampler + ", " + std::to_string(o.steps) + " steps, " +
-                 options.schedule.to_string() + ", guidance " + format_exact(o.guidance);
+    grid.title = "samples: " + o.sampler.sampler + ", " + std::to_string(o.sampler.steps) +
+                 " steps, " + options.schedule.to_string() + ", guidance " +
+                 format_exact(o.guidance);
     grid.columns = 1;
     grid.legend = LegendPlacement::kNone;
     grid.panel_size = {std::max(4.0, 0.9 * o.num), 1.4};
@@ -183,10 +182,10 @@ int run(const SampleCommandOptions& o) {
     nlohmann::ordered_json meta = {{"checkpoint", checkpoint.path},
                                    {"step", checkpoint.step},
                                    {"weights", o.weights},
-                                   {"sampler", o.sampler},
-                                   {"eta", o.eta},
-                                   {"steps", o.steps},
-                                   {"time_difference", o.td},
+                                   {"sampler", o.sampler.sampler},
+                                   {"eta", o.sampler.eta},
+                                   {"steps", o.sampler.steps},
+                                   {"time_difference", o.sampler.td},
                                    {"schedule", options.schedule.to_string()},
                                    {"guidance", o.guidance},
                                    {"classes", classes},
@@ -230,11 +229,7 @@ void add_sample_command(CLI::App& app, CommandRunner& runner) {
                   "Run folder (its latest checkpoint) or a checkpoint folder")
       ->required();
   cmd->add_option("--weights", options->weights, "ema or model");
-  cmd->add_option("--sampler", options->sampler, "ddim, ddpm, ddpm_small, dpmpp_2m or heun");
-  cmd->add_option("--eta", options->eta, "DDIM's eta (0: deterministic)");
-  cmd->add_option("--steps", options->steps, "Sampler steps");
-  cmd->add_option("--td", options->td, "Time difference of the grid (SPEC section 6)");
-  cmd->add_option("--schedule", options->schedule, "Inference schedule (any spec)");
+  add_sampler_flags(cmd, options->sampler, true);
   cmd->add_option("--guidance", options->guidance,
                   "Classifier-free guidance weight w: (1 + w) cond - w uncond");
   cmd->add_option("--classes", options->classes, "all, or class indices like 0,3,7");

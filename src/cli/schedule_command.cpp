@@ -23,10 +23,7 @@ struct ScheduleCommandOptions {
   std::string plot;
   std::string title = "noise schedules";
   bool list = false;
-  std::string sampler;  // empty: no step table
-  int steps = 50;
-  double eta = 0.0;
-  double td = 0.0;
+  SamplerFlags sampler;  // with --table
   bool table = false;
 };
 
@@ -54,15 +51,14 @@ int run(const ScheduleCommandOptions& options) {
         "give at least one schedule spec, e.g. `noisesched schedule cosine` "
         "(--list shows the families)");
   }
-  if (options.table || !options.sampler.empty()) {
+  if (options.table) {
     if (options.specs.size() != 1) {
-      throw Error("--sampler/--table audit one inference schedule; got " +
+      throw Error("--table audits one inference schedule; got " +
                   std::to_string(options.specs.size()));
     }
-    const SamplerSettings sampler{parse_sampler(options.sampler.empty() ? "ddpm" : options.sampler),
-                                  options.eta};
-    write_sampler_table(std::cout, Schedule::parse(options.specs.front()), sampler, options.steps,
-                        options.td, options.csv);
+    write_sampler_table(std::cout, Schedule::parse(options.specs.front()),
+                        options.sampler.settings(), options.sampler.steps, options.sampler.td,
+                        options.csv);
     return 0;
   }
   const std::optional<double> resolution =
@@ -120,15 +116,11 @@ void add_schedule_command(CLI::App& app, CommandRunner& runner) {
                   "Draw gamma(t), logSNR(t) and the logSNR density of every curve to this PNG");
   cmd->add_option("--title", options->title, "Title of the --plot figure");
   cmd->add_flag("--list", options->list, "List the schedule families and exit");
-  cmd->add_option("--sampler", options->sampler,
-                  "With --table: the sampler whose steps to list (ddim, ddpm, ddpm_small, "
-                  "dpmpp_2m, heun; default ddpm)");
-  cmd->add_option("--steps", options->steps, "With --table: sampler steps");
-  cmd->add_option("--eta", options->eta, "With --table: DDIM's eta");
-  cmd->add_option("--td", options->td, "With --table: time difference of the grid");
+  add_sampler_flags(cmd, options->sampler, false);
   cmd->add_flag("--table", options->table,
-                "List each sampler step: t_now, t_next, gamma_now, gamma_next and the "
-                "coefficients of x_next = c_x x_t + c_eps eps_hat + noise_std z (--csv: CSV)");
+                "List each step of --sampler (--steps, --td, --eta): t_now, t_next, gamma_now, "
+                "gamma_next and the coefficients of x_next = c_x x_t + c_eps eps_hat + "
+                "noise_std z (--csv: CSV)");
   cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
 }
 
