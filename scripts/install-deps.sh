@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages noisesched needs to build, test and run its pipeline.
 # Idempotent: packages already present are skipped, so a second run costs nothing.
-# Usage: scripts/install-deps.sh [--with-python-fixtures]
+# Usage: scripts/install-deps.sh
 set -euo pipefail
 
 packages=(
@@ -15,6 +15,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # Formatting check, plots (matplotlib drives `schedule --plot`), data.
   clang-format python3 python3-numpy python3-matplotlib python3-mpmath dataset-fashion-mnist
+  # Independent references run only by tests: SciPy's sqrtm for FID, torchvision's Inception-v3
+  # for the extractor's parity test (python3-torch also converts user-supplied Inception weights).
+  python3-scipy python3-torchvision
 )
 
 missing=()

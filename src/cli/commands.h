@@ -38,5 +38,7 @@ void add_noised_strip_command(CLI::App& app, CommandRunner& runner);
 void add_config_command(CLI::App& app, CommandRunner& runner);
 void add_check_sampler_command(CLI::App& app, CommandRunner& runner);
 void add_sample_command(CLI::App& app, CommandRunner& runner);
+void add_eval_command(CLI::App& app, CommandRunner& runner);
+void add_featurizer_command(CLI::App& app, CommandRunner& runner);
 
 }  // namespace noisesched::cli

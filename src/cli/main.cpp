@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
   // One slot per command: the selected command's callback fills its slot.
-  std::vector<noisesched::cli::CommandRunner> runners(8);
+  std::vector<noisesched::cli::CommandRunner> runners(10);
   noisesched::cli::add_schedule_command(app, runners[0]);
   noisesched::cli::add_train_command(app, runners[1]);
   noisesched::cli::add_sample_command(app, runners[2]);
@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   noisesched::cli::add_noised_strip_command(app, runners[5]);
   noisesched::cli::add_bench_command(app, runners[6]);
   noisesched::cli::add_info_command(app, runners[7]);
+  noisesched::cli::add_eval_command(app, runners[8]);
+  noisesched::cli::add_featurizer_command(app, runners[9]);
 
   try {
     app.parse(argc, argv);
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
   // Compute-heavy commands get the CPU settings that must precede OpenMP's start (re-exec).
   for (const auto* sub : app.get_subcommands()) {
     const std::string name = sub->get_name();
-    if (name == "train" || name == "bench" || name == "sample") {
+    if (name == "train" || name == "bench" || name == "sample" || name == "eval" ||
+        name == "featurizer") {
       noisesched::ensure_fast_cpu_environment(argv);
     }
   }

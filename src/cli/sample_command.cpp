@@ -11,9 +11,9 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
-#include "noisesched/optim/optimizer.h"
 #include "noisesched/report/figure.h"
 #include "noisesched/sampling/generate.h"
+#include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
 
@@ -76,35 +76,18 @@ int run(const SampleCommandOptions& o) {
     throw Error("--steps must be >= 1 (got " + std::to_string(o.sampler.steps) + ")");
   }
   if (o.num < 1) throw Error("--num must be >= 1 (got " + std::to_string(o.num) + ")");
-  if (o.weights != "ema" && o.weights != "model") {
-    throw Error("--weights '" + o.weights + "' is not known; valid: ema, model");
-  }
   if (fs::exists(o.out) && !o.force) {
     throw Error("--out '" + o.out +
                 "' exists; choose another folder or pass --force to replace it");
   }
   const c10::Device device = parse_device(o.device);
-  const LoadedCheckpoint checkpoint = load_checkpoint(o.checkpoint, o.weights == "model");
-  const Config& config = checkpoint.config;
-  const int channels = checkpoint.state.value("channels", 0);
-  const int num_classes = checkpoint.state.value("num_classes", 0);
-  const auto names = checkpoint.state.value("class_names", std::vector<std::string>{});
-  if (channels < 1 || num_classes < 1) {
-    throw Error("checkpoint '" + checkpoint.path + "': state.json lacks channels or num_classes");
-  }
-  // The diffusion setup comes from the checkpoint only.
-  const DiffusionSetup setup =
-      DiffusionSetup::from_config(config.diffusion, config.data.resolution);
-  if (checkpoint.state["diffusion"].value("schedule", "") != setup.train_schedule.to_string()) {
-    throw Error("checkpoint '" + checkpoint.path +
-                "': config.toml and state.json disagree on the "
-                "training schedule");
-  }
-  Denoiser model = make_denoiser(config, channels, num_classes);
-  load_module_tensors(*model, o.weights == "ema" ? checkpoint.ema : checkpoint.model,
-                      checkpoint.path + "/" + o.weights + ".safetensors");
-  model->to(device);
-  model->eval();
+  // The model's b, normalisation, target and training schedule come from the checkpoint only.
+  const TrainedModel trained = load_trained_model(o.checkpoint, o.weights, device);
+  const Config& config = trained.config;
+  const int num_classes = trained.num_classes;
+  const auto& names = trained.class_names;
+  const DiffusionSetup& setup = trained.setup;
+  const Denoiser& model = trained.model;
 
   std::vector<int> classes;
   if (config.model.class_conditional) {
@@ -137,9 +120,9 @@ int run(const SampleCommandOptions& o) {
       std::cerr << "sampling: " << total << " network evaluations\n";
     }
   };
-  std::cerr << "sampling " << labels.size() << " images from " << checkpoint.path << " (step "
-            << checkpoint.step << ", " << o.weights << " weights) with " << o.sampler.sampler
-            << ", " << o.sampler.steps << " steps on " << options.schedule.to_string() << "\n";
+  std::cerr << "sampling " << labels.size() << " images from " << trained.path << " (step "
+            << trained.step << ", " << o.weights << " weights) with " << o.sampler.sampler << ", "
+            << o.sampler.steps << " steps on " << options.schedule.to_string() << "\n";
   const at::Tensor images = generate_images(model, setup, labels, options, device);
 
   // Everything goes into a temporary folder that replaces --out only when complete.
@@ -179,8 +162,8 @@ int run(const SampleCommandOptions& o) {
     for (std::size_t row = 0; row < classes.size(); ++row) {
       fs::remove(fs::path(temporary) / (".row" + std::to_string(row) + ".png"));
     }
-    nlohmann::ordered_json meta = {{"checkpoint", checkpoint.path},
-                                   {"step", checkpoint.step},
+    nlohmann::ordered_json meta = {{"checkpoint", trained.path},
+                                   {"step", trained.step},
                                    {"weights", o.weights},
                                    {"sampler", o.sampler.sampler},
                                    {"eta", o.sampler.eta},

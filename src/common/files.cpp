@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/random.h"
 
 namespace noisesched {
 namespace {
@@ -70,6 +73,42 @@ void create_directories(const std::string& path) {
   std::error_code error;
   std::filesystem::create_directories(path, error);
   if (error) throw Error("cannot create folder '" + path + "': " + error.message());
+}
+
+namespace {
+
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+std::uint64_t fnv1a(std::uint64_t h, const char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    h = (h ^ static_cast<unsigned char>(data[i])) * 0x100000001b3ULL;
+  }
+  return h;
+}
+
+std::string digest_text(std::uint64_t h) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(mix64(h)));
+  return text;
+}
+
+}  // namespace
+
+std::string text_fingerprint(std::string_view text) {
+  return digest_text(fnv1a(kFnvOffset, text.data(), text.size()));
+}
+
+std::string file_fingerprint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read '" + path + "': " + std::strerror(errno));
+  std::uint64_t h = kFnvOffset;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    h = fnv1a(h, buffer.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error("error reading '" + path + "'");
+  return digest_text(h);
 }
 
 }  // namespace noisesched

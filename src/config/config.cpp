@@ -1,11 +1,13 @@
 // Training configuration: TOML parsing, overrides, validation, printing (see config.h).
 #include "noisesched/config/config.h"
+#include "noisesched/config/metric_selection.h"
 
 #include <toml++/toml.h>
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "noisesched/common/error.h"
@@ -262,6 +264,19 @@ std::vector<ConfigField> config_fields(Config& c) {
       F("train", "sample_sampler", &c.train.sample_sampler, "sampler for the grids", {}, true),
       F("train", "sample_schedule", &c.train.sample_schedule, "inference schedule for the grids",
         {}, true),
+      F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},
+        true),
+      F("eval", "num", &c.eval.num, "images sampled per evaluation (classes in turn)", {}, true),
+      F("eval", "metrics", &c.eval.metrics, "comma-separated: fid, is, kid, pr", {}, true),
+      F("eval", "sampler", &c.eval.sampler, "sampler for evaluation", {}, true),
+      F("eval", "steps", &c.eval.steps, "sampler steps for evaluation", {}, true),
+      F("eval", "schedule", &c.eval.schedule, "inference schedule for evaluation", {}, true),
+      F("eval", "extractor", &c.eval.extractor,
+        "feature extractor file (auto: the data set's default in the cache folder)", {}, true),
+      F("eval", "cache", &c.eval.cache,
+        "cache folder for extractors and reference statistics (auto: $NOISESCHED_CACHE, else "
+        "~/.cache/noisesched)",
+        {}, true),
   };
 }
 
@@ -450,6 +465,23 @@ void validate_config(const Config& c) {
   } catch (const Error& e) {
     throw Error("config: train.sample_sampler: " + std::string(e.what()));
   }
+
+  const auto& e = c.eval;
+  require(e.every >= 0, "eval.every", ">= 0", std::to_string(e.every));
+  require(e.num >= 2, "eval.num", ">= 2", std::to_string(e.num));
+  require(e.steps >= 1, "eval.steps", ">= 1", std::to_string(e.steps));
+  require(!e.extractor.empty(), "eval.extractor", "a file or auto", "\"\"");
+  require(!e.cache.empty(), "eval.cache", "a folder or auto", "\"\"");
+  const auto check = [](const std::string& key, const std::function<void()>& parse) {
+    try {
+      parse();
+    } catch (const Error& error) {
+      throw Error("config: " + key + ": " + std::string(error.what()));
+    }
+  };
+  check("eval.metrics", [&] { MetricSelection::parse(e.metrics); });
+  check("eval.sampler", [&] { parse_sampler(e.sampler); });
+  check("eval.schedule", [&] { Schedule::parse(e.schedule); });
 }
 
 std::string config_to_toml(const Config& config_in, bool comments) {

@@ -19,6 +19,7 @@
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
+#include "noisesched/eval/evaluate.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/train/checkpoint.h"
@@ -31,6 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t kGrid = 5;  // purpose of the sample-grid noise (see engine.cpp)
+constexpr std::uint64_t kEval = 6;  // purpose of the evaluation samples' noise
 
 std::atomic<int> g_stop_signal{0};
 
@@ -192,6 +194,52 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     return result;
   }
 
+  // Evaluation during training: the extractor and reference statistics are loaded (or computed
+  // and cached) before the first step, so a missing extractor fails now, not hours later.
+  std::unique_ptr<FeatureExtractor> extractor;
+  ReferenceFeatures reference;
+  EvalSettings eval_settings;
+  GenerateOptions eval_generate;
+  if (config.eval.every > 0) {
+    const std::string cache = config.eval.cache == "auto" ? default_cache_dir() : config.eval.cache;
+    extractor = load_extractor(config.eval.extractor == "auto"
+                                   ? default_extractor_path(config.data.dataset, cache)
+                                   : config.eval.extractor,
+                               device);
+    log << "eval: every " << config.eval.every << " steps, " << config.eval.num << " images, "
+        << config.eval.metrics << "; extractor " << extractor->describe() << "\n";
+    DataConfig reference_data = config.data;
+    reference_data.split = "train";
+    reference_data.limit = 0;
+    reference =
+        reference_features(*extractor, reference_data, cache,
+                           [&log](const std::string& line) { log << "eval " << line << "\n"; });
+    eval_settings.metrics = MetricSelection::parse(config.eval.metrics);
+    eval_settings.seed = hash_values({static_cast<std::uint64_t>(config.train.seed), kEval});
+    eval_generate.sampler.kind = parse_sampler(config.eval.sampler);
+    eval_generate.steps = config.eval.steps;
+    eval_generate.schedule = Schedule::parse(config.eval.schedule);
+    eval_generate.seed = eval_settings.seed;
+  }
+  const auto evaluate = [&](std::int64_t at_step) {
+    const auto begin = std::chrono::steady_clock::now();
+    nlohmann::ordered_json scores = sample_and_evaluate(
+        engine.ema(), setup, dataset->num_classes(), config.model.class_conditional, eval_generate,
+        config.eval.num, *extractor, reference, eval_settings, device);
+    scores["extractor"] = extractor->kind() + ":" + extractor->fingerprint();
+    scores["sampler"] = config.eval.sampler;
+    scores["steps"] = config.eval.steps;
+    scores["schedule"] = eval_generate.schedule.to_string();
+    scores["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    nlohmann::ordered_json line;
+    line["step"] = at_step;
+    line["eval"] = scores;
+    metrics.write(line);
+    log << (request.progress_bar ? "\r\033[K" : "") << "eval step " << at_step << ": "
+        << scores.dump() << "\n";
+  };
+
   BatchLoader loader(*dataset, loader_options(config), step);
 
   StopSignals signals;
@@ -270,6 +318,9 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       const std::string grid =
           write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
       log << (request.progress_bar ? "\r\033[K" : "") << "wrote " << grid << "\n";
+    }
+    if (config.eval.every > 0 && (step % config.eval.every == 0 || step == total)) {
+      evaluate(step);
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
       save(step);

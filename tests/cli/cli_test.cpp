@@ -376,3 +376,77 @@ TEST(CliSchedule, SamplerTableCsvHeader) {
 }
 
 }  // namespace
+
+// ---- featurizer and eval on the tiny data set ---------------------------------------------------
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+TEST(CliEval, ScoresACheckpointImagesAndSplitsWithEverythingRecorded) {
+  const auto folder = noisesched::testing::fresh_folder("cli-eval");
+  const std::string config = tiny_config(folder, 2);
+  ASSERT_EQ(run("train --config " + config + " --progress lines").status, 0);
+  const std::string data = (folder / "data").string();
+  const std::string extractor = (folder / "cnn.safetensors").string();
+  Result r = run("featurizer train --dataset mnist --data-path " + data +
+                 " --epochs 1 --batch-size 8 --out " + extractor);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "test accuracy ")) << r.output;
+  r = run("featurizer train --dataset mnist --data-path " + data + " --out " + extractor);
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "exists; pass --force")) << r.output;
+
+  const std::string common = " --extractor " + extractor + " --cache " +
+                             (folder / "cache").string() + " --is-splits 2 --kid-subset-size 5";
+  // A checkpoint: samples, scores, and records how the samples were made.
+  const std::string json = (folder / "eval.json").string();
+  r = run("eval --checkpoint " + (folder / "run").string() +
+          " --num 12 --sampler ddim --steps 3 --seed 4 --json " + json + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "FID ")) << r.output;
+  std::ifstream in(json);
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["metrics"]["num_images"], 12);
+  for (const char* key : {"fid", "is", "kid", "precision", "recall"}) {
+    EXPECT_TRUE(doc["metrics"].contains(key)) << key;
+  }
+  EXPECT_EQ(doc["sampler"], "ddim");
+  EXPECT_EQ(doc["steps"], 3);
+  EXPECT_EQ(doc["seed"], 4);
+  EXPECT_EQ(doc["guidance"], 0.0);
+  EXPECT_EQ(doc["schedule"], "cosine:start=0,end=1,tau=1");
+  EXPECT_EQ(doc["extractor_kind"], "fmnist_cnn");
+  EXPECT_EQ(doc["reference"]["num_images"], 40);
+
+  // The training split scored against itself: FID 0 (the reference came from the cache).
+  r = run("eval --images train --dataset mnist --data-path " + data +
+          " --resolution 8 --metrics fid" + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "(cached in")) << r.output;
+  EXPECT_TRUE(contains(r.output, "FID        0\n")) << r.output;
+  // Blurred, the same images are measurably worse.
+  r = run("eval --images train --dataset mnist --data-path " + data +
+          " --resolution 8 --metrics fid --corrupt blur:1" + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "FID        0\n")) << r.output;
+}
+
+TEST(CliEval, BadRequestsAreClearErrors) {
+  Result r = run("eval --metrics fid");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "exactly one of --checkpoint")) << r.output;
+  r = run("eval --images test --metrics fid,lpips");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "metric 'lpips' is not known; valid: fid, is, kid, pr"))
+      << r.output;
+  r = run("eval --images test --extractor /nonexistent/x.safetensors");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "/nonexistent/x.safetensors")) << r.output;
+  EXPECT_TRUE(contains(r.output, "noisesched featurizer train")) << r.output;
+  r = run("eval --checkpoint /nonexistent/run --extractor x");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "/nonexistent/run")) << r.output;
+}
+
+}  // namespace

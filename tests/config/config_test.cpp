@@ -52,7 +52,7 @@ seed = 12345678901
 TEST(Config, UnknownSectionsAndKeysNameThemAndListTheValidOnes) {
   EXPECT_EQ(error_of("[modle]\narch = \"rin\"\n"),
             "test.toml: unknown section [modle]; sections: data, model, rin, unet, diffusion, "
-            "optim, train");
+            "optim, train, eval");
   const std::string e = error_of("[rin]\npatch = 2\n");
   EXPECT_NE(e.find("unknown key 'rin.patch'"), std::string::npos) << e;
   EXPECT_NE(e.find("patch_size"), std::string::npos) << e;
@@ -94,6 +94,11 @@ TEST(Config, ValuesAreValidated) {
   EXPECT_NE(error_of("[train]\nsample_sampler = \"euler\"\n")
                 .find("train.sample_sampler: sampler 'euler' is not known; valid: ddim, ddpm"),
             std::string::npos);
+  EXPECT_NE(error_of("[eval]\nmetrics = \"fid,lpips\"\n")
+                .find("eval.metrics: metric 'lpips' is not known; valid: fid, is, kid, pr"),
+            std::string::npos);
+  EXPECT_NE(error_of("[eval]\nnum = 1\n").find("eval.num"), std::string::npos);
+  EXPECT_NE(error_of("[eval]\nschedule = \"cosine@2\"\n").find("eval.schedule"), std::string::npos);
 }
 
 TEST(Config, OverridesUseTheKeyType) {

@@ -15,13 +15,15 @@ DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", 
           "I8": "i1", "U8": "u1", "BOOL": "?"}
 
 
-def main(path):
+def load(path):
+    """Returns (metadata, {name: (dtype, numpy array)}) after checking the layout."""
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     body = data[8 + n:]
-    out = {"metadata": header.pop("__metadata__", {}), "tensors": {}}
+    metadata = header.pop("__metadata__", {})
+    tensors = {}
     spans = []
     for name, info in header.items():
         begin, end = info["data_offsets"]
@@ -31,9 +33,7 @@ def main(path):
             values = raw.view(np.float32)
         else:
             values = np.frombuffer(body[begin:end], dtype=DTYPES[info["dtype"]])
-        values = values.reshape(info["shape"])
-        out["tensors"][name] = {"dtype": info["dtype"], "shape": info["shape"],
-                                "values": values.astype(float).ravel().tolist()}
+        tensors[name] = (info["dtype"], values.reshape(info["shape"]))
     spans.sort()
     covered = 0
     for begin, end in spans:
@@ -41,6 +41,15 @@ def main(path):
         covered = end
     assert covered == len(body), "trailing bytes"
     assert (8 + n) % 8 == 0, "header not padded to 8 bytes"
+    return metadata, tensors
+
+
+def main(path):
+    metadata, tensors = load(path)
+    out = {"metadata": metadata, "tensors": {}}
+    for name, (dtype, values) in tensors.items():
+        out["tensors"][name] = {"dtype": dtype, "shape": list(values.shape),
+                                "values": values.astype(float).ravel().tolist()}
     json.dump(out, sys.stdout)
 
 

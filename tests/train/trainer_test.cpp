@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,7 +12,9 @@
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
 #include "noisesched/core/runtime.h"
+#include "noisesched/eval/classifier.h"
 #include "noisesched/train/checkpoint.h"
+#include "test_util.h"
 
 namespace noisesched {
 namespace {
@@ -219,6 +222,52 @@ TEST_F(TrainerTest, WritesMetricsAndGrids) {
   EXPECT_GT(first["loss"].get<double>(), 0);
   EXPECT_EQ(first["loss_by_logsnr"].size(), 8u);
   EXPECT_EQ(first["loss_by_logsnr"].begin().key(), "[-inf,-10)");  // buckets in logSNR order
+}
+
+TEST_F(TrainerTest, EvaluatesDuringTrainingIntoTheMetricsFile) {
+  const auto data = testing::fresh_folder("trainer-eval-data");
+  testing::write_idx_dataset(data, "train", 23, 8, 10, false);
+  testing::write_idx_dataset(data, "t10k", 10, 8, 10, false);
+  const auto run = testing::fresh_folder("trainer-eval");
+  ClassifierTrainOptions classifier;
+  classifier.dataset = "mnist";
+  classifier.data_path = data.string();
+  classifier.epochs = 1;
+  classifier.batch_size = 8;
+  const std::string extractor = (run / "cnn.safetensors").string();
+  train_classifier(classifier, extractor, c10::Device(c10::kCPU), nullptr);
+
+  Config c = tiny_config(data, run / "run");
+  c.eval.every = 3;
+  c.eval.num = 10;
+  c.eval.steps = 2;
+  c.eval.metrics = "fid,is";
+  c.eval.extractor = extractor;
+  c.eval.cache = (run / "cache").string();
+  train(request_for(c), log_);
+  std::ifstream metrics(run / "run" / "metrics.jsonl");
+  std::vector<std::int64_t> eval_steps;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto doc = nlohmann::ordered_json::parse(line);
+    if (!doc.contains("eval")) continue;
+    eval_steps.push_back(doc["step"]);
+    const auto& e = doc["eval"];
+    EXPECT_EQ(e["num_images"], 10);
+    EXPECT_GE(e["fid"].get<double>(), 0.0);
+    EXPECT_TRUE(std::isfinite(e["fid"].get<double>()));
+    EXPECT_GE(e["is"]["mean"].get<double>(), 1.0);
+    EXPECT_FALSE(e.contains("kid"));
+  }
+  EXPECT_EQ(eval_steps, (std::vector<std::int64_t>{3, 6}));
+  EXPECT_TRUE(fs::exists(run / "cache" / "reference"));
+
+  // A missing extractor stops the run before its first step, naming the file.
+  Config missing = tiny_config(data, run / "missing");
+  missing.eval.every = 3;
+  missing.eval.extractor = (run / "nowhere.safetensors").string();
+  const std::string message = testing::error_message([&] { train(request_for(missing), log_); });
+  EXPECT_NE(message.find("nowhere.safetensors"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(run / "missing" / "checkpoints"));
 }
 
 }  // namespace

@@ -18,6 +18,13 @@ void commit_file(const std::string& path, const std::string& destination);
 // Writes `content` to `path` atomically (temporary file, fsync, rename).
 void write_file_atomically(const std::string& path, std::string_view content);
 
+// A 16-digit hex digest of a file's content (64-bit FNV-1a over its bytes, then mixed): a cache
+// key that changes whenever the content does. Throws naming the file when it cannot be read.
+std::string file_fingerprint(const std::string& path);
+
+// The same digest of a string (for cache keys built from several parts).
+std::string text_fingerprint(std::string_view text);
+
 // Creates `path` and its parents if missing; throws naming the path on failure.
 void create_directories(const std::string& path);
 

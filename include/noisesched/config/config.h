@@ -89,6 +89,20 @@ struct TrainConfig {
   std::string sample_schedule = "cosine";
 };
 
+// Evaluation during training (SPEC section 8): every `every` steps the EMA model samples `num`
+// images (classes in turn, a fixed seed derived from train.seed) and the metrics go into
+// metrics.jsonl as {"step", "eval": {...}}.
+struct EvalConfig {
+  int every = 0;  // 0: no evaluation during training
+  int num = 1000;
+  std::string metrics = "fid";  // comma-separated: fid, is, kid, pr
+  std::string sampler = "ddpm";
+  int steps = 100;
+  std::string schedule = "cosine";
+  std::string extractor = "auto";  // auto: the data set's default (see docs/evaluation.md)
+  std::string cache = "auto";      // auto: $NOISESCHED_CACHE, else ~/.cache/noisesched
+};
+
 struct Config {
   DataConfig data;
   ModelConfig model;
@@ -97,6 +111,7 @@ struct Config {
   DiffusionConfig diffusion;
   OptimConfig optim;
   TrainConfig train;
+  EvalConfig eval;
 };
 
 // One configuration key: where it lives, its help text, and, for strings with a closed set of

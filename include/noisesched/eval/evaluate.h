@@ -1,0 +1,84 @@
+// noisesched/eval/evaluate.h: scoring a set of images against a data set's reference features.
+//
+// Reference statistics (features, their mean and covariance, class probabilities) are computed
+// once per (data set content, split, resolution, limit, extractor file content) and cached as
+// safetensors under <cache>/reference/. The cache key is a digest of all of these, so changing
+// any of them (a retrained extractor, other data, another resolution) computes fresh statistics
+// and never serves stale ones; the key is also stored inside the file and checked on load.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "noisesched/config/config.h"
+#include "noisesched/config/metric_selection.h"
+#include "noisesched/eval/extractor.h"
+#include "noisesched/eval/metrics.h"
+#include "noisesched/sampling/generate.h"
+
+namespace noisesched {
+
+struct EvalSettings {
+  MetricSelection metrics = MetricSelection::parse("fid,is,kid,pr");
+  int is_splits = 10;
+  int kid_subsets = 100;
+  int kid_subset_size = 1000;
+  int pr_k = 3;
+  std::uint64_t seed = 0;  // KID subsets and the reference subset for precision/recall
+  int batch_size = 100;    // images per extractor batch
+};
+
+// Where cached files live: $NOISESCHED_CACHE, else $XDG_CACHE_HOME/noisesched, else
+// $HOME/.cache/noisesched.
+std::string default_cache_dir();
+
+// The extractor a data set uses by default: <cache>/extractors/<dataset>_cnn.safetensors for
+// fashion_mnist and mnist (made by `noisesched featurizer train`), and
+// <cache>/extractors/inception_v3_fid.safetensors for image folders (converted by the user).
+std::string default_extractor_path(const std::string& dataset, const std::string& cache_dir);
+
+struct ReferenceFeatures {
+  FeatureStats stats;
+  at::Tensor features;       // [N, D] float32
+  at::Tensor probabilities;  // [N, K] float64
+  std::string description;   // data set, split, resolution, count
+  std::string key;           // the cache key (hex digest)
+  std::string cache_path;
+  bool from_cache = false;
+};
+
+// Features of every image of the data set `data` names (its split and resolution), from the
+// cache when a file with the same key exists, otherwise computed and cached atomically.
+// `log` gets one line about what happened.
+ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConfig& data,
+                                     const std::string& cache_dir,
+                                     const std::function<void(const std::string&)>& log);
+
+// Scores byte images [N, C, H, W] against `reference`: FID, IS (of the images), KID and
+// precision/recall, as selected. Returns {"fid": .., "is": {"mean", "spread", "splits"},
+// "kid": {"mean", "spread", "subsets", "subset_size"}, "precision": .., "recall": .., "pr_k": ..}
+// for the selected metrics, plus "num_images".
+nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtractor& extractor,
+                                       const ReferenceFeatures& reference,
+                                       const EvalSettings& settings);
+
+// Samples `num` images from `model` (labels from evaluation_labels) with `generate` and scores
+// them as evaluate_images does. The training loop and `noisesched eval --checkpoint` share it.
+nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const DiffusionSetup& setup,
+                                           int num_classes, bool class_conditional,
+                                           const GenerateOptions& generate, std::int64_t num,
+                                           FeatureExtractor& extractor,
+                                           const ReferenceFeatures& reference,
+                                           const EvalSettings& settings, const c10::Device& device);
+
+// Labels for `n` evaluation samples: the classes in turn (i mod K) for a class-conditional model,
+// so every class is equally represented, the null class K otherwise.
+std::vector<std::int64_t> evaluation_labels(std::int64_t n, int num_classes,
+                                            bool class_conditional);
+
+}  // namespace noisesched

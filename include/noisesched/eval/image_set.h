@@ -1,0 +1,31 @@
+// noisesched/eval/image_set.h: whole image sets in memory, the unit evaluation works on.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+
+#include "noisesched/data/dataset.h"
+
+namespace noisesched {
+
+struct ImageSet {
+  at::Tensor images;  // [N, C, H, W] uint8 on the CPU
+  at::Tensor labels;  // [N] int64 (-1 where unknown)
+};
+
+// Every example of `dataset` (as the data set resizes it).
+ImageSet load_image_set(const Dataset& dataset);
+
+// Every PNG or JPEG under `folder` (recursively, sorted by path), decoded with `channels`
+// channels; all must have one size. Throws naming the folder when it holds no image and the
+// file when one is unreadable or differs in size.
+ImageSet load_image_folder_flat(const std::string& folder, int channels);
+
+// Deliberate corruptions for sanity checks of the metrics (SPEC section 8):
+//   "none", "uniform" (every pixel uniform noise, seeded), "blur:SIGMA" (Gaussian blur,
+//   SIGMA in pixels, reflect padding). Throws naming the value and the valid choices.
+at::Tensor corrupt_images(const at::Tensor& images, const std::string& corruption,
+                          std::uint64_t seed);
+
+}  // namespace noisesched

@@ -1,0 +1,241 @@
+// `noisesched eval`: FID, Inception Score, KID and precision/recall of a checkpoint's samples or
+// of a folder of images, against a data set's reference features.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/numbers.h"
+#include "noisesched/eval/evaluate.h"
+#include "noisesched/eval/image_set.h"
+#include "noisesched/sampling/generate.h"
+#include "noisesched/sampling/trained_model.h"
+#include "noisesched/train/engine.h"
+
+namespace noisesched::cli {
+namespace {
+
+struct EvalCommandOptions {
+  std::string checkpoint;
+  std::string images;
+  std::string weights = "ema";
+  SamplerFlags sampler;
+  double guidance = 0.0;
+  int num = 1000;
+  std::uint64_t seed = 0;
+  int batch_size = 64;
+  std::string dataset = "fashion_mnist";
+  std::string data_path;
+  int resolution = 0;
+  std::string reference_split = "train";
+  std::string corrupt = "none";
+  std::string extractor = "auto";
+  std::string cache = "auto";
+  std::string metrics = "fid,is,kid,pr";
+  EvalSettings settings;
+  std::string json;
+  std::string device = "cpu";
+};
+
+void log_line(const std::string& line) { std::cerr << line << "\n"; }
+
+int run(const EvalCommandOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  if (o.checkpoint.empty() == o.images.empty()) {
+    throw Error(
+        "give exactly one of --checkpoint (sample and score a model) and --images "
+        "(score a folder, or the data set's train or test split)");
+  }
+  EvalSettings settings = o.settings;
+  settings.metrics = MetricSelection::parse(o.metrics);
+  settings.seed = o.seed;
+  const c10::Device device = parse_device(o.device);
+  const std::string cache = o.cache == "auto" ? default_cache_dir() : o.cache;
+
+  nlohmann::ordered_json result;
+  DataConfig reference_data;
+  at::Tensor images;
+  std::unique_ptr<TrainedModel> trained;
+  if (!o.checkpoint.empty()) {
+    if (o.num < 2) throw Error("--num must be >= 2 (got " + std::to_string(o.num) + ")");
+    if (o.sampler.steps < 1) {
+      throw Error("--steps must be >= 1 (got " + std::to_string(o.sampler.steps) + ")");
+    }
+    trained = std::make_unique<TrainedModel>(load_trained_model(o.checkpoint, o.weights, device));
+    if (o.guidance != 0.0 && !trained->config.model.class_conditional) {
+      throw Error("--guidance " + format_exact(o.guidance) +
+                  ": classifier-free guidance needs a class-conditional model");
+    }
+    reference_data = trained->config.data;
+    if (o.resolution != 0 && o.resolution != reference_data.resolution) {
+      throw Error("--resolution " + std::to_string(o.resolution) + " disagrees with the model's " +
+                  std::to_string(reference_data.resolution) + " (leave it out)");
+    }
+  } else {
+    reference_data.dataset = o.dataset;
+    reference_data.path = o.data_path.empty() ? DataConfig{}.path : o.data_path;
+    reference_data.resolution = o.resolution;
+  }
+  if (!o.data_path.empty()) reference_data.path = o.data_path;
+  reference_data.split = o.reference_split;
+  reference_data.limit = 0;
+  reference_data.random_flip = false;
+
+  // The extractor first: a missing one is the commonest mistake and should cost nothing.
+  const std::string extractor_path =
+      o.extractor == "auto" ? default_extractor_path(reference_data.dataset, cache) : o.extractor;
+  const std::unique_ptr<FeatureExtractor> extractor = load_extractor(extractor_path, device);
+  log_line("extractor: " + extractor->describe());
+
+  if (!o.images.empty()) {
+    if (o.images == "train" || o.images == "test") {
+      if (reference_data.resolution == 0) {
+        reference_data.resolution = reference_data.dataset == "folder" ? 0 : 28;
+        if (reference_data.resolution == 0) {
+          throw Error("--images " + o.images + " of an image folder needs --resolution");
+        }
+      }
+      DataConfig source = reference_data;
+      source.split = o.images;
+      images = load_image_set(*open_dataset(source)).images;
+      result["source"] = source.dataset + " " + o.images + " split";
+    } else {
+      const int channels = reference_data.dataset == "folder" ? 3 : 1;
+      images = load_image_folder_flat(o.images, channels).images;
+      if (reference_data.resolution == 0) reference_data.resolution = images.size(2);
+      result["source"] = o.images;
+    }
+  }
+  const ReferenceFeatures reference =
+      reference_features(*extractor, reference_data, cache, log_line);
+
+  if (trained) {
+    GenerateOptions options;
+    options.sampler = o.sampler.settings();
+    options.steps = o.sampler.steps;
+    options.time_difference = o.sampler.td;
+    options.schedule = Schedule::parse(o.sampler.schedule);
+    options.guidance = o.guidance;
+    options.seed = o.seed;
+    options.batch_size = o.batch_size;
+    std::int64_t last_tenth = -1;
+    options.progress = [&last_tenth](std::int64_t done, std::int64_t total) {
+      const std::int64_t tenth = done * 10 / total;
+      if (tenth != last_tenth) {
+        last_tenth = tenth;
+        std::cerr << "sampling: " << done << "/" << total << " network evaluations\n";
+      }
+    };
+    log_line("sampling " + std::to_string(o.num) + " images from " + trained->path + " (step " +
+             std::to_string(trained->step) + ", " + o.weights + " weights) with " +
+             o.sampler.sampler + ", " + std::to_string(o.sampler.steps) + " steps on " +
+             options.schedule.to_string());
+    images = generate_images(
+        trained->model, trained->setup,
+        evaluation_labels(o.num, trained->num_classes, trained->config.model.class_conditional),
+        options, device);
+    result["source"] = "checkpoint";
+    result["checkpoint"] = trained->path;
+    result["step"] = trained->step;
+    result["weights"] = o.weights;
+    result["sampler"] = o.sampler.sampler;
+    result["eta"] = o.sampler.eta;
+    result["steps"] = o.sampler.steps;
+    result["time_difference"] = o.sampler.td;
+    result["schedule"] = options.schedule.to_string();
+    result["guidance"] = o.guidance;
+    result["seed"] = o.seed;
+  }
+  images = corrupt_images(images, o.corrupt, o.seed);
+  result["corrupt"] = o.corrupt;
+  result["extractor"] = extractor->describe();
+  result["extractor_kind"] = extractor->kind();
+  result["extractor_fingerprint"] = extractor->fingerprint();
+  result["reference"] = {{"description", reference.description},
+                         {"num_images", reference.stats.count},
+                         {"key", reference.key}};
+  result["metrics"] = evaluate_images(images, *extractor, reference, settings);
+  result["seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const auto& m = result["metrics"];
+  std::cout << "images " << m["num_images"].get<std::int64_t>() << " vs " << reference.description
+            << ", extractor " << extractor->kind() << "\n";
+  if (m.contains("fid")) std::cout << "FID        " << format_significant(m["fid"], 5) << "\n";
+  if (m.contains("is")) {
+    std::cout << "IS         " << format_significant(m["is"]["mean"], 5) << " +- "
+              << format_significant(m["is"]["spread"], 3) << " (" << settings.is_splits
+              << " splits)\n";
+  }
+  if (m.contains("kid")) {
+    std::cout << "KID        " << format_significant(m["kid"]["mean"], 4) << " +- "
+              << format_significant(m["kid"]["spread"], 3) << "\n";
+  }
+  if (m.contains("precision")) {
+    std::cout << "precision  " << format_significant(m["precision"], 4) << "\nrecall     "
+              << format_significant(m["recall"], 4) << " (k = " << settings.pr_k << ")\n";
+  }
+  if (!o.json.empty()) {
+    write_file_atomically(o.json, result.dump(2) + "\n");
+    std::cout << "wrote " << o.json << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, CommandRunner& runner) {
+  auto options = std::make_shared<EvalCommandOptions>();
+  auto* cmd = app.add_subcommand(
+      "eval",
+      "Score images with FID, Inception Score, KID and precision/recall (SPEC section 8).\n"
+      "--checkpoint samples a trained model (classes in turn) and scores the samples;\n"
+      "--images scores a folder of PNG/JPEG images, or the data set's train or test split.\n"
+      "Reference: features of the data set's --reference-split, cached under the cache folder\n"
+      "($NOISESCHED_CACHE, else ~/.cache/noisesched). Numbers compare only with the same\n"
+      "extractor and the same number of images: both are printed and recorded.");
+  cmd->add_option("--checkpoint", options->checkpoint,
+                  "Run folder or checkpoint folder to sample from");
+  cmd->add_option("--images", options->images,
+                  "Folder of images to score, or 'train'/'test' for a split of the data set");
+  cmd->add_option("--weights", options->weights, "ema or model");
+  add_sampler_flags(cmd, options->sampler, true);
+  cmd->add_option("--guidance", options->guidance, "Classifier-free guidance weight w");
+  cmd->add_option("--num", options->num, "Images to sample (--checkpoint)");
+  cmd->add_option("--seed", options->seed,
+                  "Seed of sampling, KID subsets, the precision/recall reference subset and "
+                  "--corrupt uniform");
+  cmd->add_option("--batch-size", options->batch_size, "Images per network batch when sampling");
+  cmd->add_option("--dataset", options->dataset,
+                  "With --images: the reference data set (fashion_mnist, mnist or folder); "
+                  "with --checkpoint the model's")
+      ->check(CLI::IsMember({"fashion_mnist", "mnist", "folder"}));
+  cmd->add_option("--data-path", options->data_path,
+                  "Reference data location (empty: the model's, or Debian's Fashion-MNIST)");
+  cmd->add_option("--resolution", options->resolution,
+                  "Reference resolution (0: the model's, the images' size, or 28 for IDX "
+                  "splits)");
+  cmd->add_option("--reference-split", options->reference_split, "train or test")
+      ->check(CLI::IsMember({"train", "test"}));
+  cmd->add_option("--corrupt", options->corrupt,
+                  "Corrupt the scored images first (sanity checks): none, uniform, blur:SIGMA");
+  cmd->add_option("--extractor", options->extractor,
+                  "Extractor weights (auto: <cache>/extractors/<dataset>_cnn.safetensors, or "
+                  "inception_v3_fid.safetensors for image folders)");
+  cmd->add_option("--cache", options->cache, "Cache folder (auto: see above)");
+  cmd->add_option("--metrics", options->metrics, "Comma-separated: fid, is, kid, pr");
+  cmd->add_option("--is-splits", options->settings.is_splits, "Inception Score splits");
+  cmd->add_option("--kid-subsets", options->settings.kid_subsets, "KID subsets");
+  cmd->add_option("--kid-subset-size", options->settings.kid_subset_size,
+                  "KID subset size (capped at the smaller set)");
+  cmd->add_option("--pr-k", options->settings.pr_k, "k of the precision/recall manifolds");
+  cmd->add_option("--json", options->json, "Also write the full result as JSON to this file");
+  cmd->add_option("--device", options->device, "cpu, cuda or cuda:N");
+  cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
+}
+
+}  // namespace noisesched::cli

@@ -1,0 +1,83 @@
+// `noisesched featurizer train`: the Fashion-MNIST / MNIST feature classifier for FID and IS.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/numbers.h"
+#include "noisesched/eval/classifier.h"
+#include "noisesched/eval/evaluate.h"
+#include "noisesched/train/engine.h"
+
+namespace noisesched::cli {
+namespace {
+
+struct FeaturizerTrainOptions {
+  ClassifierTrainOptions train;
+  std::string out = "auto";
+  bool force = false;
+  std::string device = "cpu";
+  double min_accuracy = 0.0;
+};
+
+int run(const FeaturizerTrainOptions& o) {
+  const std::string out =
+      o.out == "auto" ? default_extractor_path(o.train.dataset, default_cache_dir()) : o.out;
+  if (std::filesystem::exists(out) && !o.force) {
+    throw Error("--out '" + out +
+                "' exists; pass --force to replace it (reference statistics cached for the old "
+                "file are keyed by its content and will not be reused)");
+  }
+  const auto parent = std::filesystem::path(out).parent_path();
+  if (!parent.empty()) create_directories(parent.string());
+  std::cerr << "training the " << o.train.dataset << " feature classifier (" << o.train.epochs
+            << " epochs, batch " << o.train.batch_size << ")\n";
+  const ClassifierTrainResult result =
+      train_classifier(o.train, out, parse_device(o.device),
+                       [](const std::string& line) { std::cerr << line << "\n"; });
+  std::cout << "test accuracy " << format_significant(result.test_accuracy, 4) << " after "
+            << static_cast<long long>(result.train_seconds) << " s; wrote " << out << "\n";
+  if (result.test_accuracy < o.min_accuracy) {
+    throw Error("test accuracy " + format_significant(result.test_accuracy, 4) +
+                " is below --min-accuracy " + format_exact(o.min_accuracy) + " (the file at '" +
+                out + "' is kept for inspection)");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_featurizer_command(CLI::App& app, CommandRunner& runner) {
+  auto* cmd = app.add_subcommand("featurizer",
+                                 "Feature extractors for evaluation (see docs/evaluation.md).");
+  cmd->require_subcommand(1, 1);
+  auto options = std::make_shared<FeaturizerTrainOptions>();
+  auto* train = cmd->add_subcommand(
+      "train",
+      "Train the small Fashion-MNIST/MNIST classifier whose penultimate features serve FID,\n"
+      "KID and precision/recall and whose class probabilities serve the Inception Score.\n"
+      "Trains on the training split, reports test-split accuracy, saves safetensors.");
+  train->add_option("--dataset", options->train.dataset, "fashion_mnist or mnist")
+      ->check(CLI::IsMember({"fashion_mnist", "mnist"}));
+  train->add_option("--data-path", options->train.data_path, "Folder with the IDX files");
+  train->add_option("--epochs", options->train.epochs, "Passes over the training split");
+  train->add_option("--batch-size", options->train.batch_size, "Images per step");
+  train->add_option("--lr", options->train.lr, "AdamW peak learning rate (cosine decay to 0)");
+  train->add_option("--weight-decay", options->train.weight_decay, "AdamW weight decay");
+  train->add_option("--seed", options->train.seed, "Initialisation, order and flips");
+  train->add_option("--limit", options->train.limit,
+                    "Train on the first N training images only (0: all)");
+  train->add_option("--out", options->out,
+                    "Output file (auto: <cache>/extractors/<dataset>_cnn.safetensors, the "
+                    "default `noisesched eval` uses; cache: $NOISESCHED_CACHE, else "
+                    "~/.cache/noisesched)");
+  train->add_flag("--force", options->force, "Replace --out if it exists");
+  train->add_option("--device", options->device, "cpu, cuda or cuda:N");
+  train->add_option("--min-accuracy", options->min_accuracy,
+                    "Exit with an error when the test accuracy ends below this");
+  train->callback([options, &runner] { runner = [options] { return run(*options); }; });
+}
+
+}  // namespace noisesched::cli

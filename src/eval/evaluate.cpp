@@ -1,0 +1,186 @@
+// Reference statistics and scoring; see noisesched/eval/evaluate.h.
+#include "noisesched/eval/evaluate.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <vector>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/random.h"
+#include "noisesched/data/idx.h"
+#include "noisesched/eval/image_set.h"
+#include "noisesched/io/safetensors.h"
+
+namespace noisesched {
+namespace fs = std::filesystem;
+namespace {
+
+// Bump when the way reference features are computed changes (preprocessing, extraction).
+constexpr const char* kReferenceFormat = "noisesched-reference/1";
+
+// A digest of the data the configuration reads: file contents for IDX data; for image folders
+// (possibly millions of files) every file's relative path, size and modification time.
+std::string data_fingerprint(const DataConfig& data) {
+  if (data.dataset == "fashion_mnist" || data.dataset == "mnist") {
+    const IdxFiles files = find_idx_files(data.path, data.split);
+    return file_fingerprint(files.images) + file_fingerprint(files.labels);
+  }
+  std::vector<std::string> entries;
+  std::error_code ec;
+  if (!fs::is_directory(data.path, ec)) {
+    throw Error("data folder '" + data.path + "' does not exist");
+  }
+  for (const auto& entry : fs::recursive_directory_iterator(data.path)) {
+    if (!entry.is_regular_file()) continue;
+    std::ostringstream line;
+    line << fs::relative(entry.path(), data.path).string() << '\t' << entry.file_size() << '\t'
+         << entry.last_write_time().time_since_epoch().count();
+    entries.push_back(line.str());
+  }
+  std::sort(entries.begin(), entries.end());
+  std::string all;
+  for (const auto& e : entries) all += e + '\n';
+  return text_fingerprint(all);
+}
+
+}  // namespace
+
+std::string default_cache_dir() {
+  if (const char* own = std::getenv("NOISESCHED_CACHE"); own && *own) return own;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/noisesched";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.cache/noisesched";
+  }
+  throw Error("no cache folder: set NOISESCHED_CACHE (or HOME)");
+}
+
+std::string default_extractor_path(const std::string& dataset, const std::string& cache_dir) {
+  if (dataset == "fashion_mnist" || dataset == "mnist") {
+    return cache_dir + "/extractors/" + dataset + "_cnn.safetensors";
+  }
+  return cache_dir + "/extractors/inception_v3_fid.safetensors";
+}
+
+ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConfig& data,
+                                     const std::string& cache_dir,
+                                     const std::function<void(const std::string&)>& log) {
+  const std::string key_text =
+      std::string(kReferenceFormat) + "|extractor=" + extractor.kind() + ":" +
+      extractor.fingerprint() + "|dataset=" + data.dataset + "|split=" + data.split +
+      "|resolution=" + std::to_string(data.resolution) + "|limit=" + std::to_string(data.limit) +
+      "|skip_bad_images=" + (data.skip_bad_images ? "1" : "0") + "|data=" + data_fingerprint(data);
+  ReferenceFeatures reference;
+  reference.key = text_fingerprint(key_text);
+  reference.cache_path = cache_dir + "/reference/" + data.dataset + "_" + data.split + "_" +
+                         std::to_string(data.resolution) + "px_" + extractor.kind() + "_" +
+                         reference.key + ".safetensors";
+  std::error_code ec;
+  if (fs::is_regular_file(reference.cache_path, ec)) {
+    const SafetensorsContent content = load_safetensors(reference.cache_path);
+    const auto it = content.metadata.find("key");
+    if (it == content.metadata.end() || it->second != key_text) {
+      throw Error("reference cache '" + reference.cache_path +
+                  "' does not hold the statistics its name promises; delete it");
+    }
+    reference.features = content.tensors.at("features");
+    reference.probabilities = content.tensors.at("probabilities");
+    reference.stats.mean = content.tensors.at("mean");
+    reference.stats.covariance = content.tensors.at("covariance");
+    reference.stats.count = reference.features.size(0);
+    reference.description = content.metadata.at("description");
+    reference.from_cache = true;
+    if (log)
+      log("reference: " + reference.description + " (cached in " + reference.cache_path + ")");
+    return reference;
+  }
+  const std::unique_ptr<Dataset> dataset = open_dataset(data);
+  const ImageSet set = load_image_set(*dataset);
+  const ExtractedFeatures extracted = extractor.extract(set.images);
+  reference.features = extracted.features;
+  reference.probabilities = extracted.probabilities;
+  reference.stats = feature_stats(extracted.features);
+  reference.description = data.dataset + " " + data.split + " split at " +
+                          std::to_string(data.resolution) + "x" + std::to_string(data.resolution) +
+                          ", " + std::to_string(set.images.size(0)) + " images";
+  create_directories(cache_dir + "/reference");
+  save_safetensors(reference.cache_path,
+                   {{"mean", reference.stats.mean},
+                    {"covariance", reference.stats.covariance},
+                    {"features", reference.features},
+                    {"probabilities", reference.probabilities}},
+                   {{"format", kReferenceFormat},
+                    {"key", key_text},
+                    {"description", reference.description},
+                    {"extractor", extractor.describe()}});
+  if (log)
+    log("reference: " + reference.description + " (computed, cached in " + reference.cache_path +
+        ")");
+  return reference;
+}
+
+nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtractor& extractor,
+                                       const ReferenceFeatures& reference,
+                                       const EvalSettings& settings) {
+  const ExtractedFeatures generated = extractor.extract(images, settings.batch_size);
+  const std::int64_t n = generated.features.size(0);
+  nlohmann::ordered_json out;
+  out["num_images"] = n;
+  if (settings.metrics.fid) {
+    out["fid"] = frechet_distance(feature_stats(generated.features), reference.stats);
+  }
+  if (settings.metrics.is) {
+    const MeanSpread is = inception_score(generated.probabilities, settings.is_splits);
+    out["is"] = {{"mean", is.mean}, {"spread", is.spread}, {"splits", settings.is_splits}};
+  }
+  if (settings.metrics.kid) {
+    const MeanSpread kid =
+        kernel_inception_distance(reference.features, generated.features, settings.kid_subsets,
+                                  settings.kid_subset_size, settings.seed);
+    out["kid"] = {{"mean", kid.mean},
+                  {"spread", kid.spread},
+                  {"subsets", settings.kid_subsets},
+                  {"subset_size", std::min<std::int64_t>(
+                                      {settings.kid_subset_size, n, reference.features.size(0)})}};
+  }
+  if (settings.metrics.pr) {
+    // Equal-sized sets, as Kynkaanniemi et al. compare them: a seeded subset of the reference.
+    at::Tensor real = reference.features;
+    if (real.size(0) > n) {
+      const std::vector<std::uint32_t> order = seeded_permutation(
+          static_cast<std::uint32_t>(real.size(0)), hash_values({settings.seed, 0x9e7u}));
+      real = real.index_select(
+          0, at::tensor(std::vector<std::int64_t>(order.begin(), order.begin() + n), at::kLong));
+    }
+    const PrecisionRecall pr = precision_recall(real, generated.features, settings.pr_k);
+    out["precision"] = pr.precision;
+    out["recall"] = pr.recall;
+    out["pr_k"] = settings.pr_k;
+  }
+  return out;
+}
+
+nlohmann::ordered_json sample_and_evaluate(
+    const Denoiser& model, const DiffusionSetup& setup, int num_classes, bool class_conditional,
+    const GenerateOptions& generate, std::int64_t num, FeatureExtractor& extractor,
+    const ReferenceFeatures& reference, const EvalSettings& settings, const c10::Device& device) {
+  const at::Tensor images = generate_images(
+      model, setup, evaluation_labels(num, num_classes, class_conditional), generate, device);
+  return evaluate_images(images, extractor, reference, settings);
+}
+
+std::vector<std::int64_t> evaluation_labels(std::int64_t n, int num_classes,
+                                            bool class_conditional) {
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(n), num_classes);
+  if (class_conditional) {
+    for (std::int64_t i = 0; i < n; ++i) labels[static_cast<std::size_t>(i)] = i % num_classes;
+  }
+  return labels;
+}
+
+}  // namespace noisesched

@@ -1,0 +1,41 @@
+// Restoring a network from a checkpoint; see noisesched/sampling/trained_model.h.
+#include "noisesched/sampling/trained_model.h"
+
+#include "noisesched/common/error.h"
+#include "noisesched/optim/optimizer.h"
+
+namespace noisesched {
+
+TrainedModel load_trained_model(const std::string& path, const std::string& weights,
+                                const c10::Device& device) {
+  if (weights != "ema" && weights != "model") {
+    throw Error("--weights '" + weights + "' is not known; valid: ema, model");
+  }
+  const LoadedCheckpoint checkpoint = load_checkpoint(path, weights == "model");
+  TrainedModel trained;
+  trained.path = checkpoint.path;
+  trained.step = checkpoint.step;
+  trained.config = checkpoint.config;
+  trained.weights = weights;
+  trained.channels = checkpoint.state.value("channels", 0);
+  trained.num_classes = checkpoint.state.value("num_classes", 0);
+  trained.class_names = checkpoint.state.value("class_names", std::vector<std::string>{});
+  if (trained.channels < 1 || trained.num_classes < 1) {
+    throw Error("checkpoint '" + checkpoint.path + "': state.json lacks channels or num_classes");
+  }
+  trained.setup =
+      DiffusionSetup::from_config(checkpoint.config.diffusion, checkpoint.config.data.resolution);
+  if (checkpoint.state["diffusion"].value("schedule", "") !=
+      trained.setup.train_schedule.to_string()) {
+    throw Error("checkpoint '" + checkpoint.path +
+                "': config.toml and state.json disagree on the training schedule");
+  }
+  trained.model = make_denoiser(checkpoint.config, trained.channels, trained.num_classes);
+  load_module_tensors(*trained.model, weights == "ema" ? checkpoint.ema : checkpoint.model,
+                      checkpoint.path + "/" + weights + ".safetensors");
+  trained.model->to(device);
+  trained.model->eval();
+  return trained;
+}
+
+}  // namespace noisesched
