@@ -11,6 +11,10 @@
 
 #include "noisesched/schedule/sampler_step.h"
 
+namespace noisesched {
+struct GenerateOptions;
+}
+
 namespace noisesched::cli {
 
 using CommandRunner = std::function<int()>;
@@ -24,6 +28,8 @@ struct SamplerFlags {
   std::string schedule = "cosine";
 
   SamplerSettings settings() const { return {parse_sampler(sampler), eta}; }
+  // Sets the sampler, steps, time difference and inference schedule of `options`.
+  void apply_to(GenerateOptions& options) const;
 };
 
 // Adds --sampler, --eta, --steps, --td and (with_schedule) --schedule to `cmd`.

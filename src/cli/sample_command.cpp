@@ -104,10 +104,7 @@ int run(const SampleCommandOptions& o) {
   for (int c : classes) labels.insert(labels.end(), o.num, c);
 
   GenerateOptions options;
-  options.sampler = o.sampler.settings();
-  options.steps = o.sampler.steps;
-  options.time_difference = o.sampler.td;
-  options.schedule = Schedule::parse(o.sampler.schedule);
+  o.sampler.apply_to(options);
   options.guidance = o.guidance;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
@@ -148,7 +145,7 @@ int run(const SampleCommandOptions& o) {
       for (int i = 0; i < o.num; ++i) {
         char name[32];
         std::snprintf(name, sizeof(name), "%04d.png", i);
-        write_png((folder / name).string(), tensor_grid(row_images.slice(0, i, i + 1), 1, 1));
+        write_png((folder / name).string(), tensor_image(row_images[i]));
       }
       const std::string row_path =
           (fs::path(temporary) / (".row" + std::to_string(row) + ".png")).string();

@@ -63,17 +63,21 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
   return at::cat(chunks);
 }
 
+ImageCHW tensor_image(const at::Tensor& image) {
+  const auto cpu = image.to(at::kCPU, at::kByte).contiguous();
+  ImageCHW out{static_cast<int>(cpu.size(0)),
+               static_cast<int>(cpu.size(1)),
+               static_cast<int>(cpu.size(2)),
+               {}};
+  const std::uint8_t* data = cpu.data_ptr<std::uint8_t>();
+  out.pixels.assign(data, data + cpu.numel());
+  return out;
+}
+
 ImageCHW tensor_grid(const at::Tensor& images, int columns, int min_cell) {
-  const auto cpu = images.to(at::kCPU, at::kByte).contiguous();
-  const int n = static_cast<int>(cpu.size(0)), c = static_cast<int>(cpu.size(1));
-  const int h = static_cast<int>(cpu.size(2)), w = static_cast<int>(cpu.size(3));
   std::vector<ImageCHW> tiles;
-  for (int i = 0; i < n; ++i) {
-    ImageCHW tile{c, h, w, {}};
-    const std::uint8_t* data = cpu[i].data_ptr<std::uint8_t>();
-    tile.pixels.assign(data, data + static_cast<std::size_t>(c) * h * w);
-    tiles.push_back(std::move(tile));
-  }
+  for (std::int64_t i = 0; i < images.size(0); ++i) tiles.push_back(tensor_image(images[i]));
+  const int h = static_cast<int>(images.size(2));
   const int zoom = std::max(1, (min_cell + h - 1) / h);
   return make_grid(tiles, columns, 2, 255, zoom);
 }

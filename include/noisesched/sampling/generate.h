@@ -40,6 +40,9 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
 // x0 in the scaled space -> bytes: clip(x0 / b, -1, 1) mapped to [0, 255].
 at::Tensor to_bytes(const at::Tensor& x0_scaled, double b);
 
+// One byte image [C, H, W] as it is: no frame, no zoom (what per-image files hold).
+ImageCHW tensor_image(const at::Tensor& image);
+
 // Byte images [N, C, H, W] as a grid with `columns` columns, each image zoomed to at least
 // `min_cell` pixels (integer factor).
 ImageCHW tensor_grid(const at::Tensor& images, int columns, int min_cell = 64);
