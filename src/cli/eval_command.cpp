@@ -26,6 +26,7 @@ struct EvalCommandOptions {
   SamplerFlags sampler;
   double guidance = 0.0;
   int num = 1000;
+  int limit = 0;
   std::uint64_t seed = 0;
   int batch_size = 64;
   std::string dataset = "fashion_mnist";
@@ -105,20 +106,25 @@ int run(const EvalCommandOptions& o) {
       result["source"] = source.dataset + " " + o.images + " split";
     } else {
       const int channels = reference_data.dataset == "folder" ? 3 : 1;
-      images = load_image_folder_flat(o.images, channels).images;
+      // A `noisesched sample` folder: the per-class images, not the labelled grid.
+      std::vector<std::string> exclude;
+      if (std::filesystem::exists(std::filesystem::path(o.images) / "samples.json")) {
+        exclude.push_back((std::filesystem::path(o.images) / "grid.png").string());
+        log_line("--images: a `noisesched sample` folder; scoring its images, not grid.png");
+      }
+      images = load_image_folder_flat(o.images, channels, exclude).images;
       if (reference_data.resolution == 0) reference_data.resolution = images.size(2);
       result["source"] = o.images;
     }
+    if (o.limit < 0) throw Error("--limit must be >= 0 (got " + std::to_string(o.limit) + ")");
+    if (o.limit > 0 && o.limit < images.size(0)) images = images.slice(0, 0, o.limit);
   }
   const ReferenceFeatures reference =
       reference_features(*extractor, reference_data, cache, log_line);
 
   if (trained) {
     GenerateOptions options;
-    options.sampler = o.sampler.settings();
-    options.steps = o.sampler.steps;
-    options.time_difference = o.sampler.td;
-    options.schedule = Schedule::parse(o.sampler.schedule);
+    o.sampler.apply_to(options);
     options.guidance = o.guidance;
     options.seed = o.seed;
     options.batch_size = o.batch_size;
@@ -206,6 +212,7 @@ void add_eval_command(CLI::App& app, CommandRunner& runner) {
   add_sampler_flags(cmd, options->sampler, true);
   cmd->add_option("--guidance", options->guidance, "Classifier-free guidance weight w");
   cmd->add_option("--num", options->num, "Images to sample (--checkpoint)");
+  cmd->add_option("--limit", options->limit, "Score only the first N images (--images; 0: all)");
   cmd->add_option("--seed", options->seed,
                   "Seed of sampling, KID subsets, the precision/recall reference subset and "
                   "--corrupt uniform");

@@ -34,12 +34,17 @@ ImageSet load_image_set(const Dataset& dataset) {
   return set;
 }
 
-ImageSet load_image_folder_flat(const std::string& folder, int channels) {
+ImageSet load_image_folder_flat(const std::string& folder, int channels,
+                                const std::vector<std::string>& exclude) {
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) throw Error("image folder '" + folder + "' does not exist");
   std::vector<std::string> paths;
   for (const auto& entry : fs::recursive_directory_iterator(folder)) {
-    if (!entry.is_regular_file()) continue;
+    if (!entry.is_regular_file() || entry.path().filename().string().rfind('.', 0) == 0) continue;
+    if (std::any_of(exclude.begin(), exclude.end(),
+                    [&](const std::string& e) { return fs::equivalent(entry.path(), e, ec); })) {
+      continue;
+    }
     std::string ext = entry.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return std::tolower(c); });

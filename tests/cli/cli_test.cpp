@@ -294,6 +294,14 @@ TEST(CliSample, WritesImagesAndGridReproducibly) {
   EXPECT_TRUE(fs::exists(folder / "a" / "0_0" / "0001.png"));
   EXPECT_TRUE(fs::exists(folder / "a" / "3_3" / "0000.png"));
   EXPECT_TRUE(fs::exists(folder / "a" / "samples.json"));
+  {
+    // Per-image files hold the image as sampled: 8x8, no frame (PNG IHDR width and height).
+    std::ifstream png(folder / "a" / "0_0" / "0000.png", std::ios::binary);
+    unsigned char header[24] = {0};
+    png.read(reinterpret_cast<char*>(header), sizeof header);
+    EXPECT_EQ((header[16] << 24) | (header[17] << 16) | (header[18] << 8) | header[19], 8);
+    EXPECT_EQ((header[20] << 24) | (header[21] << 16) | (header[22] << 8) | header[23], 8);
+  }
   ASSERT_EQ(run(common + (folder / "b").string()).status, 0);
   for (const char* file : {"0_0/0000.png", "0_0/0001.png", "3_3/0000.png", "3_3/0001.png"}) {
     std::ifstream a(folder / "a" / file, std::ios::binary),
@@ -418,6 +426,16 @@ TEST(CliEval, ScoresACheckpointImagesAndSplitsWithEverythingRecorded) {
   EXPECT_EQ(doc["schedule"], "cosine:start=0,end=1,tau=1");
   EXPECT_EQ(doc["extractor_kind"], "fmnist_cnn");
   EXPECT_EQ(doc["reference"]["num_images"], 40);
+
+  // A `noisesched sample` folder: its per-class images are scored, its grid.png is not.
+  ASSERT_EQ(run("sample --checkpoint " + (folder / "run").string() +
+                " --steps 2 --num 2 --progress lines --out " + (folder / "samples").string())
+                .status,
+            0);
+  r = run("eval --images " + (folder / "samples").string() + " --dataset mnist --data-path " +
+          data + " --metrics fid,is" + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "images 20 vs mnist train split at 8x8")) << r.output;
 
   // The training split scored against itself: FID 0 (the reference came from the cache).
   r = run("eval --images train --dataset mnist --data-path " + data +

@@ -4,6 +4,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 #include "noisesched/data/dataset.h"
 
@@ -17,10 +18,11 @@ struct ImageSet {
 // Every example of `dataset` (as the data set resizes it).
 ImageSet load_image_set(const Dataset& dataset);
 
-// Every PNG or JPEG under `folder` (recursively, sorted by path), decoded with `channels`
-// channels; all must have one size. Throws naming the folder when it holds no image and the
-// file when one is unreadable or differs in size.
-ImageSet load_image_folder_flat(const std::string& folder, int channels);
+// Every PNG or JPEG under `folder` (recursively, sorted by path; hidden files and the paths in
+// `exclude` left out), decoded with `channels` channels; all must have one size. Throws naming
+// the folder when it holds no image and the file when one is unreadable or differs in size.
+ImageSet load_image_folder_flat(const std::string& folder, int channels,
+                                const std::vector<std::string>& exclude = {});
 
 // Deliberate corruptions for sanity checks of the metrics (SPEC section 8):
 //   "none", "uniform" (every pixel uniform noise, seeded), "blur:SIGMA" (Gaussian blur,
