@@ -94,12 +94,11 @@ int run(const EvalCommandOptions& o) {
 
   if (!o.images.empty()) {
     if (o.images == "train" || o.images == "test") {
-      if (reference_data.resolution == 0) {
-        reference_data.resolution = reference_data.dataset == "folder" ? 0 : 28;
-        if (reference_data.resolution == 0) {
-          throw Error("--images " + o.images + " of an image folder needs --resolution");
-        }
+      if (reference_data.dataset == "folder") {
+        throw Error("--images " + o.images +
+                    ": image folders have no splits; give the folder to score instead");
       }
+      if (reference_data.resolution == 0) reference_data.resolution = 28;
       DataConfig source = reference_data;
       source.split = o.images;
       images = load_image_set(*open_dataset(source)).images;

@@ -84,9 +84,14 @@ ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConf
   if (fs::is_regular_file(reference.cache_path, ec)) {
     const SafetensorsContent content = load_safetensors(reference.cache_path);
     const auto it = content.metadata.find("key");
-    if (it == content.metadata.end() || it->second != key_text) {
+    const bool complete = content.metadata.count("description") &&
+                          content.tensors.count("features") &&
+                          content.tensors.count("probabilities") && content.tensors.count("mean") &&
+                          content.tensors.count("covariance");
+    if (it == content.metadata.end() || it->second != key_text || !complete) {
       throw Error("reference cache '" + reference.cache_path +
-                  "' does not hold the statistics its name promises; delete it");
+                  "' does not hold the statistics its name promises; delete it (it is "
+                  "recomputed on the next run)");
     }
     reference.features = content.tensors.at("features");
     reference.probabilities = content.tensors.at("probabilities");

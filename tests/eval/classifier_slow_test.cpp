@@ -4,12 +4,15 @@
 
 #include <filesystem>
 
+#include "noisesched/core/runtime.h"
 #include "noisesched/eval/classifier.h"
 
 namespace noisesched {
 namespace {
 
 TEST(ClassifierSlow, FashionMnistDefaultsReachNinetyPercent) {
+  configure_threads(0);  // all cores, and the allocator setting the program uses
+  configure_allocator();
   const ClassifierTrainOptions options;  // the defaults `noisesched featurizer train` uses
   const auto out =
       std::filesystem::temp_directory_path() / "noisesched-test-fmnist-cnn.safetensors";
