@@ -153,8 +153,8 @@ int run(const EvalCommandOptions& o) {
     result["time_difference"] = o.sampler.td;
     result["schedule"] = options.schedule.to_string();
     result["guidance"] = o.guidance;
-    result["seed"] = o.seed;
   }
+  result["seed"] = o.seed;
   images = corrupt_images(images, o.corrupt, o.seed);
   result["corrupt"] = o.corrupt;
   result["extractor"] = extractor->describe();

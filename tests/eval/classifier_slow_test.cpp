@@ -1,5 +1,5 @@
 // The Fashion-MNIST feature classifier at its defaults reaches the accuracy SPEC section 8 and
-// docs/evaluation.md rely on (about 3 minutes on 2 cores; label `slow`).
+// docs/evaluation.md rely on (about 2.5 minutes on 2 cores; label `slow`).
 #include <gtest/gtest.h>
 
 #include <filesystem>
