@@ -34,16 +34,21 @@ int run(const FeaturizerTrainOptions& o) {
   if (!parent.empty()) create_directories(parent.string());
   std::cerr << "training the " << o.train.dataset << " feature classifier (" << o.train.epochs
             << " epochs, batch " << o.train.batch_size << ")\n";
+  // Trained into a side file first: an existing extractor is replaced only by one that passed
+  // --min-accuracy, so a bad run never costs the good file.
+  const std::string trained = out + ".new";
   const ClassifierTrainResult result =
-      train_classifier(o.train, out, parse_device(o.device),
+      train_classifier(o.train, trained, parse_device(o.device),
                        [](const std::string& line) { std::cerr << line << "\n"; });
-  std::cout << "test accuracy " << format_significant(result.test_accuracy, 4) << " after "
-            << static_cast<long long>(result.train_seconds) << " s; wrote " << out << "\n";
   if (result.test_accuracy < o.min_accuracy) {
     throw Error("test accuracy " + format_significant(result.test_accuracy, 4) +
-                " is below --min-accuracy " + format_exact(o.min_accuracy) + " (the file at '" +
-                out + "' is kept for inspection)");
+                " is below --min-accuracy " + format_exact(o.min_accuracy) +
+                "; left the weights in '" + trained + "' for inspection" +
+                (std::filesystem::exists(out) ? " and kept '" + out + "'" : std::string()));
   }
+  commit_file(trained, out);
+  std::cout << "test accuracy " << format_significant(result.test_accuracy, 4) << " after "
+            << static_cast<long long>(result.train_seconds) << " s; wrote " << out << "\n";
   return 0;
 }
 

@@ -57,8 +57,9 @@ double accuracy(FmnistCnn& model, const ImageSet& set, const c10::Device& device
 ClassifierTrainResult train_classifier(const ClassifierTrainOptions& options,
                                        const std::string& out_path, const c10::Device& device,
                                        const std::function<void(const std::string&)>& log) {
-  if (options.epochs < 1)
+  if (options.epochs < 1) {
     throw Error("--epochs must be >= 1 (got " + std::to_string(options.epochs) + ")");
+  }
   if (options.batch_size < 1) {
     throw Error("--batch-size must be >= 1 (got " + std::to_string(options.batch_size) + ")");
   }

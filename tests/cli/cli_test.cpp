@@ -404,6 +404,20 @@ TEST(CliEval, ScoresACheckpointImagesAndSplitsWithEverythingRecorded) {
   r = run("featurizer train --dataset mnist --data-path " + data + " --out " + extractor);
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "exists; pass --force")) << r.output;
+  {
+    // A retrained classifier that misses --min-accuracy never replaces the good file.
+    std::ifstream before_file(extractor, std::ios::binary);
+    const std::string before((std::istreambuf_iterator<char>(before_file)), {});
+    r = run("featurizer train --dataset mnist --data-path " + data +
+            " --epochs 1 --seed 3 --min-accuracy 1.01 --force --out " + extractor);
+    EXPECT_NE(r.status, 0);
+    EXPECT_TRUE(contains(r.output, "below --min-accuracy 1.01")) << r.output;
+    EXPECT_TRUE(contains(r.output, "and kept '" + extractor + "'")) << r.output;
+    std::ifstream after_file(extractor, std::ios::binary);
+    const std::string after((std::istreambuf_iterator<char>(after_file)), {});
+    EXPECT_EQ(before, after);
+    EXPECT_TRUE(fs::exists(extractor + ".new"));
+  }
 
   const std::string common = " --extractor " + extractor + " --cache " +
                              (folder / "cache").string() + " --is-splits 2 --kid-subset-size 5";
