@@ -156,12 +156,7 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtracto
   if (settings.metrics.pr) {
     // Equal-sized sets, as Kynkaanniemi et al. compare them: a seeded subset of the reference.
     at::Tensor real = reference.features;
-    if (real.size(0) > n) {
-      const std::vector<std::uint32_t> order = seeded_permutation(
-          static_cast<std::uint32_t>(real.size(0)), hash_values({settings.seed, 0x9e7u}));
-      real = real.index_select(
-          0, at::tensor(std::vector<std::int64_t>(order.begin(), order.begin() + n), at::kLong));
-    }
+    if (real.size(0) > n) real = random_rows(real, n, hash_values({settings.seed, 0x9e7u}));
     const PrecisionRecall pr = precision_recall(real, generated.features, settings.pr_k);
     out["precision"] = pr.precision;
     out["recall"] = pr.recall;

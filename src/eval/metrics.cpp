@@ -30,14 +30,6 @@ MeanSpread mean_spread(const std::vector<double>& values) {
   return r;
 }
 
-// Rows of `rows` drawn without replacement by a permutation seeded with `seed`.
-at::Tensor random_rows(const at::Tensor& x, std::int64_t count, std::uint64_t seed) {
-  const std::vector<std::uint32_t> order =
-      seeded_permutation(static_cast<std::uint32_t>(x.size(0)), seed);
-  std::vector<std::int64_t> picked(order.begin(), order.begin() + count);
-  return x.index_select(0, at::tensor(picked, at::kLong));
-}
-
 // Squared Euclidean distances [A, B] between rows, in float64.
 at::Tensor squared_distances(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor aa = (a * a).sum(1, true);
@@ -71,6 +63,13 @@ double share_inside(const at::Tensor& query, const at::Tensor& support, const at
 }
 
 }  // namespace
+
+at::Tensor random_rows(const at::Tensor& x, std::int64_t count, std::uint64_t seed) {
+  const std::vector<std::uint32_t> order =
+      seeded_permutation(static_cast<std::uint32_t>(x.size(0)), seed);
+  std::vector<std::int64_t> picked(order.begin(), order.begin() + count);
+  return x.index_select(0, at::tensor(picked, at::kLong));
+}
 
 FeatureStats feature_stats(const at::Tensor& features) {
   const at::Tensor x = as_double_matrix(features, "features");

@@ -18,6 +18,10 @@ struct FeatureStats {
   std::int64_t count = 0;
 };
 
+// `count` (<= N) rows of x [N, D] drawn without replacement, fixed by `seed` alone (the first
+// `count` entries of seeded_permutation).
+at::Tensor random_rows(const at::Tensor& x, std::int64_t count, std::uint64_t seed);
+
 // Mean and covariance (divisor N - 1) of features [N, D]; N >= 2.
 FeatureStats feature_stats(const at::Tensor& features);
 
