@@ -23,10 +23,7 @@ struct CheckSamplerCommandOptions {
 
 int run(const CheckSamplerCommandOptions& o) {
   CheckSamplerOptions options;
-  options.sampler = o.sampler.settings();
-  options.steps = o.sampler.steps;
-  options.time_difference = o.sampler.td;
-  options.schedule = Schedule::parse(o.sampler.schedule);
+  options.recipe = o.sampler.resolve();
   options.setup.train_schedule = Schedule::parse(o.train_schedule);
   options.setup.scale = InputScale::parse(o.scale).resolve(4.0);
   options.setup.normalization = parse_normalization(o.normalize);
@@ -52,7 +49,7 @@ void add_check_sampler_command(CLI::App& app, CommandRunner& runner) {
       "through the same input scaling, normalisation and clipping as a trained network, and\n"
       "print how far its samples are from the truth next to the distance between two\n"
       "independent exact samples of the same size (the noise floor).");
-  add_sampler_flags(cmd, options->sampler, true);
+  add_sampler_flags(cmd, options->sampler, {/*schedule=*/true, /*guidance=*/false, /*clip=*/true});
   cmd->add_option("--train-schedule", options->train_schedule,
                   "Schedule the exact denoiser reads noise levels through");
   cmd->add_option("--scale", options->scale, "Input scale b (auto:REF uses the 4-pixel images)");

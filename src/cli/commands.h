@@ -9,31 +9,37 @@
 #include <functional>
 #include <string>
 
-#include "noisesched/schedule/sampler_step.h"
-
-namespace noisesched {
-struct GenerateOptions;
-}
+#include "noisesched/schedule/inference_recipe.h"
 
 namespace noisesched::cli {
 
 using CommandRunner = std::function<int()>;
 
-// The sampler options shared by `sample`, `check-sampler` and `schedule --table`.
+// The inference-recipe options shared by `sample`, `eval`, `check-sampler` and
+// `schedule --table`: --recipe gives a whole recipe, and --sampler, --eta, --steps, --td,
+// --schedule, --guidance and --no-clip override its parts. Defaults come from InferenceRecipe.
 struct SamplerFlags {
-  std::string sampler = "ddpm";
-  double eta = 0.0;
-  int steps = 100;
-  double td = 0.0;
-  std::string schedule = "cosine";
+  std::string recipe;
+  std::string sampler, schedule;
+  double eta = 0, td = 0, guidance = 0;
+  int steps = 0;
+  bool no_clip = false;
+  // The options as added, to tell given flags from defaults.
+  CLI::Option *recipe_opt = nullptr, *sampler_opt = nullptr, *schedule_opt = nullptr,
+              *eta_opt = nullptr, *td_opt = nullptr, *guidance_opt = nullptr, *steps_opt = nullptr;
 
-  SamplerSettings settings() const { return {parse_sampler(sampler), eta}; }
-  // Sets the sampler, steps, time difference and inference schedule of `options`.
-  void apply_to(GenerateOptions& options) const;
+  // The recipe the flags describe; throws naming the flag and what is allowed.
+  InferenceRecipe resolve() const;
 };
 
-// Adds --sampler, --eta, --steps, --td and (with_schedule) --schedule to `cmd`.
-void add_sampler_flags(CLI::App* cmd, SamplerFlags& flags, bool with_schedule);
+// Which of the recipe's parts a command offers as flags.
+struct SamplerFlagSet {
+  bool schedule = true;
+  bool guidance = true;
+  bool clip = true;
+};
+
+void add_sampler_flags(CLI::App* cmd, SamplerFlags& flags, SamplerFlagSet set = {});
 
 // Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
 void add_schedule_command(CLI::App& app, CommandRunner& runner);
@@ -46,5 +52,6 @@ void add_check_sampler_command(CLI::App& app, CommandRunner& runner);
 void add_sample_command(CLI::App& app, CommandRunner& runner);
 void add_eval_command(CLI::App& app, CommandRunner& runner);
 void add_featurizer_command(CLI::App& app, CommandRunner& runner);
+void add_plot_command(CLI::App& app, CommandRunner& runner);
 
 }  // namespace noisesched::cli

@@ -24,7 +24,6 @@ struct EvalCommandOptions {
   std::string images;
   std::string weights = "ema";
   SamplerFlags sampler;
-  double guidance = 0.0;
   int num = 1000;
   int limit = 0;
   std::uint64_t seed = 0;
@@ -59,16 +58,15 @@ int run(const EvalCommandOptions& o) {
 
   nlohmann::ordered_json result;
   DataConfig reference_data;
-  at::Tensor images;
+  at::Tensor images, labels;
   std::unique_ptr<TrainedModel> trained;
+  InferenceRecipe recipe;
   if (!o.checkpoint.empty()) {
     if (o.num < 2) throw Error("--num must be >= 2 (got " + std::to_string(o.num) + ")");
-    if (o.sampler.steps < 1) {
-      throw Error("--steps must be >= 1 (got " + std::to_string(o.sampler.steps) + ")");
-    }
+    recipe = o.sampler.resolve();
     trained = std::make_unique<TrainedModel>(load_trained_model(o.checkpoint, o.weights, device));
-    if (o.guidance != 0.0 && !trained->config.model.class_conditional) {
-      throw Error("--guidance " + format_exact(o.guidance) +
+    if (recipe.guidance != 0.0 && !trained->config.model.class_conditional) {
+      throw Error("--guidance " + format_exact(recipe.guidance) +
                   ": classifier-free guidance needs a class-conditional model");
     }
     reference_data = trained->config.data;
@@ -101,7 +99,9 @@ int run(const EvalCommandOptions& o) {
       if (reference_data.resolution == 0) reference_data.resolution = 28;
       DataConfig source = reference_data;
       source.split = o.images;
-      images = load_image_set(*open_dataset(source)).images;
+      const ImageSet set = load_image_set(*open_dataset(source));
+      images = set.images;
+      labels = set.labels;
       result["source"] = source.dataset + " " + o.images + " split";
     } else {
       const int channels = reference_data.dataset == "folder" ? 3 : 1;
@@ -111,20 +111,24 @@ int run(const EvalCommandOptions& o) {
         exclude.push_back((std::filesystem::path(o.images) / "grid.png").string());
         log_line("--images: a `noisesched sample` folder; scoring its images, not grid.png");
       }
-      images = load_image_folder_flat(o.images, channels, exclude).images;
+      const ImageSet set = load_image_folder_flat(o.images, channels, exclude);
+      images = set.images;
+      labels = set.labels;
       if (reference_data.resolution == 0) reference_data.resolution = images.size(2);
       result["source"] = o.images;
     }
     if (o.limit < 0) throw Error("--limit must be >= 0 (got " + std::to_string(o.limit) + ")");
-    if (o.limit > 0 && o.limit < images.size(0)) images = images.slice(0, 0, o.limit);
+    if (o.limit > 0 && o.limit < images.size(0)) {
+      images = images.slice(0, 0, o.limit);
+      if (labels.defined()) labels = labels.slice(0, 0, o.limit);
+    }
   }
   const ReferenceFeatures reference =
       reference_features(*extractor, reference_data, cache, log_line);
 
   if (trained) {
     GenerateOptions options;
-    o.sampler.apply_to(options);
-    options.guidance = o.guidance;
+    options.recipe = recipe;
     options.seed = o.seed;
     options.batch_size = o.batch_size;
     std::int64_t last_tenth = -1;
@@ -137,22 +141,16 @@ int run(const EvalCommandOptions& o) {
     };
     log_line("sampling " + std::to_string(o.num) + " images from " + trained->path + " (step " +
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +
-             o.sampler.sampler + ", " + std::to_string(o.sampler.steps) + " steps on " +
-             options.schedule.to_string());
-    images = generate_images(
-        trained->model, trained->setup,
-        evaluation_labels(o.num, trained->num_classes, trained->config.model.class_conditional),
-        options, device);
+             recipe.to_string());
+    const std::vector<std::int64_t> sampled_for =
+        evaluation_labels(o.num, trained->num_classes, trained->config.model.class_conditional);
+    images = generate_images(trained->model, trained->setup, sampled_for, options, device);
+    labels = at::tensor(sampled_for, at::TensorOptions().dtype(at::kLong));
     result["source"] = "checkpoint";
     result["checkpoint"] = trained->path;
     result["step"] = trained->step;
     result["weights"] = o.weights;
-    result["sampler"] = o.sampler.sampler;
-    result["eta"] = o.sampler.eta;
-    result["steps"] = o.sampler.steps;
-    result["time_difference"] = o.sampler.td;
-    result["schedule"] = options.schedule.to_string();
-    result["guidance"] = o.guidance;
+    result.update(recipe_json(recipe));
   }
   result["seed"] = o.seed;
   images = corrupt_images(images, o.corrupt, o.seed);
@@ -163,7 +161,7 @@ int run(const EvalCommandOptions& o) {
   result["reference"] = {{"description", reference.description},
                          {"num_images", reference.stats.count},
                          {"key", reference.key}};
-  result["metrics"] = evaluate_images(images, *extractor, reference, settings);
+  result["metrics"] = evaluate_images(images, labels, *extractor, reference, settings);
   result["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -183,6 +181,16 @@ int run(const EvalCommandOptions& o) {
   if (m.contains("precision")) {
     std::cout << "precision  " << format_significant(m["precision"], 4) << "\nrecall     "
               << format_significant(m["recall"], 4) << " (k = " << settings.pr_k << ")\n";
+  }
+  if (m.contains("cacc")) {
+    std::cout << "class acc  " << format_significant(m["cacc"]["accuracy"], 4)
+              << " (the classifier on the test split: "
+              << format_significant(m["cacc"]["ceiling"], 4) << ")\n";
+  }
+  if (m.contains("bg")) {
+    std::cout << "grey bg    " << format_significant(m["bg"]["share"], 4)
+              << " of images have corners brighter than 40/255 (mean corner "
+              << format_significant(m["bg"]["mean_corner"], 4) << ")\n";
   }
   if (!o.json.empty()) {
     write_file_atomically(o.json, result.dump(2) + "\n");
@@ -208,8 +216,7 @@ void add_eval_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--images", options->images,
                   "Folder of images to score, or 'train'/'test' for a split of the data set");
   cmd->add_option("--weights", options->weights, "ema or model");
-  add_sampler_flags(cmd, options->sampler, true);
-  cmd->add_option("--guidance", options->guidance, "Classifier-free guidance weight w");
+  add_sampler_flags(cmd, options->sampler);
   cmd->add_option("--num", options->num, "Images to sample (--checkpoint)");
   cmd->add_option("--limit", options->limit, "Score only the first N images (--images; 0: all)");
   cmd->add_option("--seed", options->seed,
@@ -233,7 +240,10 @@ void add_eval_command(CLI::App& app, CommandRunner& runner) {
                   "Extractor weights (auto: <cache>/extractors/<dataset>_cnn.safetensors, or "
                   "inception_v3_fid.safetensors for image folders)");
   cmd->add_option("--cache", options->cache, "Cache folder (auto: see above)");
-  cmd->add_option("--metrics", options->metrics, "Comma-separated: fid, is, kid, pr");
+  cmd->add_option("--metrics", options->metrics,
+                  "Comma-separated: " + MetricSelection::names() +
+                      " (cacc: class accuracy of class-conditional samples; bg: share of grey "
+                      "backgrounds)");
   cmd->add_option("--is-splits", options->settings.is_splits, "Inception Score splits");
   cmd->add_option("--kid-subsets", options->settings.kid_subsets, "KID subsets");
   cmd->add_option("--kid-subset-size", options->settings.kid_subset_size,

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
   // One slot per command: the selected command's callback fills its slot.
-  std::vector<noisesched::cli::CommandRunner> runners(10);
+  std::vector<noisesched::cli::CommandRunner> runners(11);
   noisesched::cli::add_schedule_command(app, runners[0]);
   noisesched::cli::add_train_command(app, runners[1]);
   noisesched::cli::add_sample_command(app, runners[2]);
@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   noisesched::cli::add_info_command(app, runners[7]);
   noisesched::cli::add_eval_command(app, runners[8]);
   noisesched::cli::add_featurizer_command(app, runners[9]);
+  noisesched::cli::add_plot_command(app, runners[10]);
 
   try {
     app.parse(argc, argv);

@@ -26,7 +26,6 @@ struct SampleCommandOptions {
   std::string checkpoint;
   std::string weights = "ema";
   SamplerFlags sampler;
-  double guidance = 0.0;
   std::string classes = "all";
   int num = 8;
   std::uint64_t seed = 0;
@@ -72,9 +71,7 @@ std::vector<int> parse_classes(const std::string& text, int num_classes,
 }
 
 int run(const SampleCommandOptions& o) {
-  if (o.sampler.steps < 1) {
-    throw Error("--steps must be >= 1 (got " + std::to_string(o.sampler.steps) + ")");
-  }
+  const InferenceRecipe recipe = o.sampler.resolve();
   if (o.num < 1) throw Error("--num must be >= 1 (got " + std::to_string(o.num) + ")");
   if (fs::exists(o.out) && !o.force) {
     throw Error("--out '" + o.out +
@@ -94,8 +91,8 @@ int run(const SampleCommandOptions& o) {
     classes = parse_classes(o.classes, num_classes, names);
   } else {
     if (o.classes != "all") throw Error("--classes: the model is unconditional (no classes)");
-    if (o.guidance != 0.0) {
-      throw Error("--guidance " + format_exact(o.guidance) +
+    if (recipe.guidance != 0.0) {
+      throw Error("--guidance " + format_exact(recipe.guidance) +
                   ": classifier-free guidance needs a class-conditional model");
     }
     classes = {num_classes};  // the null class
@@ -104,8 +101,7 @@ int run(const SampleCommandOptions& o) {
   for (int c : classes) labels.insert(labels.end(), o.num, c);
 
   GenerateOptions options;
-  o.sampler.apply_to(options);
-  options.guidance = o.guidance;
+  options.recipe = recipe;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
   const bool bar = o.progress == "bar" || (o.progress == "auto" && ::isatty(2));
@@ -118,8 +114,7 @@ int run(const SampleCommandOptions& o) {
     }
   };
   std::cerr << "sampling " << labels.size() << " images from " << trained.path << " (step "
-            << trained.step << ", " << o.weights << " weights) with " << o.sampler.sampler << ", "
-            << o.sampler.steps << " steps on " << options.schedule.to_string() << "\n";
+            << trained.step << ", " << o.weights << " weights) with " << recipe.to_string() << "\n";
   const at::Tensor images = generate_images(model, setup, labels, options, device);
 
   // Everything goes into a temporary folder that replaces --out only when complete.
@@ -127,9 +122,7 @@ int run(const SampleCommandOptions& o) {
   create_directories(temporary);
   try {
     Figure grid;
-    grid.title = "samples: " + o.sampler.sampler + ", " + std::to_string(o.sampler.steps) +
-                 " steps, " + options.schedule.to_string() + ", guidance " +
-                 format_exact(o.guidance);
+    grid.title = "samples: " + recipe.to_string();
     grid.columns = 1;
     grid.legend = LegendPlacement::kNone;
     grid.panel_size = {std::max(4.0, 0.9 * o.num), 1.4};
@@ -159,21 +152,16 @@ int run(const SampleCommandOptions& o) {
     for (std::size_t row = 0; row < classes.size(); ++row) {
       fs::remove(fs::path(temporary) / (".row" + std::to_string(row) + ".png"));
     }
-    nlohmann::ordered_json meta = {{"checkpoint", trained.path},
-                                   {"step", trained.step},
-                                   {"weights", o.weights},
-                                   {"sampler", o.sampler.sampler},
-                                   {"eta", o.sampler.eta},
-                                   {"steps", o.sampler.steps},
-                                   {"time_difference", o.sampler.td},
-                                   {"schedule", options.schedule.to_string()},
-                                   {"guidance", o.guidance},
-                                   {"classes", classes},
-                                   {"num_per_class", o.num},
-                                   {"seed", o.seed},
-                                   {"batch_size", o.batch_size},
-                                   {"train_schedule", setup.train_schedule.to_string()},
-                                   {"input_scale", setup.scale}};
+    nlohmann::ordered_json meta = {
+        {"checkpoint", trained.path}, {"step", trained.step}, {"weights", o.weights}};
+    meta.update(recipe_json(recipe));
+    meta.update(nlohmann::ordered_json{{"classes", classes},
+                                       {"num_per_class", o.num},
+                                       {"seed", o.seed},
+                                       {"batch_size", o.batch_size},
+                                       {"train_schedule", setup.train_schedule.to_string()},
+                                       {"input_scale", setup.scale},
+                                       {"self_conditioning", setup.self_condition}});
     write_file_atomically((fs::path(temporary) / "samples.json").string(), meta.dump(2) + "\n");
     if (fs::exists(o.out)) {
       const std::string old = temporary_path_for(fs::absolute(o.out).string() + ".old");
@@ -209,9 +197,7 @@ void add_sample_command(CLI::App& app, CommandRunner& runner) {
                   "Run folder (its latest checkpoint) or a checkpoint folder")
       ->required();
   cmd->add_option("--weights", options->weights, "ema or model");
-  add_sampler_flags(cmd, options->sampler, true);
-  cmd->add_option("--guidance", options->guidance,
-                  "Classifier-free guidance weight w: (1 + w) cond - w uncond");
+  add_sampler_flags(cmd, options->sampler);
   cmd->add_option("--classes", options->classes, "all, or class indices like 0,3,7");
   cmd->add_option("--num", options->num, "Images per class");
   cmd->add_option("--seed", options->seed, "Seed of the starting and step noise");

@@ -56,9 +56,9 @@ int run(const ScheduleCommandOptions& options) {
       throw Error("--table audits one inference schedule; got " +
                   std::to_string(options.specs.size()));
     }
-    write_sampler_table(std::cout, Schedule::parse(options.specs.front()),
-                        options.sampler.settings(), options.sampler.steps, options.sampler.td,
-                        options.csv);
+    InferenceRecipe recipe = options.sampler.resolve();
+    recipe.schedule = Schedule::parse(options.specs.front());
+    write_sampler_table(std::cout, recipe, options.csv);
     return 0;
   }
   const std::optional<double> resolution =
@@ -116,11 +116,14 @@ void add_schedule_command(CLI::App& app, CommandRunner& runner) {
                   "Draw gamma(t), logSNR(t) and the logSNR density of every curve to this PNG");
   cmd->add_option("--title", options->title, "Title of the --plot figure");
   cmd->add_flag("--list", options->list, "List the schedule families and exit");
-  add_sampler_flags(cmd, options->sampler, false);
+  add_sampler_flags(cmd, options->sampler,
+                    {/*schedule=*/false, /*guidance=*/false,
+                     /*clip=*/false});
   cmd->add_flag("--table", options->table,
-                "List each step of --sampler (--steps, --td, --eta): t_now, t_next, gamma_now, "
-                "gamma_next and the coefficients of x_next = c_x x_t + c_eps eps_hat + "
-                "noise_std z (--csv: CSV)");
+                "List each step of --sampler (--steps, --td, --eta) on SPEC as the inference "
+                "schedule, with every coefficient it applies: z' = c_z z + c_x0 x0 + c_eps eps + "
+                "c_x0_prev x0_prev + noise_std n, Heun's c_correct, the order and the "
+                "degenerate-step rule used (--csv: CSV)");
   cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
 }
 

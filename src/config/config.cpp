@@ -12,6 +12,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/config/enums.h"
 #include "noisesched/config/lr_schedule.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/sampler_step.h"
@@ -204,7 +205,7 @@ std::vector<ConfigField> config_fields(Config& c) {
         "folder data: skip unreadable images (and report how many) instead of stopping"),
       F("data", "workers", &c.data.workers, "loader threads", {}, true),
       F("data", "prefetch", &c.data.prefetch, "batches prepared ahead of the model", {}, true),
-      F("model", "arch", &c.model.arch, "denoising network", S{"rin", "unet"}),
+      F("model", "arch", &c.model.arch, "denoising network", architecture_names_table().names()),
       F("model", "class_conditional", &c.model.class_conditional,
         "condition on the class label (with a null class for guidance)"),
       F("rin", "patch_size", &c.rin.patch_size, "pixels per patch side (tokens = (res/patch)^2)"),
@@ -226,14 +227,14 @@ std::vector<ConfigField> config_fields(Config& c) {
       F("diffusion", "schedule", &c.diffusion.schedule, "training noise schedule (spec string)"),
       F("diffusion", "input_scale", &c.diffusion.input_scale, "input scale b, or auto:REF"),
       F("diffusion", "normalization", &c.diffusion.normalization,
-        "variance normalisation of the noisy input", S{"empirical", "analytic", "none"}),
+        "variance normalisation of the noisy input", normalization_names_table().names()),
       F("diffusion", "target", &c.diffusion.target, "what the network predicts",
-        S{"eps", "x0", "v"}),
+        target_names_table().names()),
       F("diffusion", "self_cond_rate", &c.diffusion.self_cond_rate,
         "probability of self-conditioning per example"),
       F("diffusion", "label_dropout", &c.diffusion.label_dropout,
         "probability of replacing the label by the null class"),
-      F("optim", "optimizer", &c.optim.optimizer, "optimizer", S{"lamb", "adamw"}),
+      F("optim", "optimizer", &c.optim.optimizer, "optimizer", optimizer_names_table().names()),
       F("optim", "lr", &c.optim.lr, "peak learning rate"),
       F("optim", "beta1", &c.optim.beta1, "first-moment decay"),
       F("optim", "beta2", &c.optim.beta2, "second-moment decay"),
@@ -260,17 +261,17 @@ std::vector<ConfigField> config_fields(Config& c) {
         "checkpoints kept (older ones are deleted after a successful save)", {}, true),
       F("train", "sample_every", &c.train.sample_every,
         "steps between sample grids (0: none during training)", {}, true),
-      F("train", "sample_steps", &c.train.sample_steps, "sampler steps for the grids", {}, true),
-      F("train", "sample_sampler", &c.train.sample_sampler, "sampler for the grids", {}, true),
-      F("train", "sample_schedule", &c.train.sample_schedule, "inference schedule for the grids",
-        {}, true),
+      F("train", "sample_recipe", &c.train.sample_recipe,
+        "how the grids are sampled: inference recipe 'SAMPLER key=value ...'", {}, true),
       F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},
         true),
+      F("eval", "every_seconds", &c.eval.every_seconds,
+        "seconds of training between evaluations (0: none by time; time-to-FID curves)", {}, true),
       F("eval", "num", &c.eval.num, "images sampled per evaluation (classes in turn)", {}, true),
-      F("eval", "metrics", &c.eval.metrics, "comma-separated: fid, is, kid, pr", {}, true),
-      F("eval", "sampler", &c.eval.sampler, "sampler for evaluation", {}, true),
-      F("eval", "steps", &c.eval.steps, "sampler steps for evaluation", {}, true),
-      F("eval", "schedule", &c.eval.schedule, "inference schedule for evaluation", {}, true),
+      F("eval", "metrics", &c.eval.metrics, "comma-separated: fid, is, kid, pr, cacc, bg", {},
+        true),
+      F("eval", "recipe", &c.eval.recipe,
+        "how evaluation images are sampled: inference recipe 'SAMPLER key=value ...'", {}, true),
       F("eval", "extractor", &c.eval.extractor,
         "feature extractor file (auto: the data set's default in the cache folder)", {}, true),
       F("eval", "cache", &c.eval.cache,
@@ -371,7 +372,14 @@ void validate_config(const Config& c) {
           std::to_string(d.workers));
   require(d.prefetch >= 1, "data.prefetch", ">= 1", std::to_string(d.prefetch));
 
-  if (c.model.arch == "rin") {
+  const Architecture arch = [&] {
+    try {
+      return parse_architecture(c.model.arch);
+    } catch (const Error& error) {
+      throw Error("config: " + std::string(error.what()));
+    }
+  }();
+  if (arch == Architecture::kRin) {
     const auto& r = c.rin;
     for (auto [key, value] : {std::pair{"rin.patch_size", r.patch_size},
                               {"rin.latents", r.latents},
@@ -452,24 +460,19 @@ void validate_config(const Config& c) {
   require(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1",
           std::to_string(t.keep_checkpoints));
   require(t.sample_every >= 0, "train.sample_every", ">= 0", std::to_string(t.sample_every));
-  require(t.sample_steps >= 1, "train.sample_steps", ">= 1", std::to_string(t.sample_steps));
   require(t.device == "cpu" || t.device.rfind("cuda", 0) == 0, "train.device",
           "cpu, cuda or cuda:N", t.device);
   try {
-    Schedule::parse(t.sample_schedule);
+    InferenceRecipe::parse(t.sample_recipe);
   } catch (const Error& e) {
-    throw Error("config: train.sample_schedule: " + std::string(e.what()));
-  }
-  try {
-    parse_sampler(t.sample_sampler);
-  } catch (const Error& e) {
-    throw Error("config: train.sample_sampler: " + std::string(e.what()));
+    throw Error("config: train.sample_recipe: " + std::string(e.what()));
   }
 
   const auto& e = c.eval;
   require(e.every >= 0, "eval.every", ">= 0", std::to_string(e.every));
+  require(std::isfinite(e.every_seconds) && e.every_seconds >= 0, "eval.every_seconds",
+          "finite and >= 0", format_exact(e.every_seconds));
   require(e.num >= 2, "eval.num", ">= 2", std::to_string(e.num));
-  require(e.steps >= 1, "eval.steps", ">= 1", std::to_string(e.steps));
   require(!e.extractor.empty(), "eval.extractor", "a file or auto", "\"\"");
   require(!e.cache.empty(), "eval.cache", "a folder or auto", "\"\"");
   const auto check = [](const std::string& key, const std::function<void()>& parse) {
@@ -480,8 +483,7 @@ void validate_config(const Config& c) {
     }
   };
   check("eval.metrics", [&] { MetricSelection::parse(e.metrics); });
-  check("eval.sampler", [&] { parse_sampler(e.sampler); });
-  check("eval.schedule", [&] { Schedule::parse(e.schedule); });
+  check("eval.recipe", [&] { InferenceRecipe::parse(e.recipe); });
 }
 
 std::string config_to_toml(const Config& config_in, bool comments) {

@@ -6,6 +6,24 @@
 #include "noisesched/common/error.h"
 
 namespace noisesched {
+namespace {
+
+struct MetricName {
+  const char* name;
+  bool MetricSelection::*flag;
+};
+
+constexpr MetricName kMetrics[] = {{"fid", &MetricSelection::fid},   {"is", &MetricSelection::is},
+                                   {"kid", &MetricSelection::kid},   {"pr", &MetricSelection::pr},
+                                   {"cacc", &MetricSelection::cacc}, {"bg", &MetricSelection::bg}};
+
+}  // namespace
+
+std::string MetricSelection::names() {
+  std::string out;
+  for (const auto& m : kMetrics) out += (out.empty() ? "" : ", ") + std::string(m.name);
+  return out;
+}
 
 MetricSelection MetricSelection::parse(const std::string& list) {
   MetricSelection selection;
@@ -13,32 +31,25 @@ MetricSelection MetricSelection::parse(const std::string& list) {
   std::string name;
   bool any = false;
   while (std::getline(in, name, ',')) {
-    if (name == "fid") {
-      selection.fid = true;
-    } else if (name == "is") {
-      selection.is = true;
-    } else if (name == "kid") {
-      selection.kid = true;
-    } else if (name == "pr") {
-      selection.pr = true;
-    } else {
-      throw Error("metric '" + name + "' is not known; valid: fid, is, kid, pr");
+    bool known = false;
+    for (const auto& m : kMetrics) {
+      if (name == m.name) {
+        selection.*m.flag = true;
+        known = true;
+      }
     }
+    if (!known) throw Error("metric '" + name + "' is not known; valid: " + names());
     any = true;
   }
-  if (!any) throw Error("no metric selected; valid: fid, is, kid, pr");
+  if (!any) throw Error("no metric selected; valid: " + names());
   return selection;
 }
 
 std::string MetricSelection::to_string() const {
   std::string out;
-  const auto add = [&out](bool on, const char* name) {
-    if (on) out += (out.empty() ? "" : ",") + std::string(name);
-  };
-  add(fid, "fid");
-  add(is, "is");
-  add(kid, "kid");
-  add(pr, "pr");
+  for (const auto& m : kMetrics) {
+    if (this->*m.flag) out += (out.empty() ? "" : ",") + std::string(m.name);
+  }
   return out;
 }
 

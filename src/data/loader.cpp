@@ -6,13 +6,11 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/data/image_ops.h"
 
 namespace noisesched {
 namespace {
-
-constexpr std::uint64_t kPermutationPurpose = 0x7065726d;  // "perm"
-constexpr std::uint64_t kFlipPurpose = 0x666c6970;         // "flip"
 
 // The permutation of one epoch, cached for the few epochs a batch can span.
 class EpochOrder {
@@ -25,7 +23,7 @@ class EpochOrder {
       if (k == key) return order;
     }
     auto order = std::make_shared<const std::vector<std::uint32_t>>(seeded_permutation(
-        n, hash_values({seed, kPermutationPurpose, static_cast<std::uint64_t>(epoch)})));
+        n, hash_values({seed, purpose::kPermutation, static_cast<std::uint64_t>(epoch)})));
     cache_.emplace_back(key, order);
     if (cache_.size() > 8) cache_.erase(cache_.begin());
     return order;
@@ -63,7 +61,7 @@ void fill_batch(const Dataset& dataset, const LoaderOptions& options, std::int64
     std::uint8_t* out = batch.pixels.data() + bytes * i;
     batch.labels[i] = dataset.load(index, out);
     if (options.random_flip &&
-        (hash_values({options.seed, kFlipPurpose, static_cast<std::uint64_t>(position)}) & 1)) {
+        (hash_values({options.seed, purpose::kFlip, static_cast<std::uint64_t>(position)}) & 1)) {
       flip_horizontal_chw(out, batch.resolution, batch.resolution, batch.channels);
     }
   }

@@ -4,7 +4,6 @@
 #include <ATen/ATen.h>
 
 #include "noisesched/common/error.h"
-#include "noisesched/common/numbers.h"
 
 namespace noisesched {
 namespace {
@@ -24,26 +23,6 @@ Prediction convert(Target target, const at::Tensor& output, const at::Tensor& z,
 }
 
 }  // namespace
-
-Target parse_target(std::string_view text) {
-  const std::string_view name = trim(text);
-  if (name == "eps") return Target::kEps;
-  if (name == "x0") return Target::kX0;
-  if (name == "v") return Target::kV;
-  throw Error("target '" + std::string(name) + "' is not known; valid: eps, x0, v");
-}
-
-std::string to_string(Target target) {
-  switch (target) {
-    case Target::kEps:
-      return "eps";
-    case Target::kX0:
-      return "x0";
-    case Target::kV:
-      return "v";
-  }
-  return "eps";
-}
 
 at::Tensor target_value(Target target, const at::Tensor& x0, const at::Tensor& eps,
                         const at::Tensor& a, const at::Tensor& s) {

@@ -9,7 +9,6 @@
 #include "noisesched/common/error.h"
 
 namespace noisesched {
-namespace {
 
 at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like) {
   return at::tensor(values, at::TensorOptions().dtype(at::kDouble))
@@ -17,14 +16,13 @@ at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like
       .view({static_cast<std::int64_t>(values.size()), 1, 1, 1});
 }
 
-}  // namespace
-
 DiffusionSetup DiffusionSetup::from_config(const DiffusionConfig& config, int resolution) {
   DiffusionSetup setup;
   setup.train_schedule = Schedule::parse(config.schedule);
   setup.scale = InputScale::parse(config.input_scale).resolve(static_cast<double>(resolution));
   setup.normalization = parse_normalization(config.normalization);
   setup.target = parse_target(config.target);
+  setup.self_condition = config.self_cond_rate > 0;
   return setup;
 }
 
@@ -71,22 +69,20 @@ NoisedBatch add_noise(const DiffusionSetup& setup, const at::Tensor& x0_scaled,
     throw Error("add_noise: x0 " + std::to_string(batch) + " examples, t " +
                 std::to_string(t.size()) + ", eps shape differs");
   }
-  std::vector<double> a(batch), s(batch), gamma(batch), level(batch), logsnr(batch);
+  std::vector<double> a(batch), s(batch), logsnr(batch);
+  std::vector<Variances> variances(batch);
   for (std::size_t i = 0; i < batch; ++i) {
     const Variances v = setup.train_schedule.variances(t[i]);
-    gamma[i] = v.gamma;
+    variances[i] = v;
     a[i] = std::sqrt(v.gamma);
     s[i] = std::sqrt(v.one_minus);
     logsnr[i] = std::log(v.gamma) - std::log(v.one_minus) + logsnr_shift(setup.scale);
-    level[i] = noise_level(v, setup.scale);
   }
   NoisedBatch out;
   out.a = per_example(a, x0_scaled);
   out.s = per_example(s, x0_scaled);
   out.z = out.a * x0_scaled + out.s * eps;
-  out.x_in = normalize_input(out.z, gamma, setup.scale, setup.normalization);
-  out.noise_level =
-      at::tensor(level, at::TensorOptions().dtype(at::kDouble)).to(x0_scaled.device(), at::kFloat);
+  out.v = std::move(variances);
   out.logsnr = std::move(logsnr);
   return out;
 }

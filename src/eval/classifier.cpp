@@ -14,6 +14,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/random.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/io/safetensors.h"
@@ -82,9 +83,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& options,
   std::int64_t step = 0;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     model->train();
-    const std::vector<std::uint32_t> order =
-        seeded_permutation(static_cast<std::uint32_t>(n),
-                           hash_values({options.seed, 0xc1a5u, static_cast<std::uint64_t>(epoch)}));
+    const std::vector<std::uint32_t> order = seeded_permutation(
+        static_cast<std::uint32_t>(n),
+        hash_values({options.seed, purpose::kClassifierOrder, static_cast<std::uint64_t>(epoch)}));
     const at::Tensor order_tensor =
         at::tensor(std::vector<std::int64_t>(order.begin(), order.end()), at::kLong);
     double loss_sum = 0;
@@ -96,7 +97,7 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& options,
       // Horizontal flips: a hash bit per (seed, epoch, position).
       std::vector<std::int64_t> flip_rows;
       for (std::int64_t i = begin; i < end; ++i) {
-        if (hash_values({options.seed, 0xf11bu, static_cast<std::uint64_t>(epoch),
+        if (hash_values({options.seed, purpose::kClassifierFlip, static_cast<std::uint64_t>(epoch),
                          static_cast<std::uint64_t>(i)}) &
             1) {
           flip_rows.push_back(i - begin);

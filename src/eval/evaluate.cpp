@@ -11,6 +11,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/data/idx.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/io/safetensors.h"
@@ -129,7 +130,24 @@ ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConf
   return reference;
 }
 
-nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtractor& extractor,
+nlohmann::ordered_json background_brightness(const at::Tensor& images, double threshold) {
+  if (images.dim() != 4 || images.size(2) < 3 || images.size(3) < 3) {
+    throw Error("bg: images must be [N, C, H, W] with H, W >= 3");
+  }
+  const at::Tensor x = images.to(at::kCPU, at::kDouble);
+  const std::int64_t h = x.size(2), w = x.size(3);
+  const at::Tensor corners = at::stack({x.slice(2, 0, 3).slice(3, 0, 3).mean({1, 2, 3}),
+                                        x.slice(2, 0, 3).slice(3, w - 3, w).mean({1, 2, 3}),
+                                        x.slice(2, h - 3, h).slice(3, 0, 3).mean({1, 2, 3}),
+                                        x.slice(2, h - 3, h).slice(3, w - 3, w).mean({1, 2, 3})})
+                                 .mean(0);  // [N]
+  return {{"share", (corners > threshold).to(at::kDouble).mean().item<double>()},
+          {"mean_corner", corners.mean().item<double>()},
+          {"threshold", threshold}};
+}
+
+nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tensor& labels,
+                                       FeatureExtractor& extractor,
                                        const ReferenceFeatures& reference,
                                        const EvalSettings& settings) {
   const ExtractedFeatures generated = extractor.extract(images, settings.batch_size);
@@ -156,12 +174,47 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtracto
   if (settings.metrics.pr) {
     // Equal-sized sets, as Kynkaanniemi et al. compare them: a seeded subset of the reference.
     at::Tensor real = reference.features;
-    if (real.size(0) > n) real = random_rows(real, n, hash_values({settings.seed, 0x9e7u}));
+    if (real.size(0) > n)
+      real = random_rows(real, n, hash_values({settings.seed, purpose::kPrSubset}));
     const PrecisionRecall pr = precision_recall(real, generated.features, settings.pr_k);
     out["precision"] = pr.precision;
     out["recall"] = pr.recall;
     out["pr_k"] = settings.pr_k;
   }
+  if (settings.metrics.cacc) {
+    const std::optional<double> ceiling = extractor.test_accuracy();
+    if (!ceiling) {
+      throw Error("cacc: the extractor (" + extractor.kind() +
+                  ") is not a classifier of the model's classes; use the data set's own "
+                  "(noisesched featurizer train)");
+    }
+    const std::int64_t k = generated.probabilities.size(1);
+    if (!labels.defined() || labels.size(0) != n) {
+      throw Error("cacc: needs the class of every image (class-conditional samples)");
+    }
+    const at::Tensor y = labels.to(at::kCPU, at::kLong);
+    const at::Tensor labelled = (y >= 0) & (y < k);
+    const std::int64_t count = labelled.sum().item<std::int64_t>();
+    if (count == 0) throw Error("cacc: no image was sampled for a class (unconditional model)");
+    const at::Tensor correct = (generated.probabilities.argmax(1) == y) & labelled;
+    std::vector<double> per_class;
+    for (std::int64_t c = 0; c < k; ++c) {
+      const at::Tensor of_c = y == c;
+      const std::int64_t m = of_c.sum().item<std::int64_t>();
+      per_class.push_back(m == 0 ? std::nan("")
+                                 : (correct & of_c).sum().item<double>() / static_cast<double>(m));
+    }
+    nlohmann::ordered_json per_class_json = nlohmann::ordered_json::array();
+    for (double v : per_class) {
+      per_class_json.push_back(std::isnan(v) ? nlohmann::ordered_json()
+                                             : nlohmann::ordered_json(v));
+    }
+    out["cacc"] = {{"accuracy", correct.sum().item<double>() / static_cast<double>(count)},
+                   {"ceiling", *ceiling},
+                   {"per_class", per_class_json},
+                   {"num_labelled", count}};
+  }
+  if (settings.metrics.bg) out["bg"] = background_brightness(images);
   return out;
 }
 
@@ -169,9 +222,10 @@ nlohmann::ordered_json sample_and_evaluate(
     const Denoiser& model, const DiffusionSetup& setup, int num_classes, bool class_conditional,
     const GenerateOptions& generate, std::int64_t num, FeatureExtractor& extractor,
     const ReferenceFeatures& reference, const EvalSettings& settings, const c10::Device& device) {
-  const at::Tensor images = generate_images(
-      model, setup, evaluation_labels(num, num_classes, class_conditional), generate, device);
-  return evaluate_images(images, extractor, reference, settings);
+  const std::vector<std::int64_t> labels = evaluation_labels(num, num_classes, class_conditional);
+  const at::Tensor images = generate_images(model, setup, labels, generate, device);
+  return evaluate_images(images, at::tensor(labels, at::TensorOptions().dtype(at::kLong)),
+                         extractor, reference, settings);
 }
 
 std::vector<std::int64_t> evaluation_labels(std::int64_t n, int num_classes,

@@ -10,6 +10,7 @@
 #include "inception.h"
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/numbers.h"
 #include "noisesched/io/safetensors.h"
 #include "noisesched/optim/optimizer.h"
 
@@ -40,6 +41,13 @@ class FmnistExtractor final : public FeatureExtractor {
            ", test accuracy " + accuracy_;
   }
   int feature_dim() const override { return kFmnistFeatures; }
+  std::optional<double> test_accuracy() const override {
+    try {
+      return parse_double(accuracy_, "test_accuracy");
+    } catch (const Error&) {
+      return std::nullopt;  // an extractor file written without the metadata
+    }
+  }
 
  protected:
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& images) override {

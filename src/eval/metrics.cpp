@@ -10,6 +10,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 
 namespace noisesched {
 namespace {
@@ -139,8 +140,10 @@ MeanSpread kernel_inception_distance(const at::Tensor& real, const at::Tensor& f
   };
   std::vector<double> values;
   for (int s = 0; s < subsets; ++s) {
-    const at::Tensor xs = random_rows(x, m, hash_values({seed, 1, static_cast<std::uint64_t>(s)}));
-    const at::Tensor ys = random_rows(y, m, hash_values({seed, 2, static_cast<std::uint64_t>(s)}));
+    const at::Tensor xs = random_rows(
+        x, m, hash_values({seed, purpose::kKidReference, static_cast<std::uint64_t>(s)}));
+    const at::Tensor ys = random_rows(
+        y, m, hash_values({seed, purpose::kKidGenerated, static_cast<std::uint64_t>(s)}));
     const at::Tensor kxx = kernel(xs, xs), kyy = kernel(ys, ys), kxy = kernel(xs, ys);
     const double mm1 = static_cast<double>(m) * static_cast<double>(m - 1);
     const double within = (kxx.sum().item<double>() - kxx.trace().item<double>()) / mm1 +

@@ -2,6 +2,7 @@
 #include "noisesched/models/denoiser.h"
 
 #include "noisesched/common/error.h"
+#include "noisesched/config/enums.h"
 #include "rin.h"
 #include "unet.h"
 
@@ -9,15 +10,15 @@ namespace noisesched {
 
 Denoiser make_denoiser(const Config& config, int channels, int num_classes) {
   const int resolution = config.data.resolution;
-  if (config.model.arch == "rin") {
-    return std::make_shared<RinImpl>(config.rin, channels, resolution, num_classes,
-                                     config.model.class_conditional);
+  switch (parse_architecture(config.model.arch)) {
+    case Architecture::kRin:
+      return std::make_shared<RinImpl>(config.rin, channels, resolution, num_classes,
+                                       config.model.class_conditional);
+    case Architecture::kUnet:
+      return std::make_shared<UnetImpl>(config.unet, channels, resolution, num_classes,
+                                        config.model.class_conditional);
   }
-  if (config.model.arch == "unet") {
-    return std::make_shared<UnetImpl>(config.unet, channels, resolution, num_classes,
-                                      config.model.class_conditional);
-  }
-  throw Error("model.arch '" + config.model.arch + "' is not known; valid: rin, unet");
+  throw Error("model.arch '" + config.model.arch + "' has no network");
 }
 
 std::int64_t parameter_count(const torch::nn::Module& module) {

@@ -12,12 +12,6 @@
 
 namespace noisesched {
 
-OptimizerKind parse_optimizer(const std::string& name) {
-  if (name == "lamb") return OptimizerKind::kLamb;
-  if (name == "adamw") return OptimizerKind::kAdamW;
-  throw Error("optimizer '" + name + "' is not known; valid: lamb, adamw");
-}
-
 Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
     : options_(options) {
   for (const auto& item : module.named_parameters()) {

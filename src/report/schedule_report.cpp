@@ -8,7 +8,6 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/schedule/input_scale.h"
-#include "noisesched/schedule/time_grid.h"
 
 namespace noisesched {
 namespace {
@@ -65,41 +64,39 @@ void write_schedule_table(std::ostream& out, const ScheduleCurve& curve, int poi
   }
 }
 
-void write_sampler_table(std::ostream& out, const Schedule& schedule,
-                         const SamplerSettings& sampler, int steps, double td, bool csv) {
-  validate(sampler);
-  const auto grid = sampling_time_grid(steps, td);
+void write_sampler_table(std::ostream& out, const InferenceRecipe& recipe, bool csv) {
+  const std::vector<SamplerStep> plan = recipe.plan();
   if (csv) {
-    out << "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std\n";
+    out << "step,t_eval,t_next,gamma_eval,gamma_next,c_z,c_x0,c_eps,c_x0_prev,noise_std,"
+           "c_correct,order,rule\n";
   } else {
-    out << "sampler " << to_string(sampler.kind);
-    if (sampler.eta != 0) out << " (eta " << format_exact(sampler.eta) << ")";
-    out << ", " << steps << " steps on " << schedule.to_string()
-        << ": x_next = c_x x_t + c_eps eps_hat + noise_std z\n";
-    if (sampler.kind == SamplerKind::kDpmSolver2M || sampler.kind == SamplerKind::kHeun) {
-      out << "(" << to_string(sampler.kind)
-          << " is second order; the coefficients are those of its first-order DDIM part)\n";
+    out << "recipe: " << recipe.to_string() << "\n"
+        << "each step: x0, eps = model(z, t_eval); z' = c_z z + c_x0 x0 + c_eps eps + "
+           "c_x0_prev x0_prev + noise_std n\n"
+        << "heun: eps' = model(z', t_next); z' += c_correct (eps' - eps). The last step's x0 is "
+           "the result. "
+        << model_evaluations(plan) << " network evaluations.\n";
+    const int w = 12;
+    out << std::setw(5) << "step";
+    for (const char* name : {"t_eval", "t_next", "gamma_eval", "gamma_next", "c_z", "c_x0", "c_eps",
+                             "c_x0_prev", "noise_std", "c_correct"}) {
+      out << std::setw(w) << name;
     }
-    out << "the last step's x_next is the x0 estimate, the sampler's result\n";
-    const int w = 13;
-    out << std::setw(5) << "step" << std::setw(w) << "t_now" << std::setw(w) << "t_next"
-        << std::setw(w) << "gamma_now" << std::setw(w) << "gamma_next" << std::setw(w) << "c_x"
-        << std::setw(w) << "c_eps" << std::setw(w) << "noise_std"
-        << "\n";
+    out << std::setw(6) << "order"
+        << "  rule\n";
   }
-  for (std::size_t k = 0; k < grid.size(); ++k) {
-    const Variances now = schedule.variances(grid[k].t_now);
-    const Variances next = schedule.variances(grid[k].t_next);
-    const StepCoefficients c = first_order_step(sampler, now, next, k + 1 == grid.size());
-    const double values[] = {grid[k].t_now, grid[k].t_next, now.gamma,  next.gamma,
-                             c.c_x,         c.c_eps,        c.noise_std};
+  for (const SamplerStep& s : plan) {
+    const double values[] = {s.t_eval, s.t_next, s.eval.gamma, s.next.gamma, s.c_z,
+                             s.c_x0,   s.c_eps,  s.c_x0_prev,  s.noise_std,  s.c_correct};
+    const std::string rule = s.last ? "result" : s.rule;
     if (csv) {
-      for (int i = 0; i < 7; ++i) out << (i ? "," : "") << format_exact(values[i]);
-      out << "\n";
+      out << s.index;
+      for (double v : values) out << ',' << format_exact(v);
+      out << ',' << s.order << ',' << rule << "\n";
     } else {
-      out << std::setw(5) << k;
-      for (double v : values) out << std::setw(13) << format_significant(v, 6);
-      out << "\n";
+      out << std::setw(5) << s.index;
+      for (double v : values) out << std::setw(12) << format_significant(v, 6);
+      out << std::setw(6) << s.order << "  " << rule << "\n";
     }
   }
 }

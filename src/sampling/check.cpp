@@ -10,6 +10,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/random.h"
 #include "noisesched/sampling/sampler.h"
 
@@ -155,7 +156,7 @@ SampleDistances sample_distances(const at::Tensor& samples, const at::Tensor& re
   SampleDistances d;
   d.mean_error = (x.mean(0) - mixture.mean()).norm().item<double>();
   d.covariance_error = (covariance_of(x) - mixture.covariance()).norm().item<double>();
-  at::Generator g = seeded_generator(at::kCPU, hash_values({seed, 0x7377 /* "sw" */}));
+  at::Generator g = seeded_generator(at::kCPU, hash_values({seed, purpose::kSlicedDirections}));
   at::Tensor directions = at::randn({x.size(1), 128}, g, kDouble);
   directions = directions / directions.norm(2, 0, true);
   const at::Tensor px = std::get<0>(at::sort(at::matmul(x, directions), 0));
@@ -166,26 +167,26 @@ SampleDistances sample_distances(const at::Tensor& samples, const at::Tensor& re
 
 CheckSamplerResult check_sampler(const CheckSamplerOptions& options) {
   torch::NoGradGuard no_grad;
-  validate(options.sampler);
-  if (options.steps < 1)
-    throw Error("steps must be >= 1 (got " + std::to_string(options.steps) + ")");
+  const std::vector<SamplerStep> plan = options.recipe.plan();
+  if (options.recipe.guidance != 0) {
+    throw Error("check-sampler: guidance needs classes; the Gaussian mixture has none");
+  }
   if (options.samples < 10) {
     throw Error("--samples must be >= 10 (got " + std::to_string(options.samples) + ")");
   }
   const GaussianMixture mixture = GaussianMixture::reference();
   const Denoiser model = exact_mixture_denoiser(mixture, options.setup);
   const std::int64_t n = options.samples;
-  at::Generator g = seeded_generator(at::kCPU, hash_values({options.seed, 1}));
+  at::Generator g = seeded_generator(at::kCPU, hash_values({options.seed, purpose::kCheckNoise}));
   const at::Tensor z =
       at::randn({n, mixture.channels(), mixture.side(), mixture.side()}, g, kDouble);
-  const DenoiseFn denoise = model_denoise_fn(model, options.setup, at::zeros({n}, at::kLong), 0.0);
-  const at::Tensor x0 =
-      run_sampler(options.sampler, denoise, z,
-                  sampling_time_grid(options.steps, options.time_difference), options.schedule, g);
+  const DenoiseFn denoise =
+      model_denoise_fn(model, options.setup, at::zeros({n}, at::kLong), options.recipe);
+  const at::Tensor x0 = run_sampler(plan, denoise, z, g);
   // The result, as for images: the last x0 estimate divided by b, clipped to [-1, 1].
   const at::Tensor samples = (x0 / options.setup.scale).clamp(-1.0, 1.0);
-  const at::Tensor exact1 = mixture.sample(n, hash_values({options.seed, 2}));
-  const at::Tensor exact2 = mixture.sample(n, hash_values({options.seed, 3}));
+  const at::Tensor exact1 = mixture.sample(n, hash_values({options.seed, purpose::kExactSampleA}));
+  const at::Tensor exact2 = mixture.sample(n, hash_values({options.seed, purpose::kExactSampleB}));
 
   CheckSamplerResult result;
   result.options = options;
@@ -202,11 +203,14 @@ nlohmann::ordered_json CheckSamplerResult::to_json() const {
                                   {"covariance_error", d.covariance_error},
                                   {"sliced_wasserstein", d.sliced_wasserstein}};
   };
-  return {{"sampler", to_string(options.sampler.kind)},
-          {"eta", options.sampler.eta},
-          {"steps", options.steps},
-          {"time_difference", options.time_difference},
-          {"schedule", options.schedule.to_string()},
+  const InferenceRecipe& r = options.recipe;
+  return {{"recipe", r.to_string()},
+          {"sampler", to_string(r.sampler)},
+          {"eta", r.eta},
+          {"steps", r.steps},
+          {"time_difference", r.td},
+          {"schedule", r.schedule.to_string()},
+          {"clip", r.clip},
           {"train_schedule", options.setup.train_schedule.to_string()},
           {"scale", options.setup.scale},
           {"normalization", to_string(options.setup.normalization)},
@@ -220,14 +224,11 @@ nlohmann::ordered_json CheckSamplerResult::to_json() const {
 
 std::string CheckSamplerResult::to_text() const {
   std::ostringstream out;
-  out << "sampler " << to_string(options.sampler.kind);
-  if (options.sampler.eta != 0) out << " (eta " << format_exact(options.sampler.eta) << ")";
-  out << ", " << options.steps << " steps on " << options.schedule.to_string();
-  if (options.time_difference != 0) out << ", td " << format_exact(options.time_difference);
-  out << "\nexact denoiser trained on " << options.setup.train_schedule.to_string()
-      << ", b = " << format_exact(options.setup.scale) << ", normalization "
-      << to_string(options.setup.normalization) << ", target " << to_string(options.setup.target)
-      << "\ndata: " << data << ", " << options.samples << " samples\n";
+  out << "recipe: " << options.recipe.to_string() << "\nexact denoiser trained on "
+      << options.setup.train_schedule.to_string() << ", b = " << format_exact(options.setup.scale)
+      << ", normalization " << to_string(options.setup.normalization) << ", target "
+      << to_string(options.setup.target) << "\ndata: " << data << ", " << options.samples
+      << " samples\n";
   char line[128];
   std::snprintf(line, sizeof(line), "%-22s %12s %16s\n", "", "sampler", "noise floor");
   out << line;

@@ -8,9 +8,21 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/random.h"
 
 namespace noisesched {
+
+nlohmann::ordered_json recipe_json(const InferenceRecipe& recipe) {
+  return {{"recipe", recipe.to_string()},
+          {"sampler", to_string(recipe.sampler)},
+          {"eta", recipe.eta},
+          {"steps", recipe.steps},
+          {"time_difference", recipe.td},
+          {"schedule", recipe.schedule.to_string()},
+          {"guidance", recipe.guidance},
+          {"clip", recipe.clip}};
+}
 
 at::Tensor to_bytes(const at::Tensor& x0_scaled, double b) {
   return ((x0_scaled / b).clamp(-1.0, 1.0) + 1.0).mul(127.5).round().to(at::kCPU, at::kByte);
@@ -22,23 +34,20 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
   torch::NoGradGuard no_grad;
   if (labels.empty()) throw Error("generate_images: no labels");
   if (options.batch_size < 1) throw Error("batch size must be >= 1");
-  validate(options.sampler);
+  const std::vector<SamplerStep> plan = options.recipe.plan();
   const int c = model->channels(), r = model->resolution();
-  const auto grid = sampling_time_grid(options.steps, options.time_difference);
   std::vector<at::Tensor> chunks;
   const auto n = static_cast<std::int64_t>(labels.size());
   const std::int64_t batches = (n + options.batch_size - 1) / options.batch_size;
-  const std::int64_t total_calls =
-      batches * model_evaluations(options.sampler.kind, grid, options.schedule);
+  const std::int64_t total_calls = batches * model_evaluations(plan);
   std::int64_t calls = 0;
   for (std::int64_t start = 0; start < n; start += options.batch_size) {
     const std::int64_t count = std::min<std::int64_t>(options.batch_size, n - start);
     // Each image's starting noise comes from its own generator: batching does not change it.
     std::vector<at::Tensor> noise;
     for (std::int64_t i = start; i < start + count; ++i) {
-      at::Generator g = seeded_generator(
-          at::kCPU,
-          hash_values({options.seed, 0x6e6f697365 /* "noise" */, static_cast<std::uint64_t>(i)}));
+      at::Generator g = seeded_generator(at::kCPU, hash_values({options.seed, purpose::kStartNoise,
+                                                                static_cast<std::uint64_t>(i)}));
       noise.push_back(at::randn({1, c, r, r}, g, at::TensorOptions().dtype(at::kFloat)));
     }
     const at::Tensor z = at::cat(noise).to(device);
@@ -49,15 +58,14 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
             .to(device);
     at::Generator step_noise = seeded_generator(
         device,
-        hash_values({options.seed, 0x73746570 /* "step" */, static_cast<std::uint64_t>(start)}));
-    const DenoiseFn network = model_denoise_fn(model, setup, batch_labels, options.guidance);
+        hash_values({options.seed, purpose::kStepNoise, static_cast<std::uint64_t>(start)}));
+    const DenoiseFn network = model_denoise_fn(model, setup, batch_labels, options.recipe);
     const DenoiseFn denoise = [&](const at::Tensor& z_now, const DenoiseQuery& query) {
       Prediction p = network(z_now, query);
       if (options.progress) options.progress(++calls, total_calls);
       return p;
     };
-    const at::Tensor x0 =
-        run_sampler(options.sampler, denoise, z, grid, options.schedule, step_noise);
+    const at::Tensor x0 = run_sampler(plan, denoise, z, step_noise);
     chunks.push_back(to_bytes(x0, setup.scale));
   }
   return at::cat(chunks);

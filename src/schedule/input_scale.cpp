@@ -66,25 +66,19 @@ double analytic_normalizer(double gamma, double b) {
   return 1.0 / std::sqrt((b * b - 1.0) * gamma + 1.0);
 }
 
-Normalization parse_normalization(std::string_view text) {
-  const std::string_view name = trim(text);
-  if (name == "empirical") return Normalization::kEmpirical;
-  if (name == "analytic") return Normalization::kAnalytic;
-  if (name == "none") return Normalization::kNone;
-  throw Error("normalization '" + std::string(name) +
-              "' is not known; valid names: empirical, analytic, none");
+const NameTable<Normalization>& normalization_names_table() {
+  static const NameTable<Normalization> table(
+      "normalization",
+      {{Normalization::kEmpirical, "empirical", "divide x_t by its own standard deviation"},
+       {Normalization::kAnalytic, "analytic", "multiply by 1 / sqrt((b^2 - 1) gamma + 1)"},
+       {Normalization::kNone, "none", "feed x_t as it is"}});
+  return table;
 }
 
-std::string to_string(Normalization mode) {
-  switch (mode) {
-    case Normalization::kEmpirical:
-      return "empirical";
-    case Normalization::kAnalytic:
-      return "analytic";
-    case Normalization::kNone:
-      return "none";
-  }
-  return "none";
+Normalization parse_normalization(std::string_view text) {
+  return normalization_names_table().parse(trim(text));
 }
+
+std::string to_string(Normalization mode) { return normalization_names_table().name(mode); }
 
 }  // namespace noisesched

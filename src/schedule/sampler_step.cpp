@@ -10,115 +10,150 @@
 namespace noisesched {
 namespace {
 
-void check_direction(const Variances& now, const Variances& next) {
-  if (!(next.gamma >= now.gamma)) {
-    throw Error("sampler step from gamma " + format_exact(now.gamma) + " to " +
-                format_exact(next.gamma) + " adds noise; steps must go toward gamma = 1");
-  }
-}
+// lambda = ln(a / s) = logSNR / 2, from the two variances at full precision.
+double half_logsnr(const Variances& v) { return 0.5 * (std::log(v.gamma) - std::log(v.one_minus)); }
 
-// 1 - gamma / gamma' = (gamma' - gamma) / gamma', formed from the (1 - gamma) values, which keep
-// their precision near gamma = 1.
+// 1 - gamma / gamma' = (gamma' - gamma) / gamma', from the (1 - gamma) values, which keep their
+// precision near gamma = 1.
 double one_minus_alpha_s(const Variances& now, const Variances& next) {
   return (now.one_minus - next.one_minus) / next.gamma;
 }
 
+void identity(SamplerStep& step, const char* rule) {
+  step.c_z = 1.0;
+  step.rule = rule;
+}
+
+void to_clean(SamplerStep& step) {
+  step.c_z = 0.0;
+  step.c_x0 = 1.0;
+  step.rule = "to clean";
+}
+
+void ddim(SamplerStep& step, double eta) {
+  const Variances& v = step.eval;
+  const Variances& n = step.next;
+  const double variance =
+      eta == 0.0 ? 0.0 : eta * eta * n.one_minus / v.one_minus * one_minus_alpha_s(v, n);
+  step.c_z = 0.0;
+  step.c_x0 = std::sqrt(n.gamma);
+  step.c_eps = std::sqrt(std::max(0.0, n.one_minus - variance));
+  step.noise_std = std::sqrt(variance);
+}
+
+void ddpm(SamplerStep& step, bool large) {
+  const Variances& v = step.eval;
+  const Variances& n = step.next;
+  const double alpha = v.gamma / n.gamma;
+  const double one_minus_alpha = one_minus_alpha_s(v, n);
+  step.c_z = std::sqrt(alpha) * n.one_minus / v.one_minus;
+  step.c_x0 = std::sqrt(n.gamma) * one_minus_alpha / v.one_minus;
+  step.c_eps = 0.0;
+  const double variance = large ? one_minus_alpha : n.one_minus / v.one_minus * one_minus_alpha;
+  step.noise_std = std::sqrt(std::max(0.0, variance));
+}
+
 }  // namespace
 
-StepCoefficients ddim_step(const Variances& now, const Variances& next, double eta,
-                           bool last_step) {
-  check_direction(now, next);
-  const double a = std::sqrt(now.gamma), s = std::sqrt(now.one_minus);
-  const double a_next = std::sqrt(next.gamma);
-  const double variance = last_step || eta == 0.0 ? 0.0
-                                                  : eta * eta * next.one_minus / now.one_minus *
-                                                        one_minus_alpha_s(now, next);
-  const double s_next = std::sqrt(std::max(0.0, next.one_minus - variance));
-  return {a_next / a, s_next - a_next * s / a, std::sqrt(variance)};
+const NameTable<SamplerKind>& sampler_names_table() {
+  static const NameTable<SamplerKind> table(
+      "sampler",
+      {{SamplerKind::kDdim, "ddim", "DDIM, deterministic (eta = 0) or with noise eta in (0, 1]"},
+       {SamplerKind::kDdpm, "ddpm", "DDPM ancestral, large variance 1 - alpha_s (official)"},
+       {SamplerKind::kDdpmSmall, "ddpm_small", "DDPM ancestral, posterior variance"},
+       {SamplerKind::kDpmSolver2M, "dpmpp_2m", "DPM-Solver++(2M), second-order multistep ODE"},
+       {SamplerKind::kHeun, "heun", "Heun on the probability-flow ODE, 2 evaluations per step"}});
+  return table;
 }
 
-StepCoefficients ddpm_step(const Variances& now, const Variances& next, DdpmVariance variance,
-                           bool last_step) {
-  check_direction(now, next);
-  const double alpha = now.gamma / next.gamma;
-  const double one_minus_alpha = one_minus_alpha_s(now, next);
-  const double sqrt_alpha = std::sqrt(alpha);
-  StepCoefficients c;
-  c.c_x = 1.0 / sqrt_alpha;
-  c.c_eps = -one_minus_alpha / std::sqrt(now.one_minus) / sqrt_alpha;
-  if (!last_step) {
-    const double variance_value = variance == DdpmVariance::kLarge
-                                      ? one_minus_alpha
-                                      : next.one_minus / now.one_minus * one_minus_alpha;
-    c.noise_std = std::sqrt(std::max(0.0, variance_value));
+SamplerKind parse_sampler(std::string_view name) { return sampler_names_table().parse(name); }
+
+std::string to_string(SamplerKind kind) { return sampler_names_table().name(kind); }
+
+std::vector<SamplerStep> plan_sampler(SamplerKind kind, double eta, int steps, double td,
+                                      const Schedule& schedule) {
+  if (!std::isfinite(eta) || eta < 0.0 || eta > 1.0) {
+    throw Error("eta must be in [0, 1] (got " + format_exact(eta) + ")");
   }
-  return c;
-}
-
-SamplerKind parse_sampler(const std::string& name) {
-  if (name == "ddim") return SamplerKind::kDdim;
-  if (name == "ddpm") return SamplerKind::kDdpm;
-  if (name == "ddpm_small") return SamplerKind::kDdpmSmall;
-  if (name == "dpmpp_2m") return SamplerKind::kDpmSolver2M;
-  if (name == "heun") return SamplerKind::kHeun;
-  throw Error("sampler '" + name + "' is not known; valid: " + sampler_names());
-}
-
-std::string to_string(SamplerKind kind) {
-  switch (kind) {
-    case SamplerKind::kDdim:
-      return "ddim";
-    case SamplerKind::kDdpm:
-      return "ddpm";
-    case SamplerKind::kDdpmSmall:
-      return "ddpm_small";
-    case SamplerKind::kDpmSolver2M:
-      return "dpmpp_2m";
-    case SamplerKind::kHeun:
-      return "heun";
+  if (eta != 0.0 && kind != SamplerKind::kDdim) {
+    throw Error("eta applies to ddim only (sampler " + to_string(kind) + ")");
   }
-  return "ddpm";
+  const std::vector<TimeStep> grid = sampling_time_grid(steps, td);
+  std::vector<SamplerStep> plan;
+  plan.reserve(grid.size());
+  for (std::size_t k = 0; k < grid.size(); ++k) {
+    SamplerStep step;
+    step.index = static_cast<int>(k);
+    step.t_eval = grid[k].t_now;
+    step.t_next = grid[k].t_next;
+    step.eval = schedule.variances(step.t_eval);
+    step.next = schedule.variances(step.t_next);
+    step.last = k + 1 == grid.size();
+    if (step.last) {
+      plan.push_back(step);
+      break;
+    }
+    const Variances& v = step.eval;
+    const Variances& n = step.next;
+    if (!(n.gamma >= v.gamma)) {
+      throw Error("sampler step " + std::to_string(k) + " from gamma " + format_exact(v.gamma) +
+                  " (t = " + format_exact(step.t_eval) + ") to " + format_exact(n.gamma) +
+                  " adds noise; the inference schedule must decrease in t");
+    }
+    if (v.one_minus <= 0.0) {
+      identity(step, "clean");
+    } else if (n.gamma == v.gamma && n.one_minus == v.one_minus) {
+      identity(step, "zero gap");
+    } else if (n.one_minus <= 0.0) {
+      to_clean(step);
+    } else {
+      switch (kind) {
+        case SamplerKind::kDdim:
+          ddim(step, eta);
+          break;
+        case SamplerKind::kDdpm:
+        case SamplerKind::kDdpmSmall:
+          ddpm(step, kind == SamplerKind::kDdpm);
+          break;
+        case SamplerKind::kDpmSolver2M: {
+          const double h = half_logsnr(n) - half_logsnr(v);
+          const double a_next = std::sqrt(n.gamma);
+          step.c_z = std::sqrt(n.one_minus / v.one_minus);
+          step.c_x0 = -a_next * std::expm1(-h);
+          // h_prev: the lambda gap between the previous evaluation point and this one.
+          const double h_prev = k == 0 ? 0.0 : half_logsnr(v) - half_logsnr(plan[k - 1].eval);
+          if (k > 0 && std::isfinite(h_prev) && h_prev > 0 && std::isfinite(h) && h > 0) {
+            const double half_inverse_r = h / (2.0 * h_prev);
+            step.c_x0_prev = a_next * std::expm1(-h) * half_inverse_r;
+            step.c_x0 *= 1.0 + half_inverse_r;
+            step.order = 2;
+          } else if (k > 0) {
+            step.rule = "first order";
+          }
+          break;
+        }
+        case SamplerKind::kHeun: {
+          ddim(step, 0.0);
+          if (v.gamma > schedule.clip_min()) {
+            const double a = std::sqrt(v.gamma), s = std::sqrt(v.one_minus);
+            step.correct = true;
+            step.c_correct = 0.5 * (std::sqrt(n.one_minus) - std::sqrt(n.gamma) * s / a);
+            step.order = 2;
+          } else {
+            step.rule = "euler";
+          }
+          break;
+        }
+      }
+    }
+    plan.push_back(step);
+  }
+  return plan;
 }
 
-std::string sampler_names() { return "ddim, ddpm, ddpm_small, dpmpp_2m, heun"; }
-
-void validate(const SamplerSettings& settings) {
-  if (!(settings.eta >= 0.0) || !std::isfinite(settings.eta)) {
-    throw Error("eta must be >= 0 (got " + format_exact(settings.eta) + ")");
-  }
-  if (settings.eta != 0.0 && settings.kind != SamplerKind::kDdim) {
-    throw Error("eta applies to ddim only (sampler " + to_string(settings.kind) + ")");
-  }
-}
-
-StepCoefficients first_order_step(const SamplerSettings& settings, const Variances& now,
-                                  const Variances& next, bool last_step) {
-  switch (settings.kind) {
-    case SamplerKind::kDdim:
-      return ddim_step(now, next, settings.eta, last_step);
-    case SamplerKind::kDdpm:
-      return ddpm_step(now, next, DdpmVariance::kLarge, last_step);
-    case SamplerKind::kDdpmSmall:
-      return ddpm_step(now, next, DdpmVariance::kSmall, last_step);
-    case SamplerKind::kDpmSolver2M:
-    case SamplerKind::kHeun:
-      return ddim_step(now, next, 0.0, last_step);
-  }
-  throw Error("unknown sampler");
-}
-
-bool heun_corrects(const Variances& now, const Variances& next, double clip_min) {
-  return next.one_minus > 0 && now.gamma > clip_min;
-}
-
-int model_evaluations(SamplerKind kind, const std::vector<TimeStep>& grid,
-                      const Schedule& schedule) {
-  int evaluations = static_cast<int>(grid.size());
-  if (kind != SamplerKind::kHeun) return evaluations;
-  for (std::size_t k = 0; k + 1 < grid.size(); ++k) {
-    evaluations += heun_corrects(schedule.variances(grid[k].t_now),
-                                 schedule.variances(grid[k].t_next), schedule.clip_min());
-  }
+int model_evaluations(const std::vector<SamplerStep>& plan) {
+  int evaluations = 0;
+  for (const auto& step : plan) evaluations += 1 + (step.correct ? 1 : 0);
   return evaluations;
 }
 

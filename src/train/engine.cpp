@@ -10,13 +10,12 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/random.h"
+#include "noisesched/diffusion/network.h"
 
 namespace noisesched {
 namespace {
-
-// Purposes of the per-step generators: one each, so adding a draw never shifts another.
-constexpr std::uint64_t kTimes = 1, kNoise = 2, kLabelDrop = 3, kSelfCond = 4, kInit = 6;
 
 OptimizerOptions optimizer_options(const OptimConfig& config) {
   OptimizerOptions options;
@@ -32,7 +31,7 @@ OptimizerOptions optimizer_options(const OptimConfig& config) {
 // allocates its moments beside the parameters).
 Denoiser seeded_model(const Config& config, int channels, int num_classes,
                       const c10::Device& device) {
-  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), kInit}));
+  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
   Denoiser model = make_denoiser(config, channels, num_classes);
   model->to(device);
   return model;
@@ -96,15 +95,15 @@ TrainingEngine::TrainingEngine(const Config& config, int channels, int num_class
 
 StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   const std::uint64_t seed = static_cast<std::uint64_t>(config_.train.seed);
-  const auto step_seed = [&](std::uint64_t purpose) {
-    return hash_values({seed, purpose, static_cast<std::uint64_t>(step)});
+  const auto step_seed = [&](std::uint64_t what) {
+    return hash_values({seed, what, static_cast<std::uint64_t>(step)});
   };
   const int batch = bytes.size;
   const auto cpu_double = at::TensorOptions().dtype(at::kDouble);
-  at::Generator times_gen = seeded_generator(at::kCPU, step_seed(kTimes));
-  at::Generator noise_gen = seeded_generator(device_, step_seed(kNoise));
-  at::Generator drop_gen = seeded_generator(at::kCPU, step_seed(kLabelDrop));
-  at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(kSelfCond));
+  at::Generator times_gen = seeded_generator(at::kCPU, step_seed(purpose::kTrainTimes));
+  at::Generator noise_gen = seeded_generator(device_, step_seed(purpose::kTrainNoise));
+  at::Generator drop_gen = seeded_generator(at::kCPU, step_seed(purpose::kLabelDrop));
+  at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(purpose::kSelfCond));
 
   const at::Tensor x0 = batch_to_tensor(bytes, device_, setup_.scale);
   const at::Tensor t_tensor = at::rand({batch}, times_gen, cpu_double);
@@ -123,23 +122,23 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
       at::rand({batch}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
 
   const NoisedBatch noised = add_noise(setup_, x0, t, eps);
-  DenoiserInput input{noised.x_in, noised.noise_level, labels, at::Tensor(), at::Tensor()};
-  if (self_cond_mask.any().item<bool>()) {
+  at::Tensor self_cond;
+  if (setup_.self_condition && self_cond_mask.any().item<bool>()) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.
     torch::NoGradGuard no_grad;
-    const DenoiserOutput first = model_->forward(input);
-    const Prediction p =
-        prediction_from_output(setup_.target, first.prediction, noised.z, noised.a, noised.s);
     const at::Tensor signal =
-        model_->self_condition_signal(first, p.x0.clamp(-setup_.scale, setup_.scale));
+        predict(*model_, setup_, noised.z, noised.v, labels, at::Tensor(), {}).self_cond;
     std::vector<std::int64_t> shape(static_cast<std::size_t>(signal.dim()), 1);
     shape[0] = batch;
-    input.self_cond = signal * self_cond_mask.to(device_, signal.scalar_type()).view(shape);
+    self_cond = signal * self_cond_mask.to(device_, signal.scalar_type()).view(shape);
   }
-  const DenoiserOutput out = model_->forward(input);
+  PredictOptions trained_pass;
+  trained_pass.estimate = false;
+  const at::Tensor output =
+      predict(*model_, setup_, noised.z, noised.v, labels, self_cond, trained_pass).output;
   const at::Tensor target = target_value(setup_.target, x0, eps, noised.a, noised.s);
-  const at::Tensor per_example = (out.prediction - target).pow(2).flatten(1).mean(1);
+  const at::Tensor per_example = (output - target).pow(2).flatten(1).mean(1);
   const at::Tensor loss = per_example.mean();
 
   StepResult result;

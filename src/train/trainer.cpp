@@ -1,4 +1,8 @@
-// The training loop (see trainer.h).
+// The training loop (see trainer.h), split by concern:
+//   RunFolder (run_folder.h)  configuration, resume check, checkpoints, metrics.jsonl;
+//   TrainingLog               progress and metric lines;
+//   periodic hooks            sample grids and evaluation during training;
+//   train()                   the step loop that calls them.
 #include "noisesched/train/trainer.h"
 
 #include <ATen/ATen.h>
@@ -15,6 +19,7 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -25,14 +30,17 @@
 #include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
 #include "noisesched/train/metrics.h"
+#include "noisesched/train/run_folder.h"
 
 namespace noisesched {
 namespace {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
-constexpr std::uint64_t kGrid = 5;  // purpose of the sample-grid noise (see engine.cpp)
-constexpr std::uint64_t kEval = 6;  // purpose of the evaluation samples' noise
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 std::atomic<int> g_stop_signal{0};
 
@@ -86,9 +94,94 @@ nlohmann::json model_state(const Config& config, const Dataset& dataset,
            {{"schedule", setup.train_schedule.to_string()},
             {"input_scale", setup.scale},
             {"normalization", to_string(setup.normalization)},
-            {"target", to_string(setup.target)}}},
+            {"target", to_string(setup.target)},
+            {"self_cond_rate", config.diffusion.self_cond_rate}}},
           {"torch_version", runtime_info().torch_version}};
 }
+
+// Progress on the terminal (or log lines) and one metrics line per log interval.
+class TrainingLog {
+ public:
+  TrainingLog(const Config& config, std::int64_t dataset_size, bool progress_bar, std::ostream& out)
+      : config_(config),
+        dataset_size_(dataset_size),
+        progress_bar_(progress_bar),
+        out_(out),
+        interval_start_(Clock::now()),
+        run_start_(interval_start_) {}
+
+  // After step `step` (1-based count); `finishing` forces a log line. Returns the metrics line to
+  // write, or null.
+  nlohmann::ordered_json on_step(std::int64_t step, const StepResult& result, double train_seconds,
+                                 bool finishing) {
+    stats_.add(result.logsnr, result.losses);
+    stats_.add_step(result.grad_norm);
+    last_lr_ = result.lr;
+    ++interval_steps_;
+    const std::int64_t total = config_.train.steps;
+    const bool log_line = step % config_.train.log_every == 0 || finishing;
+    if (!log_line && !progress_bar_) return nullptr;
+    const double seconds = seconds_since(interval_start_);
+    const double per_step = seconds / std::max<std::int64_t>(interval_steps_, 1);
+    const double images_per_s = config_.train.batch_size / std::max(per_step, 1e-9);
+    const double elapsed = seconds_since(run_start_);
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "step %lld/%lld  loss %.4f  lr %.2e  grad %.3f  %.0f img/s  %.3f s/step  "
+                  "elapsed %s  left %s",
+                  static_cast<long long>(step), static_cast<long long>(total), stats_.mean_loss(),
+                  last_lr_, stats_.mean_grad_norm(), images_per_s, per_step,
+                  duration_text(elapsed).c_str(), duration_text((total - step) * per_step).c_str());
+    if (progress_bar_) {
+      // A bar of 20 cells, redrawn every step on the terminal line.
+      const int filled = static_cast<int>(20 * step / std::max<std::int64_t>(total, 1));
+      out_ << "\r\033[K[" << std::string(filled, '#') << std::string(20 - filled, '.') << "] "
+           << text << (finishing ? "\n" : "") << std::flush;
+    } else {
+      out_ << text << "\n" << std::flush;
+    }
+    if (!log_line) return nullptr;
+    last_loss_ = stats_.mean_loss();
+    nlohmann::ordered_json line;
+    line["step"] = step;
+    line["epoch"] = static_cast<double>(step) * config_.train.batch_size /
+                    static_cast<double>(std::max<std::int64_t>(dataset_size_, 1));
+    line["loss"] = stats_.mean_loss();
+    line["loss_by_logsnr"] = stats_.buckets_json();
+    line["lr"] = last_lr_;
+    line["grad_norm"] = stats_.mean_grad_norm();
+    line["images_per_s"] = images_per_s;
+    line["elapsed_s"] = elapsed;
+    line["train_s"] = train_seconds;
+    stats_.reset();
+    interval_steps_ = 0;
+    interval_start_ = Clock::now();
+    return line;
+  }
+
+  // A line that interrupts the progress display.
+  std::ostream& note() {
+    if (progress_bar_) out_ << "\r\033[K";
+    return out_;
+  }
+  // Excludes time spent outside training steps (grids, evaluation) from the throughput.
+  void pause_interval(double seconds) {
+    interval_start_ +=
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  }
+  double last_loss() const { return last_loss_; }
+  bool progress_bar() const { return progress_bar_; }
+
+ private:
+  const Config& config_;
+  std::int64_t dataset_size_;
+  bool progress_bar_;
+  std::ostream& out_;
+  LossStatistics stats_;
+  Clock::time_point interval_start_, run_start_;
+  std::int64_t interval_steps_ = 0;
+  double last_lr_ = 0, last_loss_ = 0;
+};
 
 // Samples one row per class (two unconditional rows) and writes samples/step_N.png; returns it.
 std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& config,
@@ -102,10 +195,9 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
     }
   }
   GenerateOptions options;
-  options.sampler.kind = parse_sampler(config.train.sample_sampler);
-  options.steps = config.train.sample_steps;
-  options.schedule = Schedule::parse(config.train.sample_schedule);
-  options.seed = hash_values({static_cast<std::uint64_t>(config.train.seed), kGrid});
+  options.recipe = InferenceRecipe::parse(config.train.sample_recipe);
+  options.seed =
+      hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kGridSamples});
   const at::Tensor images = generate_images(ema, setup, labels, options, device);
   const fs::path folder = fs::path(config.train.out_dir) / "samples";
   create_directories(folder.string());
@@ -114,78 +206,127 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
   return path;
 }
 
+// Evaluation during training (SPEC section 8): the extractor and reference statistics are loaded
+// (or computed and cached) when the run starts, so a missing extractor fails before the first
+// step, not hours later.
+class TrainingEvaluator {
+ public:
+  TrainingEvaluator(const Config& config, const Dataset& dataset, const c10::Device& device,
+                    std::ostream& log)
+      : config_(config), device_(device) {
+    const std::string cache = config.eval.cache == "auto" ? default_cache_dir() : config.eval.cache;
+    extractor_ = load_extractor(config.eval.extractor == "auto"
+                                    ? default_extractor_path(config.data.dataset, cache)
+                                    : config.eval.extractor,
+                                device);
+    generate_.recipe = InferenceRecipe::parse(config.eval.recipe);
+    log << "eval: every " << schedule_text() << ", " << config.eval.num << " images, "
+        << config.eval.metrics << ", " << generate_.recipe.to_string() << "; extractor "
+        << extractor_->describe() << "\n";
+    DataConfig reference_data = config.data;
+    reference_data.split = "train";
+    reference_data.limit = 0;
+    reference_ =
+        reference_features(*extractor_, reference_data, cache,
+                           [&log](const std::string& line) { log << "eval " << line << "\n"; });
+    settings_.metrics = MetricSelection::parse(config.eval.metrics);
+    settings_.seed =
+        hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kEvalSamples});
+    generate_.seed = settings_.seed;
+    num_classes_ = dataset.num_classes();
+  }
+
+  // Whether an evaluation is due after `step` with `train_seconds` of training so far.
+  bool due(std::int64_t step, double train_seconds) const {
+    if (config_.eval.every > 0 && (step % config_.eval.every == 0 || step == config_.train.steps)) {
+      return true;
+    }
+    return config_.eval.every_seconds > 0 && train_seconds >= next_seconds_;
+  }
+
+  nlohmann::ordered_json run(const Denoiser& ema, const DiffusionSetup& setup, std::int64_t step,
+                             double train_seconds) {
+    const auto begin = Clock::now();
+    nlohmann::ordered_json scores =
+        sample_and_evaluate(ema, setup, num_classes_, config_.model.class_conditional, generate_,
+                            config_.eval.num, *extractor_, reference_, settings_, device_);
+    scores["extractor"] = extractor_->kind() + ":" + extractor_->fingerprint();
+    scores["recipe"] = generate_.recipe.to_string();
+    scores["seconds"] = seconds_since(begin);
+    if (config_.eval.every_seconds > 0) {
+      while (next_seconds_ <= train_seconds) next_seconds_ += config_.eval.every_seconds;
+    }
+    nlohmann::ordered_json line;
+    line["step"] = step;
+    line["train_s"] = train_seconds;
+    line["eval"] = scores;
+    return line;
+  }
+
+  // Resumed runs continue the wall-clock schedule where it stood.
+  void resume_at(double train_seconds) {
+    if (config_.eval.every_seconds <= 0) return;
+    next_seconds_ = config_.eval.every_seconds;
+    while (next_seconds_ <= train_seconds) next_seconds_ += config_.eval.every_seconds;
+  }
+
+ private:
+  std::string schedule_text() const {
+    std::string text;
+    if (config_.eval.every > 0) text = std::to_string(config_.eval.every) + " steps";
+    if (config_.eval.every_seconds > 0) {
+      text += (text.empty() ? "" : " and every ") + format_exact(config_.eval.every_seconds) +
+              " s of training";
+    }
+    return text;
+  }
+
+  const Config& config_;
+  c10::Device device_;
+  std::unique_ptr<FeatureExtractor> extractor_;
+  ReferenceFeatures reference_;
+  EvalSettings settings_;
+  GenerateOptions generate_;
+  int num_classes_ = 0;
+  double next_seconds_ = 0;
+};
+
 }  // namespace
 
 TrainResult train(const TrainRequest& request, std::ostream& log) {
-  Config config = request.config;
+  const Config config = request.config;
   validate_config(config);
-  const std::string& out_dir = config.train.out_dir;
-  std::optional<LoadedCheckpoint> checkpoint;
-  if (request.resume) {
-    if (!latest_checkpoint(out_dir)) {
-      throw Error("--resume: '" + out_dir + "' has no checkpoint to resume (checkpoints/latest)");
-    }
-    checkpoint = load_checkpoint(out_dir);
-    // Keys that shape the model or the trajectory must match; the others follow the request.
-    Config saved = checkpoint->config;
-    std::vector<std::string> conflicts;
-    auto saved_fields = config_fields(saved);
-    auto requested_fields = config_fields(config);
-    for (std::size_t i = 0; i < saved_fields.size(); ++i) {
-      if (field_value_text(saved_fields[i]) == field_value_text(requested_fields[i])) continue;
-      if (saved_fields[i].changeable_on_resume) continue;
-      conflicts.push_back(saved_fields[i].name() + " = " + field_value_text(requested_fields[i]) +
-                          " (checkpoint: " + field_value_text(saved_fields[i]) + ")");
-    }
-    if (!conflicts.empty()) {
-      std::string text;
-      for (const auto& c : conflicts) text += "\n  " + c;
-      throw Error("--resume: the configuration differs from checkpoint '" + checkpoint->path +
-                  "' in keys that cannot change mid-run:" + text);
-    }
-  } else if (const auto existing = latest_checkpoint(out_dir)) {
-    throw Error("'" + out_dir + "' already holds a run (" + *existing +
-                "); continue it with --resume, or set another train.out_dir");
-  }
+  RunFolder run(config, request.resume);
+  const auto& checkpoint = run.resume_point();
 
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
   log << "data: " << dataset->describe() << "\n";
-  if (checkpoint) {
-    const auto& st = checkpoint->state;
-    if (st.value("channels", 0) != dataset->channels() ||
-        st.value("num_classes", 0) != dataset->num_classes()) {
-      throw Error("--resume: checkpoint " + checkpoint->path + " was trained on " +
-                  std::to_string(st.value("channels", 0)) + "-channel data with " +
-                  std::to_string(st.value("num_classes", 0)) + " classes; this data set has " +
-                  std::to_string(dataset->channels()) + " and " +
-                  std::to_string(dataset->num_classes()));
-    }
-  }
+  run.check_data(dataset->channels(), dataset->num_classes());
   TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device);
   const DiffusionSetup& setup = engine.setup();
   log << "model: " << engine.model()->describe() << "\n";
   log << "diffusion: schedule " << setup.train_schedule.to_string()
       << ", b = " << format_exact(setup.scale) << ", normalization "
-      << to_string(setup.normalization) << ", target " << to_string(setup.target) << "; device "
+      << to_string(setup.normalization) << ", target " << to_string(setup.target)
+      << ", self-conditioning " << format_exact(config.diffusion.self_cond_rate) << "; device "
       << device.str() << ", " << runtime_info().threads << " threads\n";
 
   std::int64_t step = 0;
+  double train_seconds = 0;  // time in training steps, over all sittings of the run
   if (checkpoint) {
     engine.load(*checkpoint);
     step = checkpoint->step;
+    train_seconds = checkpoint->state.value("train_seconds", 0.0);
     log << "resumed from " << checkpoint->path << " at step " << step << "\n";
   }
   const nlohmann::json state_base = model_state(config, *dataset, setup, engine.model());
-
-  create_directories(out_dir);
-  write_file_atomically((fs::path(out_dir) / "config.toml").string(), config_to_toml(config));
-  MetricsFile metrics((fs::path(out_dir) / "metrics.jsonl").string(), step);
+  run.open(step);
 
   TrainResult result;
   result.first_step = step;
   result.last_step = step;
-  result.checkpoint = checkpoint ? checkpoint->path : "";
+  result.checkpoint = run.last_checkpoint();
   const std::int64_t total = config.train.steps;
   const std::int64_t stop_at =
       request.stop_after ? std::min<std::int64_t>(total, step + *request.stop_after) : total;
@@ -194,69 +335,30 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     return result;
   }
 
-  // Evaluation during training: the extractor and reference statistics are loaded (or computed
-  // and cached) before the first step, so a missing extractor fails now, not hours later.
-  std::unique_ptr<FeatureExtractor> extractor;
-  ReferenceFeatures reference;
-  EvalSettings eval_settings;
-  GenerateOptions eval_generate;
-  if (config.eval.every > 0) {
-    const std::string cache = config.eval.cache == "auto" ? default_cache_dir() : config.eval.cache;
-    extractor = load_extractor(config.eval.extractor == "auto"
-                                   ? default_extractor_path(config.data.dataset, cache)
-                                   : config.eval.extractor,
-                               device);
-    log << "eval: every " << config.eval.every << " steps, " << config.eval.num << " images, "
-        << config.eval.metrics << "; extractor " << extractor->describe() << "\n";
-    DataConfig reference_data = config.data;
-    reference_data.split = "train";
-    reference_data.limit = 0;
-    reference =
-        reference_features(*extractor, reference_data, cache,
-                           [&log](const std::string& line) { log << "eval " << line << "\n"; });
-    eval_settings.metrics = MetricSelection::parse(config.eval.metrics);
-    eval_settings.seed = hash_values({static_cast<std::uint64_t>(config.train.seed), kEval});
-    eval_generate.sampler.kind = parse_sampler(config.eval.sampler);
-    eval_generate.steps = config.eval.steps;
-    eval_generate.schedule = Schedule::parse(config.eval.schedule);
-    eval_generate.seed = eval_settings.seed;
+  std::unique_ptr<TrainingEvaluator> evaluator;
+  if (config.eval.every > 0 || config.eval.every_seconds > 0) {
+    evaluator = std::make_unique<TrainingEvaluator>(config, *dataset, device, log);
+    evaluator->resume_at(train_seconds);
   }
-  const auto evaluate = [&](std::int64_t at_step) {
-    const auto begin = std::chrono::steady_clock::now();
-    nlohmann::ordered_json scores = sample_and_evaluate(
-        engine.ema(), setup, dataset->num_classes(), config.model.class_conditional, eval_generate,
-        config.eval.num, *extractor, reference, eval_settings, device);
-    scores["extractor"] = extractor->kind() + ":" + extractor->fingerprint();
-    scores["sampler"] = config.eval.sampler;
-    scores["steps"] = config.eval.steps;
-    scores["schedule"] = eval_generate.schedule.to_string();
-    scores["seconds"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-    nlohmann::ordered_json line;
-    line["step"] = at_step;
-    line["eval"] = scores;
-    metrics.write(line);
-    log << (request.progress_bar ? "\r\033[K" : "") << "eval step " << at_step << ": "
-        << scores.dump() << "\n";
-  };
-
   BatchLoader loader(*dataset, loader_options(config), step);
-
   StopSignals signals;
-  LossStatistics stats;
-  const int batch = config.train.batch_size;
-  auto interval_start = std::chrono::steady_clock::now();
-  const auto run_start = interval_start;
-  std::int64_t interval_steps = 0;
-  double last_lr = 0;
+  TrainingLog training_log(config, dataset->size(), request.progress_bar, log);
 
-  auto save = [&](std::int64_t done) {
-    result.checkpoint = save_checkpoint(out_dir, engine.checkpoint_content(done, state_base),
-                                        config.train.keep_checkpoints);
+  const auto save = [&](std::int64_t done) {
+    nlohmann::json state = state_base;
+    state["train_seconds"] = train_seconds;
+    result.checkpoint = run.save(engine.checkpoint_content(done, state));
+  };
+  // Runs a periodic hook; its time counts neither as training time nor against throughput.
+  const auto outside_training = [&](const auto& hook) {
+    const auto begin = Clock::now();
+    hook();
+    training_log.pause_interval(seconds_since(begin));
   };
 
   while (step < stop_at) {
     StepResult step_result;
+    const auto step_begin = Clock::now();
     try {
       step_result = engine.step(loader.next(), step);
     } catch (const Error& e) {
@@ -265,66 +367,33 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
                        ? std::string("; no checkpoint was written yet")
                        : "; the last good checkpoint is " + result.checkpoint));
     }
-    last_lr = step_result.lr;
-    stats.add(step_result.logsnr, step_result.losses);
-    stats.add_step(step_result.grad_norm);
+    train_seconds += seconds_since(step_begin);
     ++step;
-    ++interval_steps;
     result.last_step = step;
 
     const int stop_signal = signals.received();
     const bool finishing = step == stop_at || stop_signal != 0;
-    const bool log_line = step % config.train.log_every == 0 || finishing;
-    if (log_line || request.progress_bar) {
-      const auto now = std::chrono::steady_clock::now();
-      const double seconds = std::chrono::duration<double>(now - interval_start).count();
-      const double per_step = seconds / std::max<std::int64_t>(interval_steps, 1);
-      const double images_per_s = batch / std::max(per_step, 1e-9);
-      const double elapsed = std::chrono::duration<double>(now - run_start).count();
-      char text[256];
-      std::snprintf(text, sizeof(text),
-                    "step %lld/%lld  loss %.4f  lr %.2e  grad %.3f  %.0f img/s  %.3f s/step  "
-                    "elapsed %s  left %s",
-                    static_cast<long long>(step), static_cast<long long>(total), stats.mean_loss(),
-                    last_lr, stats.mean_grad_norm(), images_per_s, per_step,
-                    duration_text(elapsed).c_str(),
-                    duration_text((total - step) * per_step).c_str());
-      if (request.progress_bar) {
-        // A bar of 20 cells, redrawn every step on the terminal line.
-        const int filled = static_cast<int>(20 * step / std::max<std::int64_t>(total, 1));
-        log << "\r\033[K[" << std::string(filled, '#') << std::string(20 - filled, '.') << "] "
-            << text << (finishing ? "\n" : "") << std::flush;
-      } else {
-        log << text << "\n" << std::flush;
-      }
-      if (log_line) {
-        result.last_loss = stats.mean_loss();
-        nlohmann::ordered_json line;
-        line["step"] = step;
-        line["epoch"] = static_cast<double>(step) * batch / static_cast<double>(dataset->size());
-        line["loss"] = stats.mean_loss();
-        line["loss_by_logsnr"] = stats.buckets_json();
-        line["lr"] = last_lr;
-        line["grad_norm"] = stats.mean_grad_norm();
-        line["images_per_s"] = images_per_s;
-        line["elapsed_s"] = elapsed;
-        metrics.write(line);
-        stats.reset();
-        interval_steps = 0;
-        interval_start = std::chrono::steady_clock::now();
-      }
-    }
+    const auto line = training_log.on_step(step, step_result, train_seconds, finishing);
+    if (!line.is_null()) run.write_metrics(line);
     if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
-      const std::string grid =
-          write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
-      log << (request.progress_bar ? "\r\033[K" : "") << "wrote " << grid << "\n";
+      outside_training([&] {
+        const std::string grid =
+            write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
+        training_log.note() << "wrote " << grid << "\n";
+      });
     }
-    if (config.eval.every > 0 && (step % config.eval.every == 0 || step == total)) {
-      evaluate(step);
+    if (evaluator && evaluator->due(step, train_seconds)) {
+      outside_training([&] {
+        const auto eval_line = evaluator->run(engine.ema(), setup, step, train_seconds);
+        run.write_metrics(eval_line);
+        training_log.note() << "eval step " << step << ": " << eval_line["eval"].dump() << "\n";
+      });
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
-      save(step);
-      if (!request.progress_bar || finishing) log << "checkpoint " << result.checkpoint << "\n";
+      outside_training([&] { save(step); });
+      if (!training_log.progress_bar() || finishing) {
+        log << "checkpoint " << result.checkpoint << "\n";
+      }
     }
     if (stop_signal != 0) {
       result.signal = stop_signal;
@@ -333,6 +402,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       break;
     }
   }
+  result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
     log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)
         << "\n";

@@ -111,6 +111,32 @@ TEST(Cli, BadInputExitsNonZeroWithAClearMessage) {
   }
 }
 
+TEST(Cli, InferenceRecipeValuesAreCheckedFirst) {
+  // Every numeric part of the inference recipe is checked before a checkpoint is read.
+  const struct {
+    const char* args;
+    const char* message;
+  } cases[] = {
+      {"sample --checkpoint missing --guidance nan",
+       "guidance must be finite and in [0, 100] (got nan)"},
+      {"sample --checkpoint missing --guidance inf", "guidance must be finite"},
+      {"sample --checkpoint missing --td -1", "td must be finite and >= 0"},
+      {"sample --checkpoint missing --sampler ddpm --eta 0.5", "eta applies to ddim only"},
+      {"sample --checkpoint missing --recipe 'ddim steps=0'", "steps"},
+      {"eval --checkpoint missing --recipe 'ddim colour=red'", "unknown key 'colour'"},
+      {"check-sampler --sampler euler", "sampler 'euler' is not known"},
+      {"plot missing-run", "cannot read 'missing-run/metrics.jsonl'"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run(c.args);
+    EXPECT_EQ(r.status, 1) << c.args << ": " << r.output;
+    EXPECT_TRUE(contains(r.output, std::string("error: ") + c.message) ||
+                contains(r.output, c.message))
+        << c.args << ": " << r.output;
+    EXPECT_FALSE(contains(r.output, "wrote")) << c.args;
+  }
+}
+
 TEST(Cli, CommandLineMistakesExitWithUsage) {
   const Result r = run("schedule cosine --no-such-option");
   EXPECT_NE(r.status, 0);
@@ -127,6 +153,47 @@ TEST(Cli, PlotWritesThePng) {
   EXPECT_TRUE(contains(r.output, "(4 curves)")) << r.output;
   EXPECT_GT(std::filesystem::file_size(path), 10000u);
   std::filesystem::remove(path);
+}
+
+TEST(Cli, CheckSamplerOnAClippedScheduleIsFinite) {
+  // The defect this guards: dpmpp_2m divided 0 by 0 where the schedule is clipped before t = 1.
+  const Result r =
+      run("check-sampler --sampler dpmpp_2m --steps 100 --schedule cosine@0.2,1,3 --json "
+          "--samples 500");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "nan")) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"recipe\": \"dpmpp_2m steps=100")) << r.output;
+}
+
+TEST(Cli, TimeToFidPlotFromMetricsFiles) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-cli-test-curves";
+  fs::remove_all(dir);
+  for (const char* name : {"a", "b"}) {
+    fs::create_directories(dir / name);
+    std::FILE* f = std::fopen((dir / name / "metrics.jsonl").c_str(), "w");
+    std::fputs("{\"step\": 10, \"loss\": 0.5}\n", f);
+    std::fputs(
+        "{\"step\": 10, \"train_s\": 60, \"eval\": {\"fid\": 300, \"cacc\": "
+        "{\"accuracy\": 0.4}}}\n",
+        f);
+    std::fputs(
+        "{\"step\": 20, \"train_s\": 120, \"eval\": {\"fid\": 200, \"cacc\": "
+        "{\"accuracy\": 0.6}}}\n",
+        f);
+    std::fclose(f);
+  }
+  const fs::path png = dir / "curves.png";
+  const Result r = run("plot " + (dir / "a").string() + " " + (dir / "b").string() +
+                       " --metric fid --metric cacc --out " + png.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "(2 runs)")) << r.output;
+  EXPECT_GT(fs::file_size(png), 10000u);
+  const Result missing =
+      run("plot " + (dir / "a").string() + " --metric kid --out " + (dir / "x.png").string());
+  EXPECT_NE(missing.status, 0);
+  EXPECT_TRUE(contains(missing.output, "no evaluation of 'kid'")) << missing.output;
+  fs::remove_all(dir);
 }
 
 TEST(Cli, InfoReportsThreads) {
@@ -185,7 +252,7 @@ TEST(CliTrain, TrainsWritesOutputsAndResumes) {
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "already holds a run")) << r.output;
   r = run("train --config " + config +
-          " --resume --set train.sample_every=4 --set train.sample_steps=2");
+          " --resume --set train.sample_every=4 --set 'train.sample_recipe=ddim steps=2'");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "resumed from")) << r.output;
   EXPECT_TRUE(contains(r.output, "trained to step 4 of 4")) << r.output;
@@ -327,7 +394,7 @@ TEST(CliSample, BadRequestsAreClearErrorsAndWriteNothing) {
   } cases[] = {
       {"--checkpoint " + (folder / "nope").string(), "no such file or folder"},
       {"--checkpoint " + (folder / "data").string(), "not a noisesched checkpoint"},
-      {"--checkpoint " + run_dir + " --steps 0", "--steps must be >= 1"},
+      {"--checkpoint " + run_dir + " --steps 0", "sampler steps must be in [1, 100000]"},
       {"--checkpoint " + run_dir + " --steps 2 --classes 10", "class 10 is outside [0, 10)"},
       {"--checkpoint " + run_dir + " --steps 2 --classes 1,x", "is not a whole number"},
       {"--checkpoint " + run_dir + " --steps 2 --sampler euler", "sampler 'euler' is not known"},
@@ -370,14 +437,16 @@ TEST(CliCheckSampler, TextAndJson) {
   EXPECT_TRUE(contains(r.output, "\"noise_floor\"")) << r.output;
   r = run("check-sampler --normalize batch");
   EXPECT_NE(r.status, 0);
-  EXPECT_TRUE(contains(r.output, "valid names: empirical, analytic, none")) << r.output;
+  EXPECT_TRUE(contains(r.output, "valid: empirical, analytic, none")) << r.output;
 }
 
 TEST(CliSchedule, SamplerTableCsvHeader) {
   const Result r = run("schedule cosine --sampler ddim --steps 4 --table --csv");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(r.output.substr(0, r.output.find('\n')),
-            "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std");
+  EXPECT_EQ(
+      r.output.substr(0, r.output.find('\n')),
+      "step,t_eval,t_next,gamma_eval,gamma_next,c_z,c_x0,c_eps,c_x0_prev,noise_std,c_correct,order,"
+      "rule");
   int lines = 0;
   for (char c : r.output) lines += c == '\n';
   EXPECT_EQ(lines, 5);

@@ -1,5 +1,9 @@
 // The training configuration: TOML parsing, errors that name the key, --set, printing.
 #include "noisesched/config/config.h"
+#include "noisesched/config/enums.h"
+#include "noisesched/schedule/input_scale.h"
+
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -91,14 +95,39 @@ TEST(Config, ValuesAreValidated) {
                 .find("divisible by 2^(levels - 1)"),
             std::string::npos);
   EXPECT_NE(error_of("[train]\ndevice = \"tpu\"\n").find("train.device"), std::string::npos);
-  EXPECT_NE(error_of("[train]\nsample_sampler = \"euler\"\n")
-                .find("train.sample_sampler: sampler 'euler' is not known; valid: ddim, ddpm"),
+  EXPECT_NE(error_of("[train]\nsample_recipe = \"euler\"\n")
+                .find("train.sample_recipe: sampler 'euler' is not known; valid: ddim, ddpm"),
             std::string::npos);
+  EXPECT_NE(error_of("[eval]\nrecipe = \"ddpm guidance=nan\"\n")
+                .find("eval.recipe: inference recipe: guidance"),
+            std::string::npos);
+  EXPECT_NE(error_of("[model]\narch = \"transformer\"\n").find("model.arch"), std::string::npos);
   EXPECT_NE(error_of("[eval]\nmetrics = \"fid,lpips\"\n")
                 .find("eval.metrics: metric 'lpips' is not known; valid: fid, is, kid, pr"),
             std::string::npos);
   EXPECT_NE(error_of("[eval]\nnum = 1\n").find("eval.num"), std::string::npos);
-  EXPECT_NE(error_of("[eval]\nschedule = \"cosine@2\"\n").find("eval.schedule"), std::string::npos);
+  EXPECT_NE(error_of("[eval]\nrecipe = \"ddim schedule=cosine@2\"\n").find("eval.recipe"),
+            std::string::npos);
+}
+
+TEST(Config, ClosedSetsComeFromTheNameTables) {
+  Config c;
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"model.arch", architecture_names_table().names()},
+      {"diffusion.target", target_names_table().names()},
+      {"diffusion.normalization", normalization_names_table().names()},
+      {"optim.optimizer", optimizer_names_table().names()}};
+  int found = 0;
+  for (const auto& field : config_fields(c)) {
+    const auto it = expected.find(field.name());
+    if (it == expected.end()) continue;
+    EXPECT_EQ(field.choices, it->second) << field.name();
+    ++found;
+  }
+  EXPECT_EQ(found, 4);
+  // Every recipe default parses back to itself.
+  EXPECT_EQ(InferenceRecipe::parse(c.eval.recipe), InferenceRecipe{});
+  EXPECT_EQ(InferenceRecipe::parse(c.train.sample_recipe), InferenceRecipe{});
 }
 
 TEST(Config, OverridesUseTheKeyType) {

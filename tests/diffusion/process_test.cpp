@@ -1,5 +1,6 @@
 // The forward process and the eps/x0/v conversions against SPEC sections 4 and 5.
 #include "noisesched/diffusion/process.h"
+#include "noisesched/diffusion/network.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -20,6 +21,28 @@ DiffusionSetup setup_with(const std::string& schedule, double b, Normalization n
   return s;
 }
 
+// What the network sees for a noised batch: predict() with a network that records its input.
+class InputCapture final : public DenoiserImpl {
+ public:
+  InputCapture() : DenoiserImpl(1, 4, 2) {}
+  DenoiserOutput forward(const DenoiserInput& input) override {
+    seen = input;
+    return {at::zeros_like(input.x), at::Tensor()};
+  }
+  at::Tensor self_condition_signal(const DenoiserOutput&, const at::Tensor& x0) const override {
+    return x0;
+  }
+  double forward_flops_per_example() const override { return 0; }
+  std::string describe() const override { return "capture"; }
+  DenoiserInput seen;
+};
+
+DenoiserInput network_input(const DiffusionSetup& setup, const NoisedBatch& n) {
+  InputCapture capture;
+  predict(capture, setup, n.z, n.v, at::zeros({n.z.size(0)}, at::kLong), at::Tensor(), {});
+  return capture.seen;
+}
+
 TEST(Process, NoisingMatchesTheFormulaPerExample) {
   at::manual_seed(0);
   const double b = 0.5;
@@ -28,13 +51,14 @@ TEST(Process, NoisingMatchesTheFormulaPerExample) {
   const at::Tensor eps = at::randn({3, 1, 4, 4});
   const std::vector<double> t = {0.1, 0.5, 0.93};
   const NoisedBatch n = add_noise(setup, x0 * b, t, eps);
+  const DenoiserInput in = network_input(setup, n);
   for (int i = 0; i < 3; ++i) {
     const double gamma = setup.train_schedule.gamma(t[i]);
     const at::Tensor expected = std::sqrt(gamma) * b * x0[i] + std::sqrt(1 - gamma) * eps[i];
     EXPECT_TRUE(at::allclose(n.z[i], expected, 1e-6, 1e-6)) << i;
-    EXPECT_TRUE(at::equal(n.x_in[i], n.z[i])) << "normalization none";
+    EXPECT_TRUE(at::equal(in.x[i], n.z[i])) << "normalization none";
     // The noise level is the effective logSNR ln(b^2 gamma / (1 - gamma)).
-    EXPECT_NEAR(n.noise_level[i].item<float>(), std::log(b * b * gamma / (1 - gamma)), 1e-5);
+    EXPECT_NEAR(in.noise_level[i].item<float>(), std::log(b * b * gamma / (1 - gamma)), 1e-5);
     EXPECT_NEAR(n.logsnr[i], std::log(b * b * gamma / (1 - gamma)), 1e-12);
   }
 }
@@ -44,10 +68,11 @@ TEST(Process, EmpiricalNormalisationGivesUnitStdPerExample) {
   const auto setup = setup_with("cosine", 0.3, Normalization::kEmpirical, Target::kEps);
   const at::Tensor x0 = (at::rand({4, 3, 8, 8}) * 2 - 1) * 0.3;
   const NoisedBatch n = add_noise(setup, x0, {0.05, 0.3, 0.6, 0.99}, at::randn({4, 3, 8, 8}));
-  const at::Tensor stds = n.x_in.flatten(1).std(1, /*unbiased=*/false);
+  const at::Tensor x_in = network_input(setup, n).x;
+  const at::Tensor stds = x_in.flatten(1).std(1, /*unbiased=*/false);
   EXPECT_TRUE(at::allclose(stds, at::ones({4}), 1e-5, 1e-5)) << stds;
   // The same as dividing z by its own std: the direction of z is unchanged.
-  EXPECT_TRUE(at::allclose(n.x_in[0] * n.z[0].std(false), n.z[0], 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(x_in[0] * n.z[0].std(false), n.z[0], 1e-5, 1e-5));
 }
 
 TEST(Process, AnalyticNormalisationUsesTheClosedFormFactor) {
@@ -55,10 +80,11 @@ TEST(Process, AnalyticNormalisationUsesTheClosedFormFactor) {
   const auto setup = setup_with("simple_linear", b, Normalization::kAnalytic, Target::kEps);
   const at::Tensor x0 = at::rand({2, 1, 4, 4}) * b;
   const NoisedBatch n = add_noise(setup, x0, {0.2, 0.7}, at::randn({2, 1, 4, 4}));
+  const at::Tensor x_in = network_input(setup, n).x;
   for (int i = 0; i < 2; ++i) {
     const double gamma = i == 0 ? 0.8 : 0.3;
     const double factor = 1 / std::sqrt((b * b - 1) * gamma + 1);
-    EXPECT_TRUE(at::allclose(n.x_in[i], n.z[i] * factor, 1e-6, 1e-6)) << i;
+    EXPECT_TRUE(at::allclose(x_in[i], n.z[i] * factor, 1e-6, 1e-6)) << i;
   }
   EXPECT_THROW(normalize_input(n.z, {0.5}, b, Normalization::kAnalytic), Error);
 }

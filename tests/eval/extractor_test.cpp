@@ -12,6 +12,7 @@
 
 #include "data/data_test_util.h"
 #include "eval/inception.h"
+#include "noisesched/common/error.h"
 #include "noisesched/common/random.h"
 #include "noisesched/eval/classifier.h"
 #include "noisesched/eval/evaluate.h"
@@ -190,15 +191,41 @@ TEST(Reference, IsCachedAndKeyedByExtractorAndResolution) {
   // The test split scored against the train split's statistics: FID small but positive; the
   // same images scored against themselves: 0.
   EvalSettings settings;
-  settings.metrics = MetricSelection::parse("fid,is");
+  settings.metrics = MetricSelection::parse("fid,is,cacc,bg");
   settings.is_splits = 2;
   d.resolution = 32;
   const ImageSet train = load_image_set(*open_dataset(d));
-  const auto self = evaluate_images(train.images, *a, computed, settings);
+  const auto self = evaluate_images(train.images, train.labels, *a, computed, settings);
   EXPECT_NEAR(self["fid"].get<double>(), 0.0, 1e-6);
   EXPECT_FALSE(self.contains("kid"));
+  // Class accuracy: the share of images the classifier puts in their own class, computed here
+  // from the probabilities directly; its ceiling is the extractor's recorded test accuracy.
+  const ExtractedFeatures probs = a->extract(train.images);
+  const double expected =
+      (probs.probabilities.argmax(1) == train.labels).to(at::kDouble).mean().item<double>();
+  EXPECT_NEAR(self["cacc"]["accuracy"].get<double>(), expected, 1e-12);
+  ASSERT_TRUE(a->test_accuracy().has_value());
+  EXPECT_EQ(self["cacc"]["ceiling"].get<double>(), *a->test_accuracy());
+  // Labels of the null class only (an unconditional model): cacc is refused, not made up.
+  EXPECT_THROW(
+      evaluate_images(train.images, at::full_like(train.labels, 10), *a, computed, settings),
+      Error);
+  EXPECT_TRUE(self.contains("bg"));
   EXPECT_NE(testing::error_message([] { MetricSelection::parse("fid,lpips"); }).find("lpips"),
             std::string::npos);
+}
+
+TEST(Evaluation, BackgroundBrightnessCountsGreyCorners) {
+  // Four 8x8 images: black, black with a bright centre, grey (60) everywhere, and bright in one
+  // corner only (its 3x3 patch 255: the four-corner mean is 63.75).
+  at::Tensor images = at::zeros({4, 1, 8, 8}, at::kByte);
+  images[1].slice(1, 3, 5).slice(2, 3, 5).fill_(255);
+  images[2].fill_(60);
+  images[3].slice(1, 0, 3).slice(2, 0, 3).fill_(255);
+  const auto bg = background_brightness(images);
+  EXPECT_DOUBLE_EQ(bg["share"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(bg["mean_corner"].get<double>(), (0 + 0 + 60 + 63.75) / 4);
+  EXPECT_DOUBLE_EQ(background_brightness(images, 61)["share"].get<double>(), 0.25);
 }
 
 }  // namespace

@@ -101,7 +101,9 @@ std::vector<std::vector<double>> csv_rows(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std");
+  EXPECT_EQ(line,
+            "step,t_eval,t_next,gamma_eval,gamma_next,c_z,c_x0,c_eps,c_x0_prev,noise_std,"
+            "c_correct,order,rule");
   while (std::getline(in, line)) {
     std::vector<double> row;
     std::istringstream fields(line);
@@ -112,53 +114,57 @@ std::vector<std::vector<double>> csv_rows(const std::string& text) {
   return rows;
 }
 
-TEST(SamplerTable, DdpmAndDdimCoefficientsFollowTheSpec) {
-  const Schedule cosine = Schedule::parse("cosine");
-  for (const char* name : {"ddpm", "ddpm_small", "ddim"}) {
+TEST(SamplerTable, PrintsEveryCoefficientOfThePlanExactly) {
+  for (const auto& e : sampler_names_table().entries()) {
+    InferenceRecipe recipe;
+    recipe.sampler = e.value;
+    recipe.steps = 8;
+    recipe.schedule = Schedule::parse("cosine@0.2,1,3");
     std::ostringstream out;
-    write_sampler_table(out, cosine, {parse_sampler(name), 0.0}, 8, 0.0, true);
+    write_sampler_table(out, recipe, true);
+    EXPECT_EQ(out.str().substr(0, out.str().find('\n')),
+              "step,t_eval,t_next,gamma_eval,gamma_next,c_z,c_x0,c_eps,c_x0_prev,noise_std,"
+              "c_correct,order,rule");
     const auto rows = csv_rows(out.str());
-    ASSERT_EQ(rows.size(), 8u) << name;
+    const auto plan = recipe.plan();
+    ASSERT_EQ(rows.size(), plan.size()) << e.name;
     for (std::size_t k = 0; k < rows.size(); ++k) {
       const auto& r = rows[k];
-      // The grid: t_k = 1 - k / N, t_next = t_{k+1}; gammas from the schedule.
-      EXPECT_NEAR(r[0], 1.0 - k / 8.0, 1e-15);
-      EXPECT_NEAR(r[1], 1.0 - (k + 1) / 8.0, 1e-15);
-      const double g = cosine.gamma(r[0]), gn = cosine.gamma(r[1]);
-      EXPECT_EQ(r[2], g);
-      EXPECT_EQ(r[3], gn);
-      const bool last = k + 1 == rows.size();
-      if (std::string(name) == "ddim") {
-        // x_next = sqrt(gn) x0 + sqrt(1 - gn) eps with x0 = (x - sqrt(1 - g) eps) / sqrt(g)
-        EXPECT_NEAR(r[4], std::sqrt(gn / g), 1e-9 * r[4]);
-        EXPECT_NEAR(r[5], std::sqrt(1 - gn) - std::sqrt(gn) * std::sqrt(1 - g) / std::sqrt(g),
-                    1e-9 * std::fabs(r[5]) + 1e-12);
-        EXPECT_EQ(r[6], 0.0);
-      } else {
-        // alpha_s = g / gn; x_next = (x - (1 - alpha_s) / sqrt(1 - g) eps) / sqrt(alpha_s) + std z
-        const double alpha = g / gn;
-        EXPECT_NEAR(r[4], 1 / std::sqrt(alpha), 1e-9 * r[4]);
-        EXPECT_NEAR(r[5], -(1 - alpha) / std::sqrt(1 - g) / std::sqrt(alpha),
-                    1e-9 * std::fabs(r[5]) + 1e-12);
-        const double variance =
-            std::string(name) == "ddpm" ? 1 - alpha : (1 - gn) / (1 - g) * (1 - alpha);
-        EXPECT_NEAR(r[6], last ? 0.0 : std::sqrt(variance), 1e-9);
-      }
+      const auto& p = plan[k];
+      const double expected[] = {static_cast<double>(p.index),
+                                 p.t_eval,
+                                 p.t_next,
+                                 p.eval.gamma,
+                                 p.next.gamma,
+                                 p.c_z,
+                                 p.c_x0,
+                                 p.c_eps,
+                                 p.c_x0_prev,
+                                 p.noise_std,
+                                 p.c_correct,
+                                 static_cast<double>(p.order)};
+      for (int i = 0; i < 12; ++i)
+        EXPECT_EQ(r[i], expected[i]) << e.name << " row " << k << " col " << i;
     }
   }
 }
 
 TEST(SamplerTable, TimeDifferenceAndEta) {
   std::ostringstream out;
-  write_sampler_table(out, Schedule::parse("cosine"), {SamplerKind::kDdim, 1.0}, 4, 1.0, true);
+  const auto recipe = InferenceRecipe::parse("ddim eta=1 steps=4 td=1");
+  write_sampler_table(out, recipe, true);
   const auto rows = csv_rows(out.str());
-  EXPECT_EQ(rows[0][1], 0.5);  // max(1 - (0 + 1 + 1) / 4, 0)
-  EXPECT_EQ(rows[2][1], 0.0);
+  EXPECT_EQ(rows[0][2], 0.5);  // max(1 - (0 + 1 + 1) / 4, 0)
+  EXPECT_EQ(rows[2][2], 0.0);
   // eta = 1: the noise of ddpm_small.
-  const double g = rows[0][2], gn = rows[0][3];
-  EXPECT_NEAR(rows[0][6], std::sqrt((1 - gn) / (1 - g) * (1 - g / gn)), 1e-9);
-  EXPECT_THROW(write_sampler_table(out, Schedule(), {SamplerKind::kDdpm, 0.5}, 4, 0, true), Error);
-  EXPECT_THROW(write_sampler_table(out, Schedule(), {SamplerKind::kDdpm, 0.0}, 0, 0, true), Error);
+  const double g = rows[0][3], gn = rows[0][4];
+  EXPECT_NEAR(rows[0][9], std::sqrt((1 - gn) / (1 - g) * (1 - g / gn)), 1e-9);
+  std::ostringstream text;
+  write_sampler_table(text, recipe, false);
+  EXPECT_NE(text.str().find("to clean"), std::string::npos) << text.str();
+  InferenceRecipe bad;
+  bad.eta = 0.5;  // ddpm
+  EXPECT_THROW(write_sampler_table(out, bad, true), Error);
 }
 
 }  // namespace

@@ -95,8 +95,7 @@ TEST(Normalization, NamesRoundTripAndUnknownListsValid) {
     parse_normalization("batch");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "normalization 'batch' is not known; valid names: empirical, analytic, none");
+    EXPECT_STREQ(e.what(), "normalization 'batch' is not known; valid: empirical, analytic, none");
   }
 }
 

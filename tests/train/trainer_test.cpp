@@ -13,6 +13,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/eval/classifier.h"
+#include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/checkpoint.h"
 #include "test_util.h"
 
@@ -202,11 +203,28 @@ TEST_F(TrainerTest, NonFiniteLossStopsWithTheStepAndKeepsTheCheckpoint) {
   for (const auto& [name, t] : last.model) EXPECT_TRUE(at::isfinite(t).all().item<bool>()) << name;
 }
 
+TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
+  // A model trained without self-conditioning must be sampled without it (its self-conditioning
+  // inputs only ever saw zeros): the checkpoint records the rate and the restored setup says so.
+  for (double rate : {0.0, 0.9}) {
+    const auto run = testing::fresh_folder("trainer-self-cond");
+    Config c = tiny_config(tiny_data(), run);
+    c.train.steps = 2;
+    c.diffusion.self_cond_rate = rate;
+    train(request_for(c), log_);
+    const TrainedModel trained = load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
+    EXPECT_EQ(trained.setup.self_condition, rate > 0) << rate;
+    const auto checkpoint = load_checkpoint(run.string(), false);
+    EXPECT_EQ(checkpoint.state["diffusion"]["self_cond_rate"].get<double>(), rate);
+    EXPECT_GT(checkpoint.state["train_seconds"].get<double>(), 0.0);
+  }
+}
+
 TEST_F(TrainerTest, WritesMetricsAndGrids) {
   const auto run = testing::fresh_folder("trainer-outputs");
   Config c = tiny_config(tiny_data(), run);
   c.train.sample_every = 3;
-  c.train.sample_steps = 3;
+  c.train.sample_recipe = "ddpm steps=3";
   train(request_for(c), log_);
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000003.png"));
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000006.png"));
@@ -240,7 +258,7 @@ TEST_F(TrainerTest, EvaluatesDuringTrainingIntoTheMetricsFile) {
   Config c = tiny_config(data, run / "run");
   c.eval.every = 3;
   c.eval.num = 10;
-  c.eval.steps = 2;
+  c.eval.recipe = "dpmpp_2m steps=2";
   c.eval.metrics = "fid,is";
   c.eval.extractor = extractor;
   c.eval.cache = (run / "cache").string();

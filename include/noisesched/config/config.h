@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "noisesched/schedule/inference_recipe.h"
+
 namespace noisesched {
 
 struct DataConfig {
@@ -84,21 +86,19 @@ struct TrainConfig {
   int checkpoint_every = 500;
   int keep_checkpoints = 3;
   int sample_every = 1000;  // 0: no grids during training
-  int sample_steps = 100;
-  std::string sample_sampler = "ddpm";
-  std::string sample_schedule = "cosine";
+  // How the grids are sampled: an inference recipe (schedule/inference_recipe.h).
+  std::string sample_recipe = InferenceRecipe{}.to_string();
 };
 
 // Evaluation during training (SPEC section 8): every `every` steps the EMA model samples `num`
 // images (classes in turn, a fixed seed derived from train.seed) and the metrics go into
 // metrics.jsonl as {"step", "eval": {...}}.
 struct EvalConfig {
-  int every = 0;  // 0: no evaluation during training
+  int every = 0;             // steps between evaluations; 0: none by steps
+  double every_seconds = 0;  // seconds of training between evaluations; 0: none by time
   int num = 1000;
-  std::string metrics = "fid";  // comma-separated: fid, is, kid, pr
-  std::string sampler = "ddpm";
-  int steps = 100;
-  std::string schedule = "cosine";
+  std::string metrics = "fid";  // comma-separated: fid, is, kid, pr, cacc, bg
+  std::string recipe = InferenceRecipe{}.to_string();  // how the evaluation images are sampled
   std::string extractor = "auto";  // auto: the data set's default (see docs/evaluation.md)
   std::string cache = "auto";      // auto: $NOISESCHED_CACHE, else ~/.cache/noisesched
 };

@@ -10,15 +10,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <string>
-#include <string_view>
+#include "noisesched/config/enums.h"
 
 namespace noisesched {
-
-enum class Target { kEps, kX0, kV };
-
-Target parse_target(std::string_view name);  // eps | x0 | v; throws listing them
-std::string to_string(Target target);
 
 struct Prediction {
   at::Tensor x0;

@@ -31,6 +31,9 @@ struct DiffusionSetup {
   double scale = 1.0;  // b, resolved (auto:REF already divided by the resolution)
   Normalization normalization = Normalization::kEmpirical;
   Target target = Target::kEps;
+  // Whether the network was trained with self-conditioning (diffusion.self_cond_rate > 0). A
+  // network trained without it only ever saw zeros there, so sampling feeds it none.
+  bool self_condition = true;
 
   // From the [diffusion] section; `resolution` resolves auto:REF.
   static DiffusionSetup from_config(const DiffusionConfig& config, int resolution);
@@ -48,12 +51,15 @@ at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& 
 at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
                            Normalization mode);
 
-// A noised batch, everything per example.
+// [B, 1, 1, 1] tensor of per-example values, on like's device and in its dtype.
+at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like);
+
+// A noised batch, everything per example. What the network sees is made from it by
+// predict() (diffusion/network.h), the same way at training and at sampling.
 struct NoisedBatch {
   at::Tensor z;                // [B, C, H, W] before normalisation
-  at::Tensor x_in;             // [B, C, H, W] what the network sees
+  std::vector<Variances> v;    // [B] gamma and 1 - gamma of each example
   at::Tensor a, s;             // [B, 1, 1, 1] sqrt(gamma), sqrt(1 - gamma)
-  at::Tensor noise_level;      // [B] float, effective logSNR (clamped)
   std::vector<double> logsnr;  // [B] effective logSNR, unclamped (for per-level loss buckets)
 };
 

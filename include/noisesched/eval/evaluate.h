@@ -59,13 +59,22 @@ ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConf
                                      const std::string& cache_dir,
                                      const std::function<void(const std::string&)>& log);
 
-// Scores byte images [N, C, H, W] against `reference`: FID, IS (of the images), KID and
-// precision/recall, as selected. Returns {"fid": .., "is": {"mean", "spread", "splits"},
-// "kid": {"mean", "spread", "subsets", "subset_size"}, "precision": .., "recall": .., "pr_k": ..}
-// for the selected metrics, plus "num_images".
-nlohmann::ordered_json evaluate_images(const at::Tensor& images, FeatureExtractor& extractor,
+// Scores byte images [N, C, H, W] against `reference`: FID, IS (of the images), KID,
+// precision/recall, class accuracy and grey-background share, as selected. Returns {"fid": ..,
+// "is": {"mean", "spread", "splits"}, "kid": {"mean", "spread", "subsets", "subset_size"},
+// "precision": .., "recall": .., "pr_k": .., "cacc": {"accuracy", "ceiling", "per_class",
+// "num_labelled"}, "bg": {"share", "mean_corner"}} for the selected metrics, plus "num_images".
+// `labels` [N] int64: the class each image was sampled for (needed by cacc; images labelled
+// with the null class, K or more, do not count). cacc needs an extractor with a test accuracy
+// (the data set's own classifier); throws otherwise, or when no image carries a class.
+nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tensor& labels,
+                                       FeatureExtractor& extractor,
                                        const ReferenceFeatures& reference,
                                        const EvalSettings& settings);
+
+// Share of images [N, C, H, W] (bytes) whose four 3x3 corner patches average above
+// `threshold` (0-255), and the mean corner value: {"share", "mean_corner", "threshold"}.
+nlohmann::ordered_json background_brightness(const at::Tensor& images, double threshold = 40);
 
 // Samples `num` images from `model` (labels from evaluation_labels) with `generate` and scores
 // them as evaluate_images does. The training loop and `noisesched eval --checkpoint` share it.

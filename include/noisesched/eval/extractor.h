@@ -15,6 +15,7 @@
 #include <c10/core/Device.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace noisesched {
@@ -32,6 +33,9 @@ class FeatureExtractor {
   // One line for logs and result files: kind, file, feature size, what it was trained on.
   virtual std::string describe() const = 0;
   virtual int feature_dim() const = 0;
+  // Accuracy on its data set's test split, for classifiers trained on the data being modelled
+  // (fmnist_cnn); none for ImageNet classifiers, whose classes are not the model's.
+  virtual std::optional<double> test_accuracy() const { return std::nullopt; }
   // images: [N, C, H, W] uint8 (C = 1 or 3, any size), processed in batches of `batch_size`.
   ExtractedFeatures extract(const at::Tensor& images, int batch_size = 100);
 

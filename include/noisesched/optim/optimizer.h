@@ -15,11 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "noisesched/config/enums.h"
 #include "noisesched/io/safetensors.h"
 
 namespace noisesched {
-
-enum class OptimizerKind { kLamb, kAdamW };
 
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::kLamb;
@@ -28,8 +27,6 @@ struct OptimizerOptions {
   double eps = 1e-8;
   double weight_decay = 0.01;
 };
-
-OptimizerKind parse_optimizer(const std::string& name);  // lamb | adamw
 
 class Optimizer {
  public:

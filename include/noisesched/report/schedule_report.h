@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "noisesched/report/figure.h"
-#include "noisesched/schedule/sampler_step.h"
+#include "noisesched/schedule/inference_recipe.h"
 #include "noisesched/schedule/schedule.h"
 
 namespace noisesched {
@@ -29,12 +29,11 @@ void write_schedule_csv(std::ostream& out, const ScheduleCurve& curve, int point
 // An aligned human-readable table of the same rows with sqrt(gamma) and sqrt(1 - gamma).
 void write_schedule_table(std::ostream& out, const ScheduleCurve& curve, int points);
 
-// One row per sampler step on the grid of `steps` steps with time difference `td`: t_now, t_next,
-// gamma_now, gamma_next and the coefficients of x_next = c_x x_t + c_eps eps_hat + noise_std z
-// (before clipping; first_order_step, so the DDIM part for dpmpp_2m and heun). CSV: the header
-// `t_now,t_next,gamma_now,gamma_next,c_x,c_eps,noise_std` and exact numbers; else a table.
-void write_sampler_table(std::ostream& out, const Schedule& schedule,
-                         const SamplerSettings& sampler, int steps, double td, bool csv);
+// One row per step of recipe.plan() (schedule/sampler_step.h): every coefficient the sampler
+// applies, its order and the degenerate-step rule it used. CSV: the header
+// `step,t_eval,t_next,gamma_eval,gamma_next,c_z,c_x0,c_eps,c_x0_prev,noise_std,c_correct,order,rule`
+// and exact numbers; else an aligned table.
+void write_sampler_table(std::ostream& out, const InferenceRecipe& recipe, bool csv);
 
 // Three panels: gamma(t), effective logSNR(t) and the density of logSNR for t ~ U(0, 1).
 Figure schedule_figure(const std::vector<ScheduleCurve>& curves, const std::string& title);

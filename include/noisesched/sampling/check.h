@@ -16,7 +16,7 @@
 
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
-#include "noisesched/schedule/sampler_step.h"
+#include "noisesched/schedule/inference_recipe.h"
 #include "noisesched/schedule/schedule.h"
 
 namespace noisesched {
@@ -62,11 +62,8 @@ SampleDistances sample_distances(const at::Tensor& samples, const at::Tensor& re
                                  const GaussianMixture& mixture, std::uint64_t seed);
 
 struct CheckSamplerOptions {
-  SamplerSettings sampler;
-  int steps = 100;
-  double time_difference = 0.0;
-  Schedule schedule = Schedule::parse("cosine");  // inference schedule
-  DiffusionSetup setup;                           // what the "network" was trained with
+  InferenceRecipe recipe;  // guidance must be 0: the mixture has no classes
+  DiffusionSetup setup;    // what the "network" was trained with
   int samples = 4000;
   std::uint64_t seed = 0;
 };

@@ -11,21 +11,19 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "noisesched/data/image_io.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/sampling/sampler.h"
+#include "noisesched/schedule/inference_recipe.h"
 
 namespace noisesched {
 
 struct GenerateOptions {
-  SamplerSettings sampler;  // DDPM by default, the official code's choice
-  int steps = 50;
-  double time_difference = 0.0;
-  Schedule schedule = Schedule::parse("cosine");  // inference schedule
-  double guidance = 0.0;
+  InferenceRecipe recipe;  // sampler, steps, td, inference schedule, guidance, clipping
   std::uint64_t seed = 0;
   int batch_size = 64;
   // Called after every network evaluation with (evaluations done, evaluations in total).
@@ -36,6 +34,10 @@ struct GenerateOptions {
 at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const std::vector<std::int64_t>& labels, const GenerateOptions& options,
                            const c10::Device& device);
+
+// The recipe as recorded in every JSON result: {"recipe": canonical text, "sampler", "eta",
+// "steps", "time_difference", "schedule", "guidance", "clip"}.
+nlohmann::ordered_json recipe_json(const InferenceRecipe& recipe);
 
 // x0 in the scaled space -> bytes: clip(x0 / b, -1, 1) mapped to [0, 255].
 at::Tensor to_bytes(const at::Tensor& x0_scaled, double b);

@@ -5,6 +5,8 @@
 // resolution rule b = ref / res matches simple diffusion's shift 2 ln(ref / res).
 #pragma once
 
+#include "noisesched/common/names.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +55,7 @@ enum class Normalization {
   kNone,
 };
 
+const NameTable<Normalization>& normalization_names_table();
 Normalization parse_normalization(std::string_view text);
 std::string to_string(Normalization mode);
 

@@ -1,74 +1,83 @@
-// noisesched/schedule/sampler_step.h: samplers by name and the scalar coefficients of a step.
+// noisesched/schedule/sampler_step.h: samplers by name and every scalar coefficient they apply.
 //
-// Torch-free: tensor code only applies what is computed here. Every first-order step is written
-//   x_next = c_x x_t + c_eps eps_hat + noise_std z,
-// where eps_hat is recomputed from the clipped x0 estimate, so the formula holds after clipping
-// too (x0_hat = (x_t - s eps_hat) / a). With a = sqrt(gamma_now), s = sqrt(1 - gamma_now) and
-// a', s' for gamma_next (SPEC section 6; Song et al. 2021 for eta):
-//   DDIM:  sigma^2 = eta^2 (1 - gamma') / (1 - gamma) (1 - gamma / gamma'),
-//          x_next = a' x0_hat + sqrt(1 - gamma' - sigma^2) eps_hat + sigma z
-//          => c_x = a'/a, c_eps = sqrt(1 - gamma' - sigma^2) - a' s / a, noise_std = sigma
-//   DDPM:  alpha_s = gamma / gamma',
-//          x_next = (x_t - (1 - alpha_s) / s eps_hat) / sqrt(alpha_s) + std z,
-//          std^2 = 1 - alpha_s ("large", `ddpm`) or (1 - gamma') / (1 - gamma) (1 - alpha_s)
-//          ("small", `ddpm_small`, the same as DDIM with eta = 1)
-// No noise on the last step. DPM-Solver++(2M) (Lu et al. 2022) and Heun on the probability-flow
-// ODE (Karras et al. 2022) are second order; their first-order part is the DDIM (eta = 0) step,
-// which is what first_order_step reports for them.
+// Torch-free, double precision: plan_sampler() turns (sampler, steps, td, inference schedule) into
+// one SamplerStep per grid point, and the tensor code (sampling/sampler.h) only applies them, the
+// same way for every sampler:
+//
+//   x0, eps = model(z, t_eval)                      (eps recomputed from the clipped x0)
+//   z'  = c_z z + c_x0 x0 + c_eps eps + c_x0_prev x0_prev + noise_std n
+//   if correct:  eps' = model(z', t_next).eps;  z' += c_correct (eps' - eps)      (Heun)
+//   the next step evaluates the model on z' at its own grid time (td > 0 relabels z' with a noisier
+//   time, as in the official code); the last step's x0 is the result.
+//
+// With a = sqrt(gamma), s = sqrt(1 - gamma) at t_eval and a', s' at t_next, lambda = ln(a / s) and
+// h = lambda' - lambda:
+//   DDIM (Song et al. 2021, eq. 12): sigma^2 = eta^2 (s'^2 / s^2) (1 - gamma / gamma');
+//        z' = a' x0 + sqrt(s'^2 - sigma^2) eps + sigma n
+//   DDPM (Ho et al. 2020, eq. 7; SPEC section 6): alpha_s = gamma / gamma'; the posterior mean
+//        (z - (1 - alpha_s) / s eps) / sqrt(alpha_s), written in z and x0 so that no coefficient
+//        grows like 1 / a: c_z = sqrt(alpha_s) s'^2 / s^2, c_x0 = a' (1 - alpha_s) / s^2;
+//        noise variance 1 - alpha_s ("large", `ddpm`) or (s'^2 / s^2)(1 - alpha_s) ("small",
+//        `ddpm_small`, the same as DDIM with eta = 1)
+//   DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2): z' = (s'/s) z - a' expm1(-h) D with
+//        D = x0 (first order) or (1 + 1/(2r)) x0 - 1/(2r) x0_prev, r = h_prev / h, where h_prev is
+//        the lambda gap between the previous evaluation point and this one (not the previous
+//        step's length, which differs when td > 0)
+//   Heun (Karras et al. 2022, Algorithm 1) on the probability-flow ODE dx/dsigma = eps with
+//        x = z / a, sigma = s / a, written for z: Euler z' = a' x0 + s' eps (the DDIM step);
+//        trapezoidal correction c_correct = a' (sigma' - sigma) / 2 = (s' - a' s / a) / 2
+//
+// Degenerate steps, one rule for every sampler (each row names the rule it used):
+//   - "zero gap": gamma' = gamma (consecutive grid points inside a clipped end of the schedule,
+//     both at clip_min): the step is the identity, z' = z (h = 0: nothing to integrate).
+//   - "clean": gamma = 1 at t_eval (the schedule is exactly noise-free there): z' = z.
+//   - "to clean": gamma' = 1 before the last step (td > 0 or a schedule that reaches 1 early):
+//     z' = x0, no noise (h = inf; every sampler's step ends on its data estimate).
+//   - DPM-Solver++(2M) is first order on its first step and whenever h_prev or h is zero or
+//     infinite ("first order"); Heun does not correct into gamma' = 1, out of gamma = clip_min
+//     (the clipped end stands for infinite noise, where the Euler step is exact and the trapezoid
+//     would multiply the model's error by sigma / sigma'), or across a zero gap ("euler").
+// A step toward more noise (gamma' < gamma) is an error: schedules decrease in t.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "noisesched/common/names.h"
 #include "noisesched/schedule/schedule.h"
 #include "noisesched/schedule/time_grid.h"
 
 namespace noisesched {
 
-struct StepCoefficients {
-  double c_x = 1.0;
-  double c_eps = 0.0;
-  double noise_std = 0.0;
-};
-
-enum class DdpmVariance { kLarge, kSmall };
-
-// Throws when the step does not go toward less noise (gamma_next < gamma_now).
-StepCoefficients ddim_step(const Variances& now, const Variances& next, double eta = 0.0,
-                           bool last_step = false);
-StepCoefficients ddpm_step(const Variances& now, const Variances& next, DdpmVariance variance,
-                           bool last_step);
-
-// The samplers by name: ddim (with eta), ddpm (large variance, the official default),
-// ddpm_small, dpmpp_2m, heun.
+// The samplers: ddim (with eta), ddpm (large variance, the official default), ddpm_small,
+// dpmpp_2m, heun.
 enum class SamplerKind { kDdim, kDdpm, kDdpmSmall, kDpmSolver2M, kHeun };
 
-// Throws listing the valid names.
-SamplerKind parse_sampler(const std::string& name);
+const NameTable<SamplerKind>& sampler_names_table();
+SamplerKind parse_sampler(std::string_view name);  // throws listing the valid names
 std::string to_string(SamplerKind kind);
-// "ddim, ddpm, ddpm_small, dpmpp_2m, heun"
-std::string sampler_names();
 
-// A sampler and its options.
-struct SamplerSettings {
-  SamplerKind kind = SamplerKind::kDdpm;
-  double eta = 0.0;  // DDIM only: 0 deterministic, 1 = ddpm_small
+// One step of a planned sampler run (see the file comment).
+struct SamplerStep {
+  int index = 0;
+  double t_eval = 1.0;  // grid time the model is evaluated at
+  double t_next = 0.0;  // time the update lands at (before the next step relabels it)
+  Variances eval, next;
+  bool last = false;  // no update: the result is this evaluation's x0 estimate
+  double c_z = 1.0, c_x0 = 0.0, c_eps = 0.0, c_x0_prev = 0.0, noise_std = 0.0;
+  bool correct = false;  // Heun: evaluate again at (z', t_next) and correct
+  double c_correct = 0.0;
+  int order = 1;          // 2: multistep (dpmpp_2m) or corrected (heun)
+  const char* rule = "";  // the degenerate-step rule applied, or ""
 };
 
-// Throws when eta is negative or set for a sampler other than DDIM.
-void validate(const SamplerSettings& settings);
+// The whole run. Throws on invalid input (steps < 1, td < 0 or not finite, eta < 0 or > 1, eta
+// set for a sampler other than DDIM) and on a step toward more noise.
+std::vector<SamplerStep> plan_sampler(SamplerKind kind, double eta, int steps, double td,
+                                      const Schedule& schedule);
 
-// The first-order step a sampler takes from `now` to `next` (see above).
-StepCoefficients first_order_step(const SamplerSettings& settings, const Variances& now,
-                                  const Variances& next, bool last_step);
-
-// Whether Heun corrects its Euler step from `now` to `next`: not into gamma = 1 (the last step),
-// and not out of the clipped end of the schedule (gamma = clip_min stands for infinite noise:
-// the Euler step is exact there and the trapezoid would multiply the error by sigma/sigma').
-bool heun_corrects(const Variances& now, const Variances& next, double clip_min);
-
-// Network evaluations a sampler makes over `grid` (one per step; Heun one more per correction).
-int model_evaluations(SamplerKind kind, const std::vector<TimeStep>& grid,
-                      const Schedule& schedule);
+// Network evaluations the plan makes (one per step, one more per Heun correction).
+int model_evaluations(const std::vector<SamplerStep>& plan);
 
 }  // namespace noisesched

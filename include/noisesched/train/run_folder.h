@@ -1,0 +1,51 @@
+// noisesched/train/run_folder.h: everything a training run writes, in one place.
+//
+// A RunFolder owns train.out_dir: it checks a resume against the checkpoint (keys that shape the
+// model or the trajectory must match), writes config.toml, appends metrics.jsonl and saves
+// checkpoints. It is the one writer of the folder, so "only the first process writes" has one
+// place to live when training runs on several processes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "noisesched/config/config.h"
+#include "noisesched/train/checkpoint.h"
+#include "noisesched/train/metrics.h"
+
+namespace noisesched {
+
+class RunFolder {
+ public:
+  // Fresh runs: out_dir must not hold a checkpoint. Resumes: it must, and the configuration may
+  // differ from the checkpoint's only in keys marked changeable_on_resume. Throws naming the
+  // folder, the checkpoint and the differing keys.
+  RunFolder(const Config& config, bool resume);
+
+  // The checkpoint a resume starts from.
+  const std::optional<LoadedCheckpoint>& resume_point() const { return checkpoint_; }
+  // Checks the resumed checkpoint against the data's channels and classes.
+  void check_data(int channels, int num_classes) const;
+
+  // Creates the folder, writes config.toml and opens metrics.jsonl at `step` (dropping lines an
+  // interrupted run wrote after its last checkpoint).
+  void open(std::int64_t step);
+  void write_metrics(const nlohmann::ordered_json& line);
+  // Saves a checkpoint atomically; returns its folder.
+  std::string save(const CheckpointContent& content);
+
+  const std::string& path() const { return config_.train.out_dir; }
+  // The last checkpoint written or resumed from ("" when none yet).
+  const std::string& last_checkpoint() const { return last_checkpoint_; }
+
+ private:
+  Config config_;
+  std::optional<LoadedCheckpoint> checkpoint_;
+  std::unique_ptr<MetricsFile> metrics_;
+  std::string last_checkpoint_;
+};
+
+}  // namespace noisesched

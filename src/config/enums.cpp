@@ -1,0 +1,40 @@
+// Name tables of the configuration's enums (see enums.h).
+#include "noisesched/config/enums.h"
+
+#include "noisesched/common/numbers.h"
+
+namespace noisesched {
+
+const NameTable<Target>& target_names_table() {
+  static const NameTable<Target> table("target",
+                                       {{Target::kEps, "eps", "the noise (the paper's runs)"},
+                                        {Target::kX0, "x0", "the clean (scaled) image"},
+                                        {Target::kV, "v", "a eps - s x0 (Salimans & Ho 2022)"}});
+  return table;
+}
+Target parse_target(std::string_view name) { return target_names_table().parse(trim(name)); }
+std::string to_string(Target target) { return target_names_table().name(target); }
+
+const NameTable<Architecture>& architecture_names_table() {
+  static const NameTable<Architecture> table(
+      "model.arch", {{Architecture::kRin, "rin", "Recurrent Interface Network (Jabri et al.)"},
+                     {Architecture::kUnet, "unet", "ADM-style U-Net"}});
+  return table;
+}
+Architecture parse_architecture(std::string_view name) {
+  return architecture_names_table().parse(trim(name));
+}
+std::string to_string(Architecture arch) { return architecture_names_table().name(arch); }
+
+const NameTable<OptimizerKind>& optimizer_names_table() {
+  static const NameTable<OptimizerKind> table(
+      "optimizer", {{OptimizerKind::kLamb, "lamb", "LAMB (You et al. 2019), the paper's"},
+                    {OptimizerKind::kAdamW, "adamw", "AdamW (Loshchilov & Hutter 2019)"}});
+  return table;
+}
+OptimizerKind parse_optimizer(std::string_view name) {
+  return optimizer_names_table().parse(trim(name));
+}
+std::string to_string(OptimizerKind kind) { return optimizer_names_table().name(kind); }
+
+}  // namespace noisesched

@@ -1,0 +1,121 @@
+// Training curves from metrics.jsonl (see run_curves.h).
+#include "noisesched/report/run_curves.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "noisesched/common/error.h"
+
+namespace noisesched {
+namespace {
+
+const char* const kMetricNames = "fid, is, kid, cacc, bg, precision, recall";
+
+// The metric's number in an "eval" object, or NaN when this evaluation did not compute it.
+double metric_value(const nlohmann::json& eval, const std::string& metric) {
+  const auto number = [](const nlohmann::json& j) {
+    return j.is_number() ? j.get<double>() : std::nan("");
+  };
+  if (metric == "fid" || metric == "precision" || metric == "recall") {
+    return eval.contains(metric) ? number(eval[metric]) : std::nan("");
+  }
+  const char* inner = metric == "is" || metric == "kid" ? "mean"
+                      : metric == "cacc"                ? "accuracy"
+                      : metric == "bg"                  ? "share"
+                                                        : nullptr;
+  if (!inner) throw Error("plot: metric '" + metric + "' is not known; valid: " + kMetricNames);
+  if (!eval.contains(metric) || !eval[metric].contains(inner)) return std::nan("");
+  return number(eval[metric][inner]);
+}
+
+std::string metric_title(const std::string& metric) {
+  if (metric == "fid") return "FID (lower is better)";
+  if (metric == "cacc") return "class accuracy of conditional samples";
+  if (metric == "bg") return "share of grey backgrounds";
+  if (metric == "is") return "Inception Score";
+  if (metric == "kid") return "KID";
+  return metric;
+}
+
+}  // namespace
+
+std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
+                                                const std::string& metric) {
+  const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
+  std::ifstream in(path);
+  if (!in) throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
+  std::vector<RunEvaluation> out;
+  int line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (line.empty()) continue;
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error("plot: " + path + ":" + std::to_string(line_number) + ": not JSON (" + e.what() +
+                  ")");
+    }
+    if (!doc.contains("eval")) continue;
+    const double value = metric_value(doc["eval"], metric);
+    if (std::isnan(value)) continue;
+    RunEvaluation point;
+    point.step = doc.value("step", 0LL);
+    point.train_minutes =
+        doc.contains("train_s") ? doc["train_s"].get<double>() / 60.0 : std::nan("");
+    point.value = value;
+    out.push_back(point);
+  }
+  return out;
+}
+
+Figure run_curves_figure(const std::vector<std::string>& runs,
+                         const std::vector<std::string>& labels,
+                         const std::vector<std::string>& metrics, const std::string& x,
+                         const std::string& title) {
+  if (runs.empty()) throw Error("plot: no run folders given");
+  if (metrics.empty()) throw Error("plot: no metric given");
+  if (!labels.empty() && labels.size() != runs.size()) {
+    throw Error("plot: " + std::to_string(labels.size()) + " labels for " +
+                std::to_string(runs.size()) + " runs");
+  }
+  if (x != "minutes" && x != "steps") {
+    throw Error("plot: --x '" + x + "' is not known; valid: minutes, steps");
+  }
+  Figure figure;
+  figure.title = title;
+  figure.columns = static_cast<int>(std::min<std::size_t>(metrics.size(), 3));
+  figure.legend = LegendPlacement::kFigure;
+  for (const auto& metric : metrics) {
+    Panel panel;
+    panel.title = metric_title(metric);
+    panel.xlabel = x == "minutes" ? "training minutes" : "training steps";
+    panel.ylabel = metric;
+    panel.log_y = metric == "fid" || metric == "kid";
+    std::size_t points = 0;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      Series series;
+      series.label =
+          labels.empty() ? std::filesystem::path(runs[i]).filename().string() : labels[i];
+      if (series.label.empty()) series.label = runs[i];
+      series.style = "o-";
+      for (const auto& p : read_run_evaluations(runs[i], metric)) {
+        series.x.push_back(x == "minutes" ? p.train_minutes : static_cast<double>(p.step));
+        series.y.push_back(p.value);
+      }
+      points += series.x.size();
+      panel.series.push_back(std::move(series));
+    }
+    if (points == 0) {
+      throw Error("plot: no evaluation of '" + metric +
+                  "' in the runs' metrics.jsonl (set eval.every or eval.every_seconds and "
+                  "eval.metrics when training)");
+    }
+    figure.panels.push_back(std::move(panel));
+  }
+  return figure;
+}
+
+}  // namespace noisesched

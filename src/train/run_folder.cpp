@@ -1,0 +1,72 @@
+// The run folder (see run_folder.h).
+#include "noisesched/train/run_folder.h"
+
+#include <filesystem>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+
+namespace noisesched {
+
+namespace fs = std::filesystem;
+
+RunFolder::RunFolder(const Config& config, bool resume) : config_(config) {
+  const std::string& out_dir = config.train.out_dir;
+  if (!resume) {
+    if (const auto existing = latest_checkpoint(out_dir)) {
+      throw Error("'" + out_dir + "' already holds a run (" + *existing +
+                  "); continue it with --resume, or set another train.out_dir");
+    }
+    return;
+  }
+  if (!latest_checkpoint(out_dir)) {
+    throw Error("--resume: '" + out_dir + "' has no checkpoint to resume (checkpoints/latest)");
+  }
+  checkpoint_ = load_checkpoint(out_dir);
+  last_checkpoint_ = checkpoint_->path;
+  // Keys that shape the model or the trajectory must match; the others follow the request.
+  Config saved = checkpoint_->config;
+  Config requested = config;
+  std::string conflicts;
+  auto saved_fields = config_fields(saved);
+  auto requested_fields = config_fields(requested);
+  for (std::size_t i = 0; i < saved_fields.size(); ++i) {
+    if (field_value_text(saved_fields[i]) == field_value_text(requested_fields[i])) continue;
+    if (saved_fields[i].changeable_on_resume) continue;
+    conflicts += "\n  " + saved_fields[i].name() + " = " + field_value_text(requested_fields[i]) +
+                 " (checkpoint: " + field_value_text(saved_fields[i]) + ")";
+  }
+  if (!conflicts.empty()) {
+    throw Error("--resume: the configuration differs from checkpoint '" + checkpoint_->path +
+                "' in keys that cannot change mid-run:" + conflicts);
+  }
+}
+
+void RunFolder::check_data(int channels, int num_classes) const {
+  if (!checkpoint_) return;
+  const auto& st = checkpoint_->state;
+  if (st.value("channels", 0) != channels || st.value("num_classes", 0) != num_classes) {
+    throw Error("--resume: checkpoint " + checkpoint_->path + " was trained on " +
+                std::to_string(st.value("channels", 0)) + "-channel data with " +
+                std::to_string(st.value("num_classes", 0)) + " classes; this data set has " +
+                std::to_string(channels) + " and " + std::to_string(num_classes));
+  }
+}
+
+void RunFolder::open(std::int64_t step) {
+  create_directories(path());
+  write_file_atomically((fs::path(path()) / "config.toml").string(), config_to_toml(config_));
+  metrics_ = std::make_unique<MetricsFile>((fs::path(path()) / "metrics.jsonl").string(), step);
+}
+
+void RunFolder::write_metrics(const nlohmann::ordered_json& line) {
+  if (!metrics_) throw Error("run folder '" + path() + "' is not open");
+  metrics_->write(line);
+}
+
+std::string RunFolder::save(const CheckpointContent& content) {
+  last_checkpoint_ = save_checkpoint(path(), content, config_.train.keep_checkpoints);
+  return last_checkpoint_;
+}
+
+}  // namespace noisesched
