@@ -5,7 +5,8 @@
 # of 500 class-conditional samples, DPM-Solver++(2M) 25 steps, fixed seed), then draws every
 # run's curves on one figure and prints the table. Stops and continues where it left off: a
 # finished run is kept, an interrupted one resumes from its last checkpoint.
-# Usage: scripts/levers.sh [VARIANT...]   (default: all, in the order below)
+# Usage: scripts/levers.sh [VARIANT...]   (default: all, in the order below; the figure and table
+#        always show every variant measured so far)
 # Results: $NOISESCHED_OUT/levers/<variant>/ (default out/levers), docs/figures/time_to_fid.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,13 @@ mkdir -p "$runs"
 # name | config | overrides (steps sized for ~12 training minutes, from `bench train`)
 variants() {
   cat <<'LIST'
-unet_v_nosc|configs/fmnist32_unet.toml|diffusion.target=v diffusion.self_cond_rate=0 train.steps=1250
-unet_eps_nosc|configs/fmnist32_unet.toml|diffusion.self_cond_rate=0 train.steps=1250
-unet_eps_sc|configs/fmnist32_unet.toml|train.steps=950
-rin_eps_sc|configs/fmnist32.toml|train.steps=2300
+unet_v_nosc|configs/fmnist32_unet.toml|diffusion.target=v diffusion.self_cond_rate=0 train.steps=1950
+unet_eps_nosc|configs/fmnist32_unet.toml|diffusion.self_cond_rate=0 train.steps=1950
+unet_v_sc|configs/fmnist32_unet.toml|diffusion.target=v train.steps=1450
+rin_v_sc|configs/fmnist32_rin.toml|diffusion.target=v train.steps=2300
+unet_v_nosc_lr2e-3|configs/fmnist32_unet.toml|diffusion.target=v diffusion.self_cond_rate=0 optim.lr=2e-3 train.steps=1950
+unet_eps_sc|configs/fmnist32_unet.toml|train.steps=1450
+rin_eps_sc|configs/fmnist32_rin.toml|train.steps=2300
 LIST
 }
 
@@ -30,7 +34,6 @@ extractor="$NOISESCHED_CACHE/extractors/fashion_mnist_cnn.safetensors"
 [ -f "$extractor" ] || "$ns" featurizer train --min-accuracy 0.9
 
 selected=("$@")
-done_runs=()
 while IFS='|' read -r name config overrides; do
   if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $name "* ]]; then continue; fi
   dir="$runs/$name"
@@ -42,7 +45,12 @@ while IFS='|' read -r name config overrides; do
   [ -f "$dir/checkpoints/latest" ] && resume=(--resume)
   echo "== $name: $config $overrides"
   "$ns" train --config "$config" "${sets[@]}" "${resume[@]}"
-  done_runs+=("$dir")
+done < <(variants)
+
+# The figure and the table hold every variant measured so far, in the order above.
+done_runs=()
+while IFS='|' read -r name _; do
+  [ -f "$runs/$name/metrics.jsonl" ] && done_runs+=("$runs/$name")
 done < <(variants)
 
 "$ns" plot "${done_runs[@]}" --metric fid --metric cacc --metric bg \

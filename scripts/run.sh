@@ -2,8 +2,8 @@
 # The main job: installs what is missing, builds, then runs the pipeline: the schedule figures of
 # Chen (2023) and schedule tables, the noised-resolution figure, the training of the default
 # preset (configs/fmnist32.toml) with its sample grids, a labelled sample grid per class, and the
-# model's FID, Inception Score, KID and precision/recall with the Fashion-MNIST feature classifier
-# (trained once and cached). Results go to out/ (or $NOISESCHED_OUT); the extractor and reference
+# model's FID, Inception Score, KID, precision/recall, class accuracy and grey-background share with
+# the Fashion-MNIST feature classifier (trained once and cached). Results go to out/ (or $NOISESCHED_OUT); the extractor and reference
 # statistics to $NOISESCHED_CACHE (default out/cache).
 # Running it again rebuilds what changed, redraws the figures and continues (or, when complete,
 # keeps) the training run instead of starting over.
@@ -44,7 +44,7 @@ done
 echo "== why larger images need more noise"
 "$ns" noised-strip --out "$out/figures/noised_strip.png"
 
-echo "== training the default preset (configs/fmnist32.toml, about 11 minutes on 2 cores)"
+echo "== training the default preset (configs/fmnist32.toml, about 13 minutes on 2 cores)"
 run_dir="$out/fmnist32"
 resume=()
 if [ -f "$run_dir/checkpoints/latest" ]; then resume=(--resume); fi
@@ -62,9 +62,9 @@ else
   "$ns" featurizer train --min-accuracy 0.9
 fi
 
-echo "== FID of the trained model: 2000 samples (classes in turn), DPM-Solver++(2M), 50 steps"
+echo "== FID and class accuracy of the trained model: 2000 samples (classes in turn), DPM-Solver++(2M), 50 steps"
 "$ns" eval --checkpoint "$run_dir" --num 2000 --sampler dpmpp_2m --steps 50 \
-  --json "$out/fmnist32_eval.json"
+  --metrics fid,is,kid,pr,cacc,bg --json "$out/fmnist32_eval.json"
 
 echo
 echo "done:"

@@ -122,7 +122,10 @@ int run(const SampleCommandOptions& o) {
   create_directories(temporary);
   try {
     Figure grid;
-    grid.title = "samples: " + recipe.to_string();
+    // The recipe on two lines (the schedule spec is long), so the title fits the figure.
+    std::string recipe_text = recipe.to_string();
+    recipe_text.replace(recipe_text.find(" schedule="), 1, "\n");
+    grid.title = "samples at step " + std::to_string(trained.step) + ": " + recipe_text;
     grid.columns = 1;
     grid.legend = LegendPlacement::kNone;
     grid.panel_size = {std::max(4.0, 0.9 * o.num), 1.4};

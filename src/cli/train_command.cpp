@@ -32,8 +32,10 @@ int run(const TrainCommandOptions& options) {
   if (options.stop_after > 0) request.stop_after = options.stop_after;
   request.progress_bar = options.progress == "bar" || (options.progress == "auto" && ::isatty(2));
   const TrainResult result = train(request, std::cerr);
-  std::cout << "trained to step " << result.last_step << " of " << config.train.steps
-            << "; last loss " << result.last_loss << "; checkpoint " << result.checkpoint << "\n";
+  std::cout << "trained to step " << result.last_step << " of " << config.train.steps;
+  // A run resumed at its end trains nothing: there is no loss of this sitting to report.
+  if (result.last_step > result.first_step) std::cout << "; last loss " << result.last_loss;
+  std::cout << "; checkpoint " << result.checkpoint << "\n";
   if (result.signal != 0) return 128 + result.signal;
   return 0;
 }

@@ -56,10 +56,11 @@ NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, cons
   result.estimate = prediction_from_output(setup.target, result.output, z, a4, s4);
   if (options.clip) {
     result.estimate.x0 = result.estimate.x0.clamp(-setup.scale, setup.scale);
-    // Where gamma = 1 (s = 0) eps cannot be recovered from x0; the network's own stands.
-    result.estimate.eps =
-        at::where(s4 > 0, (z - a4 * result.estimate.x0) / s4, result.estimate.eps);
+    result.estimate.eps = (z - a4 * result.estimate.x0) / s4;
   }
+  // Where gamma = 1 (s = 0) there is no noise and eps is not defined by x0; it multiplies s = 0
+  // wherever it is used, so it is 0 rather than inf or NaN.
+  result.estimate.eps = at::where(s4 > 0, result.estimate.eps, at::zeros_like(z));
   if (setup.self_condition) {
     // RIN carries each half's own latents; the U-Net the guided x0 for both halves.
     const at::Tensor x0 = result.estimate.x0.detach();

@@ -13,10 +13,12 @@ namespace {
 // lambda = ln(a / s) = logSNR / 2, from the two variances at full precision.
 double half_logsnr(const Variances& v) { return 0.5 * (std::log(v.gamma) - std::log(v.one_minus)); }
 
-// 1 - gamma / gamma' = (gamma' - gamma) / gamma', from the (1 - gamma) values, which keep their
-// precision near gamma = 1.
+// 1 - gamma / gamma' = (gamma' - gamma) / gamma', from whichever of gamma and 1 - gamma holds
+// its precision: the (1 - gamma) values near gamma = 1, the gammas near gamma = 0.
 double one_minus_alpha_s(const Variances& now, const Variances& next) {
-  return (now.one_minus - next.one_minus) / next.gamma;
+  const double difference =
+      next.gamma < 0.5 ? next.gamma - now.gamma : now.one_minus - next.one_minus;
+  return difference / next.gamma;
 }
 
 void identity(SamplerStep& step, const char* rule) {
@@ -100,9 +102,12 @@ std::vector<SamplerStep> plan_sampler(SamplerKind kind, double eta, int steps, d
                   " (t = " + format_exact(step.t_eval) + ") to " + format_exact(n.gamma) +
                   " adds noise; the inference schedule must decrease in t");
     }
+    // The lambda gap of this step; a gap of rounding size (two grid points on a clipped end, or
+    // one ulp apart next to it) is no step at all.
+    const double h = half_logsnr(n) - half_logsnr(v);
     if (v.one_minus <= 0.0) {
       identity(step, "clean");
-    } else if (n.gamma == v.gamma && n.one_minus == v.one_minus) {
+    } else if (std::abs(h) <= kZeroGap) {
       identity(step, "zero gap");
     } else if (n.one_minus <= 0.0) {
       to_clean(step);
@@ -116,13 +121,16 @@ std::vector<SamplerStep> plan_sampler(SamplerKind kind, double eta, int steps, d
           ddpm(step, kind == SamplerKind::kDdpm);
           break;
         case SamplerKind::kDpmSolver2M: {
-          const double h = half_logsnr(n) - half_logsnr(v);
           const double a_next = std::sqrt(n.gamma);
           step.c_z = std::sqrt(n.one_minus / v.one_minus);
           step.c_x0 = -a_next * std::expm1(-h);
-          // h_prev: the lambda gap between the previous evaluation point and this one.
+          // h_prev: the lambda gap between the previous evaluation point and this one. The
+          // multistep extrapolates D linearly in lambda over h / 2 from points h_prev apart; it
+          // needs a previous estimate from finite noise and r = h_prev / h >= kMinMultistepRatio
+          // (else the model's error is multiplied by up to 1/(2r)).
           const double h_prev = k == 0 ? 0.0 : half_logsnr(v) - half_logsnr(plan[k - 1].eval);
-          if (k > 0 && std::isfinite(h_prev) && h_prev > 0 && std::isfinite(h) && h > 0) {
+          if (k > 0 && plan[k - 1].eval.gamma > schedule.clip_min() && std::isfinite(h_prev) &&
+              std::isfinite(h) && h > kZeroGap && h_prev >= kMinMultistepRatio * h) {
             const double half_inverse_r = h / (2.0 * h_prev);
             step.c_x0_prev = a_next * std::expm1(-h) * half_inverse_r;
             step.c_x0 *= 1.0 + half_inverse_r;
@@ -134,7 +142,9 @@ std::vector<SamplerStep> plan_sampler(SamplerKind kind, double eta, int steps, d
         }
         case SamplerKind::kHeun: {
           ddim(step, 0.0);
-          if (v.gamma > schedule.clip_min()) {
+          const double sigma_ratio =
+              std::sqrt(v.one_minus / v.gamma) / std::sqrt(n.one_minus / n.gamma);
+          if (v.gamma > schedule.clip_min() && sigma_ratio <= kMaxHeunSigmaRatio) {
             const double a = std::sqrt(v.gamma), s = std::sqrt(v.one_minus);
             step.correct = true;
             step.c_correct = 0.5 * (std::sqrt(n.one_minus) - std::sqrt(n.gamma) * s / a);

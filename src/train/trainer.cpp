@@ -237,10 +237,10 @@ class TrainingEvaluator {
   }
 
   // Whether an evaluation is due after `step` with `train_seconds` of training so far.
+  // The last step is always evaluated, so every run ends with its final numbers.
   bool due(std::int64_t step, double train_seconds) const {
-    if (config_.eval.every > 0 && (step % config_.eval.every == 0 || step == config_.train.steps)) {
-      return true;
-    }
+    if (step == config_.train.steps) return true;
+    if (config_.eval.every > 0 && step % config_.eval.every == 0) return true;
     return config_.eval.every_seconds > 0 && train_seconds >= next_seconds_;
   }
 

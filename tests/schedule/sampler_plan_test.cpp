@@ -66,7 +66,10 @@ TEST(SamplerPlan, DpmSolverUsesTheGapBetweenEvaluationPoints) {
   const Schedule schedule = Schedule::parse("sigmoid@-3,3,0.9");
   const auto plan = plan_sampler(SamplerKind::kDpmSolver2M, 0.0, 10, 0.5, schedule);
   EXPECT_EQ(plan[0].order, 1);
-  for (std::size_t k = 1; k + 1 < plan.size(); ++k) {
+  // Step 1's previous estimate came from gamma = clip_min (t = 1): first order.
+  EXPECT_EQ(plan[1].order, 1);
+  EXPECT_STREQ(plan[1].rule, "first order");
+  for (std::size_t k = 2; k + 1 < plan.size(); ++k) {
     const auto& s = plan[k];
     const double h = lambda(s.next) - lambda(s.eval);
     const double h_prev = lambda(s.eval) - lambda(plan[k - 1].eval);
@@ -113,13 +116,38 @@ TEST(SamplerPlan, ClippedScheduleEndsAreZeroGapsNotNaN) {
     }
     EXPECT_GT(zero_gaps, 0) << e.name;
   }
-  // DPM-Solver++ restarts at first order after the zero gaps.
+  // DPM-Solver++ restarts at first order after the zero gaps: the step out of the clipped end
+  // and the one after it (whose previous estimate was made at clip_min) are first order.
   const auto plan = plan_sampler(SamplerKind::kDpmSolver2M, 0.0, 100, 0.0, schedule);
   std::size_t first = 0;
   while (std::string(plan[first].rule) == "zero gap") ++first;
+  EXPECT_EQ(plan[first].eval.gamma, schedule.clip_min());
   EXPECT_EQ(plan[first].order, 1);
   EXPECT_STREQ(plan[first].rule, "first order");
-  EXPECT_EQ(plan[first + 1].order, 2);
+  EXPECT_EQ(plan[first + 1].order, 1);
+  EXPECT_EQ(plan[first + 2].order, 2);
+}
+
+TEST(SamplerPlan, NoCoefficientExplodesNextToAClippedEnd) {
+  // A grid point one rounding step above clip_min is a zero gap, and the multistep after it (or
+  // after any evaluation at clip_min) is first order: the extrapolation weights stay bounded.
+  for (auto [spec, steps] : {std::pair{"simple_linear:clip_min=0.02", 50},
+                             {"simple_linear:clip_min=0.001", 1000},
+                             {"simple_linear:clip_min=0.05", 20},
+                             {"sigmoid@-3,3,0.1", 25}}) {
+    const auto plan =
+        plan_sampler(SamplerKind::kDpmSolver2M, 0.0, steps, 0.0, Schedule::parse(spec));
+    for (const auto& s : plan) {
+      EXPECT_LE(std::abs(s.c_x0) + std::abs(s.c_x0_prev), 10.0) << spec << " step " << s.index;
+      if (s.order == 2) EXPECT_LE(std::abs(s.c_x0_prev), 5 * std::abs(s.c_x0)) << spec;
+    }
+  }
+  // Heun from sigma 3616 to 62.6 (shifted cosine at 128 pixels, first step of 50): Euler only.
+  const auto heun =
+      plan_sampler(SamplerKind::kHeun, 0.0, 50, 0.0, Schedule::parse("shifted_cosine@64,128"));
+  EXPECT_FALSE(heun[0].correct);
+  EXPECT_STREQ(heun[0].rule, "euler");
+  for (const auto& s : heun) EXPECT_LE(std::abs(s.c_correct), 10.0) << s.index;
 }
 
 TEST(SamplerPlan, LandingOnCleanDataBeforeTheLastStep) {

@@ -279,6 +279,33 @@ TEST_F(TrainerTest, EvaluatesDuringTrainingIntoTheMetricsFile) {
   EXPECT_EQ(eval_steps, (std::vector<std::int64_t>{3, 6}));
   EXPECT_TRUE(fs::exists(run / "cache" / "reference"));
 
+  // By training time: eval.every_seconds below one step's time evaluates after every step, each
+  // line with the training seconds so far (increasing; evaluation time not counted), and the
+  // class accuracy and grey-background metrics of the time-to-quality harness.
+  Config timed = tiny_config(data, run / "timed");
+  timed.eval.every_seconds = 1e-6;
+  timed.eval.num = 10;
+  timed.eval.recipe = "dpmpp_2m steps=2";
+  timed.eval.metrics = "fid,cacc,bg";
+  timed.eval.extractor = extractor;
+  timed.eval.cache = (run / "cache").string();
+  train(request_for(timed), log_);
+  std::ifstream timed_metrics(run / "timed" / "metrics.jsonl");
+  std::vector<double> seconds;
+  for (std::string line; std::getline(timed_metrics, line);) {
+    const auto doc = nlohmann::ordered_json::parse(line);
+    if (!doc.contains("eval")) continue;
+    seconds.push_back(doc["train_s"].get<double>());
+    const auto& e = doc["eval"];
+    EXPECT_GE(e["cacc"]["accuracy"].get<double>(), 0.0);
+    EXPECT_LE(e["cacc"]["accuracy"].get<double>(), 1.0);
+    EXPECT_EQ(e["cacc"]["num_labelled"], 10);
+    EXPECT_GE(e["bg"]["share"].get<double>(), 0.0);
+    EXPECT_EQ(e["recipe"], InferenceRecipe::parse("dpmpp_2m steps=2").to_string());
+  }
+  ASSERT_EQ(seconds.size(), 6u);
+  for (std::size_t i = 1; i < seconds.size(); ++i) EXPECT_GT(seconds[i], seconds[i - 1]);
+
   // A missing extractor stops the run before its first step, naming the file.
   Config missing = tiny_config(data, run / "missing");
   missing.eval.every = 3;

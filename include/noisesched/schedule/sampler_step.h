@@ -28,15 +28,18 @@
 //        trapezoidal correction c_correct = a' (sigma' - sigma) / 2 = (s' - a' s / a) / 2
 //
 // Degenerate steps, one rule for every sampler (each row names the rule it used):
-//   - "zero gap": gamma' = gamma (consecutive grid points inside a clipped end of the schedule,
-//     both at clip_min): the step is the identity, z' = z (h = 0: nothing to integrate).
+//   - "zero gap": |h| <= kZeroGap (consecutive grid points inside a clipped end of the schedule,
+//     both at clip_min, or one rounding step apart next to it): the identity, z' = z.
 //   - "clean": gamma = 1 at t_eval (the schedule is exactly noise-free there): z' = z.
 //   - "to clean": gamma' = 1 before the last step (td > 0 or a schedule that reaches 1 early):
 //     z' = x0, no noise (h = inf; every sampler's step ends on its data estimate).
-//   - DPM-Solver++(2M) is first order on its first step and whenever h_prev or h is zero or
-//     infinite ("first order"); Heun does not correct into gamma' = 1, out of gamma = clip_min
-//     (the clipped end stands for infinite noise, where the Euler step is exact and the trapezoid
-//     would multiply the model's error by sigma / sigma'), or across a zero gap ("euler").
+//   - DPM-Solver++(2M) is first order ("first order") on its first step, after an evaluation at
+//     gamma = clip_min, and whenever h is infinite or r = h_prev / h < kMinMultistepRatio (its
+//     linear extrapolation would multiply the model's error by 1/(2r)).
+//   - Heun does not correct ("euler") into gamma' = 1, out of gamma = clip_min, or over a step
+//     with sigma / sigma' > kMaxHeunSigmaRatio: from (nearly) pure noise the Euler step is
+//     already close to exact and the trapezoid would multiply the model's error in eps' - eps
+//     by about sigma / sigma'.
 // A step toward more noise (gamma' < gamma) is an error: schedules decrease in t.
 #pragma once
 
@@ -49,6 +52,10 @@
 #include "noisesched/schedule/time_grid.h"
 
 namespace noisesched {
+
+inline constexpr double kZeroGap = 1e-9;            // lambda gap treated as no step
+inline constexpr double kMinMultistepRatio = 0.1;   // DPM-Solver++(2M): r below this -> order 1
+inline constexpr double kMaxHeunSigmaRatio = 10.0;  // Heun: sigma / sigma' above this -> Euler
 
 // The samplers: ddim (with eta), ddpm (large variance, the official default), ddpm_small,
 // dpmpp_2m, heun.
