@@ -255,13 +255,18 @@ TEST_F(TrainerTest, EvaluatesDuringTrainingIntoTheMetricsFile) {
   const std::string extractor = (run / "cnn.safetensors").string();
   train_classifier(classifier, extractor, c10::Device(c10::kCPU), nullptr);
 
-  Config c = tiny_config(data, run / "run");
+  // A tiny run evaluated with 10 images of a 2-step sampler and the classifier above.
+  const auto evaluated = [&](const std::string& name, const std::string& metrics_list) {
+    Config config = tiny_config(data, run / name);
+    config.eval.num = 10;
+    config.eval.recipe = "dpmpp_2m steps=2";
+    config.eval.metrics = metrics_list;
+    config.eval.extractor = extractor;
+    config.eval.cache = (run / "cache").string();
+    return config;
+  };
+  Config c = evaluated("run", "fid,is");
   c.eval.every = 3;
-  c.eval.num = 10;
-  c.eval.recipe = "dpmpp_2m steps=2";
-  c.eval.metrics = "fid,is";
-  c.eval.extractor = extractor;
-  c.eval.cache = (run / "cache").string();
   train(request_for(c), log_);
   std::ifstream metrics(run / "run" / "metrics.jsonl");
   std::vector<std::int64_t> eval_steps;
@@ -282,13 +287,8 @@ TEST_F(TrainerTest, EvaluatesDuringTrainingIntoTheMetricsFile) {
   // By training time: eval.every_seconds below one step's time evaluates after every step, each
   // line with the training seconds so far (increasing; evaluation time not counted), and the
   // class accuracy and grey-background metrics of the time-to-quality harness.
-  Config timed = tiny_config(data, run / "timed");
+  Config timed = evaluated("timed", "fid,cacc,bg");
   timed.eval.every_seconds = 1e-6;
-  timed.eval.num = 10;
-  timed.eval.recipe = "dpmpp_2m steps=2";
-  timed.eval.metrics = "fid,cacc,bg";
-  timed.eval.extractor = extractor;
-  timed.eval.cache = (run / "cache").string();
   train(request_for(timed), log_);
   std::ifstream timed_metrics(run / "timed" / "metrics.jsonl");
   std::vector<double> seconds;
