@@ -197,17 +197,14 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tenso
     const std::int64_t count = labelled.sum().item<std::int64_t>();
     if (count == 0) throw Error("cacc: no image was sampled for a class (unconditional model)");
     const at::Tensor correct = (generated.probabilities.argmax(1) == y) & labelled;
-    std::vector<double> per_class;
+    nlohmann::ordered_json per_class_json = nlohmann::ordered_json::array();  // null: no image
     for (std::int64_t c = 0; c < k; ++c) {
       const at::Tensor of_c = y == c;
       const std::int64_t m = of_c.sum().item<std::int64_t>();
-      per_class.push_back(m == 0 ? std::nan("")
-                                 : (correct & of_c).sum().item<double>() / static_cast<double>(m));
-    }
-    nlohmann::ordered_json per_class_json = nlohmann::ordered_json::array();
-    for (double v : per_class) {
-      per_class_json.push_back(std::isnan(v) ? nlohmann::ordered_json()
-                                             : nlohmann::ordered_json(v));
+      per_class_json.push_back(m == 0
+                                   ? nlohmann::ordered_json()
+                                   : nlohmann::ordered_json((correct & of_c).sum().item<double>() /
+                                                            static_cast<double>(m)));
     }
     out["cacc"] = {{"accuracy", correct.sum().item<double>() / static_cast<double>(count)},
                    {"ceiling", *ceiling},

@@ -11,32 +11,38 @@
 namespace noisesched {
 namespace {
 
-const char* const kMetricNames = "fid, is, kid, cacc, bg, precision, recall";
+// The metrics a curve can show: where the number sits in an "eval" object (the metric itself, or
+// one field of it) and the panel title.
+struct CurveMetric {
+  const char* name;
+  const char* field;  // nullptr: the metric's value is the number
+  const char* title;
+};
+constexpr CurveMetric kCurveMetrics[] = {
+    {"fid", nullptr, "FID (lower is better)"},
+    {"is", "mean", "Inception Score"},
+    {"kid", "mean", "KID"},
+    {"cacc", "accuracy", "class accuracy of conditional samples"},
+    {"bg", "share", "share of grey backgrounds"},
+    {"precision", nullptr, "precision"},
+    {"recall", nullptr, "recall"}};
 
-// The metric's number in an "eval" object, or NaN when this evaluation did not compute it.
-double metric_value(const nlohmann::json& eval, const std::string& metric) {
-  const auto number = [](const nlohmann::json& j) {
-    return j.is_number() ? j.get<double>() : std::nan("");
-  };
-  if (metric == "fid" || metric == "precision" || metric == "recall") {
-    return eval.contains(metric) ? number(eval[metric]) : std::nan("");
+const CurveMetric& curve_metric(const std::string& name) {
+  std::string names;
+  for (const auto& m : kCurveMetrics) {
+    if (name == m.name) return m;
+    names += (names.empty() ? "" : ", ") + std::string(m.name);
   }
-  const char* inner = metric == "is" || metric == "kid" ? "mean"
-                      : metric == "cacc"                ? "accuracy"
-                      : metric == "bg"                  ? "share"
-                                                        : nullptr;
-  if (!inner) throw Error("plot: metric '" + metric + "' is not known; valid: " + kMetricNames);
-  if (!eval.contains(metric) || !eval[metric].contains(inner)) return std::nan("");
-  return number(eval[metric][inner]);
+  throw Error("plot: metric '" + name + "' is not known; valid: " + names);
 }
 
-std::string metric_title(const std::string& metric) {
-  if (metric == "fid") return "FID (lower is better)";
-  if (metric == "cacc") return "class accuracy of conditional samples";
-  if (metric == "bg") return "share of grey backgrounds";
-  if (metric == "is") return "Inception Score";
-  if (metric == "kid") return "KID";
-  return metric;
+// The metric's number in an "eval" object, or NaN when this evaluation did not compute it.
+double metric_value(const nlohmann::json& eval, const CurveMetric& metric) {
+  if (!eval.contains(metric.name)) return std::nan("");
+  const nlohmann::json& entry = eval[metric.name];
+  if (metric.field && !(entry.is_object() && entry.contains(metric.field))) return std::nan("");
+  const nlohmann::json& value = metric.field ? entry[metric.field] : entry;
+  return value.is_number() ? value.get<double>() : std::nan("");
 }
 
 }  // namespace
@@ -44,6 +50,7 @@ std::string metric_title(const std::string& metric) {
 std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
                                                 const std::string& metric) {
   const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
+  const CurveMetric& curve = curve_metric(metric);
   std::ifstream in(path);
   if (!in) throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
   std::vector<RunEvaluation> out;
@@ -59,7 +66,7 @@ std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
                   ")");
     }
     if (!doc.contains("eval")) continue;
-    const double value = metric_value(doc["eval"], metric);
+    const double value = metric_value(doc["eval"], curve);
     if (std::isnan(value)) continue;
     RunEvaluation point;
     point.step = doc.value("step", 0LL);
@@ -90,7 +97,7 @@ Figure run_curves_figure(const std::vector<std::string>& runs,
   figure.legend = LegendPlacement::kFigure;
   for (const auto& metric : metrics) {
     Panel panel;
-    panel.title = metric_title(metric);
+    panel.title = curve_metric(metric).title;
     panel.xlabel = x == "minutes" ? "training minutes" : "training steps";
     panel.ylabel = metric;
     panel.log_y = metric == "fid" || metric == "kid";

@@ -12,6 +12,7 @@
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/core/random.h"
+#include "noisesched/sampling/generate.h"
 #include "noisesched/sampling/sampler.h"
 
 namespace noisesched {
@@ -203,23 +204,17 @@ nlohmann::ordered_json CheckSamplerResult::to_json() const {
                                   {"covariance_error", d.covariance_error},
                                   {"sliced_wasserstein", d.sliced_wasserstein}};
   };
-  const InferenceRecipe& r = options.recipe;
-  return {{"recipe", r.to_string()},
-          {"sampler", to_string(r.sampler)},
-          {"eta", r.eta},
-          {"steps", r.steps},
-          {"time_difference", r.td},
-          {"schedule", r.schedule.to_string()},
-          {"clip", r.clip},
-          {"train_schedule", options.setup.train_schedule.to_string()},
-          {"scale", options.setup.scale},
-          {"normalization", to_string(options.setup.normalization)},
-          {"target", to_string(options.setup.target)},
-          {"data", data},
-          {"samples", options.samples},
-          {"seed", options.seed},
-          {"distance", distances(sampler)},
-          {"noise_floor", distances(floor)}};
+  nlohmann::ordered_json out = recipe_json(options.recipe);
+  out.update(nlohmann::ordered_json{{"train_schedule", options.setup.train_schedule.to_string()},
+                                    {"scale", options.setup.scale},
+                                    {"normalization", to_string(options.setup.normalization)},
+                                    {"target", to_string(options.setup.target)},
+                                    {"data", data},
+                                    {"samples", options.samples},
+                                    {"seed", options.seed},
+                                    {"distance", distances(sampler)},
+                                    {"noise_floor", distances(floor)}});
+  return out;
 }
 
 std::string CheckSamplerResult::to_text() const {

@@ -253,9 +253,7 @@ class TrainingEvaluator {
     scores["extractor"] = extractor_->kind() + ":" + extractor_->fingerprint();
     scores["recipe"] = generate_.recipe.to_string();
     scores["seconds"] = seconds_since(begin);
-    if (config_.eval.every_seconds > 0) {
-      while (next_seconds_ <= train_seconds) next_seconds_ += config_.eval.every_seconds;
-    }
+    schedule_after(train_seconds);
     nlohmann::ordered_json line;
     line["step"] = step;
     line["train_s"] = train_seconds;
@@ -263,11 +261,11 @@ class TrainingEvaluator {
     return line;
   }
 
-  // Resumed runs continue the wall-clock schedule where it stood.
-  void resume_at(double train_seconds) {
-    if (config_.eval.every_seconds <= 0) return;
-    next_seconds_ = config_.eval.every_seconds;
-    while (next_seconds_ <= train_seconds) next_seconds_ += config_.eval.every_seconds;
+  // The next evaluation by time: the first multiple of eval.every_seconds after `train_seconds`
+  // (also how a resumed run continues the schedule where it stood).
+  void schedule_after(double train_seconds) {
+    const double every = config_.eval.every_seconds;
+    if (every > 0) next_seconds_ = (std::floor(train_seconds / every) + 1) * every;
   }
 
  private:
@@ -338,7 +336,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   std::unique_ptr<TrainingEvaluator> evaluator;
   if (config.eval.every > 0 || config.eval.every_seconds > 0) {
     evaluator = std::make_unique<TrainingEvaluator>(config, *dataset, device, log);
-    evaluator->resume_at(train_seconds);
+    evaluator->schedule_after(train_seconds);
   }
   BatchLoader loader(*dataset, loader_options(config), step);
   StopSignals signals;
