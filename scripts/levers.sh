@@ -27,6 +27,11 @@ rin_v_sc|configs/fmnist32_rin.toml|diffusion.target=v train.steps=2300
 unet_v_nosc_lr2e-3|configs/fmnist32_unet.toml|diffusion.target=v diffusion.self_cond_rate=0 optim.lr=2e-3 train.steps=1950
 unet_eps_sc|configs/fmnist32_unet.toml|train.steps=1450
 rin_eps_sc|configs/fmnist32_rin.toml|train.steps=2300
+unet_v_minsnr5|configs/fmnist32.toml|diffusion.loss_weight=min_snr@5 train.steps=1950
+unet_v_batch32|configs/fmnist32.toml|train.batch_size=32 train.steps=3850
+unet_v_mult124|configs/fmnist32.toml|unet.channel_mult=1,2,4 train.steps=1350
+unet_v_cosine|configs/fmnist32.toml|diffusion.schedule=cosine train.steps=1950
+unet_v_rb2|configs/fmnist32.toml|unet.res_blocks=2 train.steps=1300
 LIST
 }
 

@@ -13,6 +13,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/enums.h"
+#include "noisesched/config/loss_weight.h"
 #include "noisesched/config/lr_schedule.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/sampler_step.h"
@@ -180,8 +181,8 @@ std::string field_value_text(const ConfigField& field) {
 
 std::vector<ConfigField> config_fields(Config& c) {
   using S = std::vector<std::string>;
-  using Target = decltype(ConfigField::value);
-  const auto F = [](const char* section, const char* key, Target value, const char* help,
+  using Binding = decltype(ConfigField::value);
+  const auto F = [](const char* section, const char* key, Binding value, const char* help,
                     S choices = {}, bool changeable_on_resume = false) {
     ConfigField field;
     field.section = section;
@@ -230,6 +231,8 @@ std::vector<ConfigField> config_fields(Config& c) {
         "variance normalisation of the noisy input", normalization_names_table().names()),
       F("diffusion", "target", &c.diffusion.target, "what the network predicts",
         target_names_table().names()),
+      F("diffusion", "loss_weight", &c.diffusion.loss_weight,
+        "per-example loss weight over noise levels: none, min_snr (= min_snr@5), min_snr@G"),
       F("diffusion", "self_cond_rate", &c.diffusion.self_cond_rate,
         "probability of self-conditioning per example"),
       F("diffusion", "label_dropout", &c.diffusion.label_dropout,
@@ -429,6 +432,11 @@ void validate_config(const Config& c) {
     InputScale::parse(df.input_scale).resolve(static_cast<double>(d.resolution));
   } catch (const Error& e) {
     throw Error("config: diffusion: " + std::string(e.what()));
+  }
+  try {
+    LossWeighting::parse(df.loss_weight);
+  } catch (const Error& e) {
+    throw Error("config: diffusion.loss_weight: " + std::string(e.what()));
   }
   unit("diffusion.self_cond_rate", df.self_cond_rate);
   require(df.label_dropout >= 0 && df.label_dropout < 1, "diffusion.label_dropout", "in [0, 1)",

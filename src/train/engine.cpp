@@ -83,6 +83,7 @@ TrainingEngine::TrainingEngine(const Config& config, int channels, int num_class
       device_(device),
       setup_(DiffusionSetup::from_config(config.diffusion, config.data.resolution)),
       lr_schedule_(LrSchedule::parse(config.optim.lr_schedule)),
+      loss_weighting_(LossWeighting::parse(config.diffusion.loss_weight)),
       null_class_(num_classes),
       model_(seeded_model(config, channels, num_classes, device)),
       ema_(seeded_model(config, channels, num_classes, device)),
@@ -138,7 +139,15 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   const at::Tensor output =
       predict(*model_, setup_, noised.z, noised.v, labels, self_cond, trained_pass).output;
   const at::Tensor target = target_value(setup_.target, x0, eps, noised.a, noised.s);
-  const at::Tensor per_example = (output - target).pow(2).flatten(1).mean(1);
+  at::Tensor per_example = (output - target).pow(2).flatten(1).mean(1);
+  if (loss_weighting_.kind() != LossWeighting::Kind::kNone) {
+    std::vector<double> weights(noised.logsnr.size());
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      weights[i] = loss_weighting_.weight(setup_.target, noised.logsnr[i]);
+    }
+    per_example =
+        per_example * at::tensor(weights, cpu_double).to(device_, per_example.scalar_type());
+  }
   const at::Tensor loss = per_example.mean();
 
   StepResult result;

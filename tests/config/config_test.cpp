@@ -89,6 +89,9 @@ TEST(Config, ValuesAreValidated) {
   EXPECT_NE(error_of("[optim]\nlr = 0\n").find("optim.lr must be > 0"), std::string::npos);
   EXPECT_NE(error_of("[optim]\nlr_schedule = \"step\"\n").find("learning-rate schedule 'step'"),
             std::string::npos);
+  EXPECT_NE(error_of("[diffusion]\nloss_weight = \"snr\"\n")
+                .find("diffusion.loss_weight: loss weighting 'snr' is not known"),
+            std::string::npos);
   EXPECT_NE(error_of("[diffusion]\nlabel_dropout = 1\n").find("label_dropout must be in [0, 1)"),
             std::string::npos);
   EXPECT_NE(error_of("[model]\narch = \"unet\"\n[data]\nresolution = 30\n")

@@ -58,6 +58,7 @@ struct DiffusionConfig {
   std::string input_scale = "1";            // b, or auto:REF
   std::string normalization = "empirical";  // empirical | analytic | none
   std::string target = "eps";               // eps | x0 | v
+  std::string loss_weight = "none";         // none | min_snr | min_snr@G (config/loss_weight.h)
   double self_cond_rate = 0.9;
   double label_dropout = 0.1;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "noisesched/config/config.h"
+#include "noisesched/config/loss_weight.h"
 #include "noisesched/config/lr_schedule.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
@@ -20,11 +21,11 @@
 namespace noisesched {
 
 struct StepResult {
-  double loss = 0;       // mean over the batch
+  double loss = 0;       // mean over the batch of the weighted loss (diffusion.loss_weight)
   double grad_norm = 0;  // before clipping
   double lr = 0;
   std::vector<double> logsnr;  // per example: effective logSNR
-  std::vector<double> losses;  // per example: mean squared error
+  std::vector<double> losses;  // per example: mean squared error on the target, times its weight
 };
 
 class TrainingEngine {
@@ -55,6 +56,7 @@ class TrainingEngine {
   c10::Device device_;
   DiffusionSetup setup_;
   LrSchedule lr_schedule_;
+  LossWeighting loss_weighting_;
   std::int64_t null_class_;
   Denoiser model_, ema_;
   Optimizer optimizer_;
