@@ -41,6 +41,12 @@ struct SamplerFlagSet {
 
 void add_sampler_flags(CLI::App* cmd, SamplerFlags& flags, SamplerFlagSet set = {});
 
+// The progress of generating images (`sample`, `eval`) for a --progress option (auto, bar or
+// lines): "sampling" with network evaluations done/total, images per second and the time left,
+// redrawn on a terminal; a log line at every tenth otherwise.
+std::function<void(std::int64_t, std::int64_t)> sampling_progress(const std::string& option,
+                                                                  std::int64_t images);
+
 // Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
 void add_schedule_command(CLI::App& app, CommandRunner& runner);
 void add_info_command(CLI::App& app, CommandRunner& runner);

@@ -39,6 +39,7 @@ struct EvalCommandOptions {
   EvalSettings settings;
   std::string json;
   std::string device = "cpu";
+  std::string progress = "auto";
 };
 
 void log_line(const std::string& line) { std::cerr << line << "\n"; }
@@ -131,14 +132,7 @@ int run(const EvalCommandOptions& o) {
     options.recipe = recipe;
     options.seed = o.seed;
     options.batch_size = o.batch_size;
-    std::int64_t last_tenth = -1;
-    options.progress = [&last_tenth](std::int64_t done, std::int64_t total) {
-      const std::int64_t tenth = done * 10 / total;
-      if (tenth != last_tenth) {
-        last_tenth = tenth;
-        std::cerr << "sampling: " << done << "/" << total << " network evaluations\n";
-      }
-    };
+    options.progress = sampling_progress(o.progress, o.num);
     log_line("sampling " + std::to_string(o.num) + " images from " + trained->path + " (step " +
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +
              recipe.to_string());
@@ -251,6 +245,9 @@ void add_eval_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--pr-k", options->settings.pr_k, "k of the precision/recall manifolds");
   cmd->add_option("--json", options->json, "Also write the full result as JSON to this file");
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N");
+  cmd->add_option("--progress", options->progress,
+                  "auto (redrawn line on a terminal, else log lines), bar or lines")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}));
   cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
 }
 

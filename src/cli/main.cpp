@@ -3,6 +3,7 @@
 // any error into "error: ..." on stderr with exit status 1 (2 for command-line mistakes).
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include "commands.h"
 #include "noisesched/common/error.h"
@@ -43,20 +44,45 @@ int main(int argc, char** argv) {
   noisesched::cli::add_featurizer_command(app, runners[9]);
   noisesched::cli::add_plot_command(app, runners[10]);
 
+  // A first word that is not a command gets its own message (CLI11 would say only that a
+  // subcommand is required). The only global option with a value is --threads.
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--threads") {
+      ++i;
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    const CLI::App& commands = app;
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : commands.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->get_name() == word;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "error: unknown command '" << word << "'; commands: " << names
+                << "\nRun with --help for more information.\n";
+      return 2;
+    }
+    break;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  // Compute-heavy commands get the CPU settings that must precede OpenMP's start (re-exec).
-  for (const auto* sub : app.get_subcommands()) {
-    const std::string name = sub->get_name();
-    if (name == "train" || name == "bench" || name == "sample" || name == "eval" ||
-        name == "featurizer") {
-      noisesched::ensure_fast_cpu_environment(argv);
-    }
+    // Help and --version exit 0; every command-line mistake exits 2, whatever CLI11's own code
+    // for its kind (conversion 104, missing required 106, extras 109, ...).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
+    // Compute-heavy commands get the CPU settings that must precede OpenMP's start (re-exec).
+    for (const auto* sub : app.get_subcommands()) {
+      const std::string name = sub->get_name();
+      if (name == "train" || name == "bench" || name == "sample" || name == "eval" ||
+          name == "featurizer") {
+        noisesched::ensure_fast_cpu_environment(argv);
+      }
+    }
     noisesched::configure_allocator();
     noisesched::configure_threads(global.threads);
     for (const auto& run : runners) {
@@ -68,6 +94,8 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << '\n';
   } catch (const std::exception& e) {
     std::cerr << "error: unexpected failure: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "error: unexpected failure of an unknown kind\n";
   }
   return 1;
 }

@@ -104,15 +104,7 @@ int run(const SampleCommandOptions& o) {
   options.recipe = recipe;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
-  const bool bar = o.progress == "bar" || (o.progress == "auto" && ::isatty(2));
-  options.progress = [&](std::int64_t done, std::int64_t total) {
-    if (bar) {
-      std::cerr << "\r\033[Ksampling " << done << "/" << total << " network evaluations"
-                << (done == total ? "\n" : "") << std::flush;
-    } else if (done == total) {
-      std::cerr << "sampling: " << total << " network evaluations\n";
-    }
-  };
+  options.progress = sampling_progress(o.progress, static_cast<std::int64_t>(labels.size()));
   std::cerr << "sampling " << labels.size() << " images from " << trained.path << " (step "
             << trained.step << ", " << o.weights << " weights) with " << recipe.to_string() << "\n";
   const at::Tensor images = generate_images(model, setup, labels, options, device);

@@ -10,13 +10,23 @@ namespace noisesched {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+void refuse_existing_run(const std::string& out_dir) {
+  if (const auto existing = latest_checkpoint(out_dir)) {
+    throw Error("'" + out_dir + "' already holds a run (" + *existing +
+                "); continue it with --resume, or set another train.out_dir");
+  }
+}
+
+}  // namespace
+
 RunFolder::RunFolder(const Config& config, bool resume) : config_(config) {
   const std::string& out_dir = config.train.out_dir;
+  // Lock before reading anything: another writer may be rotating its checkpoints.
+  if (fs::is_directory(out_dir)) lock_ = std::make_unique<FolderLock>(out_dir, "run folder");
   if (!resume) {
-    if (const auto existing = latest_checkpoint(out_dir)) {
-      throw Error("'" + out_dir + "' already holds a run (" + *existing +
-                  "); continue it with --resume, or set another train.out_dir");
-    }
+    refuse_existing_run(out_dir);
     return;
   }
   if (!latest_checkpoint(out_dir)) {
@@ -53,10 +63,17 @@ void RunFolder::check_data(int channels, int num_classes) const {
   }
 }
 
-void RunFolder::open(std::int64_t step) {
-  create_directories(path());
+int RunFolder::open(std::int64_t step) {
+  if (!lock_) {
+    lock_ = std::make_unique<FolderLock>(path(), "run folder");
+    // Another process may have started a run here between the constructor and now.
+    if (!checkpoint_) refuse_existing_run(path());
+  }
+  const int removed =
+      remove_temporaries(path()) + remove_temporaries((fs::path(path()) / "checkpoints").string());
   write_file_atomically((fs::path(path()) / "config.toml").string(), config_to_toml(config_));
   metrics_ = std::make_unique<MetricsFile>((fs::path(path()) / "metrics.jsonl").string(), step);
+  return removed;
 }
 
 void RunFolder::write_metrics(const nlohmann::ordered_json& line) {

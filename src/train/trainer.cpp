@@ -18,8 +18,10 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/common/progress.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
+#include "noisesched/config/loss_weight.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -68,18 +70,6 @@ class StopSignals {
   }, old_term_{};
 };
 
-std::string duration_text(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long s = std::lround(seconds);
-  char text[32];
-  if (s >= 3600) {
-    std::snprintf(text, sizeof(text), "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  } else {
-    std::snprintf(text, sizeof(text), "%ldm%02lds", s / 60, s % 60);
-  }
-  return text;
-}
-
 // Everything a grid or checkpoint needs to name the model's data.
 nlohmann::json model_state(const Config& config, const Dataset& dataset,
                            const DiffusionSetup& setup, const Denoiser& model) {
@@ -95,6 +85,7 @@ nlohmann::json model_state(const Config& config, const Dataset& dataset,
             {"input_scale", setup.scale},
             {"normalization", to_string(setup.normalization)},
             {"target", to_string(setup.target)},
+            {"loss_weight", LossWeighting::parse(config.diffusion.loss_weight).to_string()},
             {"self_cond_rate", config.diffusion.self_cond_rate}}},
           {"torch_version", runtime_info().torch_version}};
 }
@@ -105,8 +96,8 @@ class TrainingLog {
   TrainingLog(const Config& config, std::int64_t dataset_size, bool progress_bar, std::ostream& out)
       : config_(config),
         dataset_size_(dataset_size),
-        progress_bar_(progress_bar),
-        out_(out),
+        progress_("step", config.train.steps,
+                  progress_bar ? Progress::Mode::kRedraw : Progress::Mode::kLines, out),
         interval_start_(Clock::now()),
         run_start_(interval_start_) {}
 
@@ -120,26 +111,27 @@ class TrainingLog {
     ++interval_steps_;
     const std::int64_t total = config_.train.steps;
     const bool log_line = step % config_.train.log_every == 0 || finishing;
-    if (!log_line && !progress_bar_) return nullptr;
+    if (!log_line && !progress_bar()) return nullptr;
     const double seconds = seconds_since(interval_start_);
     const double per_step = seconds / std::max<std::int64_t>(interval_steps_, 1);
     const double images_per_s = config_.train.batch_size / std::max(per_step, 1e-9);
     const double elapsed = seconds_since(run_start_);
-    char text[256];
-    std::snprintf(text, sizeof(text),
-                  "step %lld/%lld  loss %.4f  lr %.2e  grad %.3f  %.0f img/s  %.3f s/step  "
-                  "elapsed %s  left %s",
-                  static_cast<long long>(step), static_cast<long long>(total), stats_.mean_loss(),
-                  last_lr_, stats_.mean_grad_norm(), images_per_s, per_step,
-                  duration_text(elapsed).c_str(), duration_text((total - step) * per_step).c_str());
-    if (progress_bar_) {
-      // A bar of 20 cells, redrawn every step on the terminal line.
-      const int filled = static_cast<int>(20 * step / std::max<std::int64_t>(total, 1));
-      out_ << "\r\033[K[" << std::string(filled, '#') << std::string(20 - filled, '.') << "] "
-           << text << (finishing ? "\n" : "") << std::flush;
-    } else {
-      out_ << text << "\n" << std::flush;
-    }
+    // In the order of the log line; the priority says what a narrow terminal keeps.
+    const auto field = [](const char* format, double value, int priority) {
+      char text[64];
+      std::snprintf(text, sizeof(text), format, value);
+      return ProgressField{text, priority};
+    };
+    progress_.update(step,
+                     {field("loss %.4f", stats_.mean_loss(), 1),
+                      field("lr %.2e", last_lr_, 5),
+                      field("grad %.3f", stats_.mean_grad_norm(), 6),
+                      field("%.0f img/s", images_per_s, 3),
+                      field("%.3f s/step", per_step, 7),
+                      {"elapsed " + duration_text(elapsed), 4},
+                      {"left " + duration_text((total - step) * per_step), 2}},
+                     log_line);
+    if (finishing) progress_.end_line();
     if (!log_line) return nullptr;
     last_loss_ = stats_.mean_loss();
     nlohmann::ordered_json line;
@@ -160,23 +152,19 @@ class TrainingLog {
   }
 
   // A line that interrupts the progress display.
-  std::ostream& note() {
-    if (progress_bar_) out_ << "\r\033[K";
-    return out_;
-  }
+  std::ostream& note() { return progress_.interrupt(); }
   // Excludes time spent outside training steps (grids, evaluation) from the throughput.
   void pause_interval(double seconds) {
     interval_start_ +=
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   }
   double last_loss() const { return last_loss_; }
-  bool progress_bar() const { return progress_bar_; }
+  bool progress_bar() const { return progress_.mode() == Progress::Mode::kRedraw; }
 
  private:
   const Config& config_;
   std::int64_t dataset_size_;
-  bool progress_bar_;
-  std::ostream& out_;
+  Progress progress_;
   LossStatistics stats_;
   Clock::time_point interval_start_, run_start_;
   std::int64_t interval_steps_ = 0;
@@ -307,6 +295,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   log << "diffusion: schedule " << setup.train_schedule.to_string()
       << ", b = " << format_exact(setup.scale) << ", normalization "
       << to_string(setup.normalization) << ", target " << to_string(setup.target)
+      << ", loss weight " << LossWeighting::parse(config.diffusion.loss_weight).to_string()
       << ", self-conditioning " << format_exact(config.diffusion.self_cond_rate) << "; device "
       << device.str() << ", " << runtime_info().threads << " threads\n";
 
@@ -319,7 +308,10 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     log << "resumed from " << checkpoint->path << " at step " << step << "\n";
   }
   const nlohmann::json state_base = model_state(config, *dataset, setup, engine.model());
-  run.open(step);
+  if (const int removed = run.open(step)) {
+    log << "run folder: removed " << removed
+        << " temporaries of saves interrupted by an earlier crash\n";
+  }
 
   TrainResult result;
   result.first_step = step;

@@ -1,5 +1,7 @@
-// Atomic file output: a failed write never damages what was there.
+// Atomic file output: a failed write never damages what was there; folder locks and the cleanup
+// of temporaries a killed writer left.
 #include "noisesched/common/files.h"
+#include "noisesched/common/folder_lock.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -108,6 +110,52 @@ TEST_F(FilesTest, CreateDirectoriesNamesTheProblem) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("plain/sub"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(FilesTest, TemporaryNamesAreRecognisedExactly) {
+  EXPECT_TRUE(
+      is_temporary_name(std::filesystem::path(temporary_path_for("a/latest")).filename().string()));
+  EXPECT_TRUE(is_temporary_name("step_00000300.tmp-4242-0"));
+  EXPECT_TRUE(is_temporary_name("step_00000300.old.tmp-1-17"));
+  for (const char* other : {"step_00000300", "latest", "tmp-1-2", ".tmp-1-2", "a.tmp-", "a.tmp-12",
+                            "a.tmp-12-", "a.tmp--3", "a.tmp-1x-2", "a.tmp-1-2b", "notes.tmp"}) {
+    EXPECT_FALSE(is_temporary_name(other)) << other;
+  }
+}
+
+TEST_F(FilesTest, RemovesOnlyTemporaries) {
+  create_directories((folder_ / "step_00000002.tmp-999-0" / "inner").string());
+  write_file_atomically((folder_ / "step_00000002.tmp-999-0" / "inner" / "x").string(), "x");
+  write_file_atomically((folder_ / "latest.tmp-999-3").string(), "step_00000002\n");
+  write_file_atomically((folder_ / "latest").string(), "step_00000001\n");
+  create_directories((folder_ / "step_00000001").string());
+  EXPECT_EQ(remove_temporaries(folder_.string()), 2);
+  EXPECT_FALSE(std::filesystem::exists(folder_ / "step_00000002.tmp-999-0"));
+  EXPECT_FALSE(std::filesystem::exists(folder_ / "latest.tmp-999-3"));
+  EXPECT_EQ(read(folder_ / "latest"), "step_00000001\n");
+  EXPECT_TRUE(std::filesystem::is_directory(folder_ / "step_00000001"));
+  EXPECT_EQ(remove_temporaries(folder_.string()), 0);
+  EXPECT_EQ(remove_temporaries((folder_ / "missing").string()), 0);
+}
+
+TEST_F(FilesTest, FolderLockRefusesASecondHolderAndNamesTheFirst) {
+  const std::string run = (folder_ / "run").string();
+  {
+    FolderLock first(run, "run folder");
+    EXPECT_TRUE(std::filesystem::exists(folder_ / "run" / ".lock"));
+    try {
+      FolderLock second(run, "run folder");
+      FAIL() << "a second lock was granted";
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("the run folder '" + run + "' is in use by another process"),
+                std::string::npos)
+          << m;
+      EXPECT_NE(m.find("pid " + std::to_string(::getpid()) + " on "), std::string::npos) << m;
+    }
+  }
+  // Released with its holder (a killed process releases it too: the kernel drops the flock).
+  EXPECT_NO_THROW(FolderLock again(run, "run folder"));
 }
 
 }  // namespace

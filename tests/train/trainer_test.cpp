@@ -11,10 +11,12 @@
 
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
+#include "noisesched/common/folder_lock.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/eval/classifier.h"
 #include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/checkpoint.h"
+#include "noisesched/train/engine.h"
 #include "test_util.h"
 
 namespace noisesched {
@@ -167,6 +169,59 @@ TEST_F(TrainerTest, InterruptedSaveAtAnyStageLeavesTheLastCheckpointLoadable) {
   EXPECT_EQ(load_checkpoint(run.string()).step, 4);
 }
 
+TEST_F(TrainerTest, ResumeRemovesTheTemporariesOfAKilledSave) {
+  // What a kill -9 in the middle of a save leaves: a half-written step folder and a half-written
+  // `latest`, with temporary names. The resume removes them and leaves the real ones alone.
+  const auto run = testing::fresh_folder("trainer-stale");
+  TrainRequest request = request_for(tiny_config(tiny_data(), run));
+  request.stop_after = 2;
+  train(request, log_);
+  fs::create_directories(run / "checkpoints" / "step_00000004.tmp-999999-0");
+  std::ofstream(run / "checkpoints" / "step_00000004.tmp-999999-0" / "model.safetensors") << "x";
+  std::ofstream(run / "checkpoints" / "latest.tmp-999999-1") << "step_00000004\n";
+  std::ofstream(run / "config.toml.tmp-999999-2") << "[train]\n";
+  request.resume = true;
+  request.stop_after.reset();
+  log_.str("");
+  train(request, log_);
+  EXPECT_NE(log_.str().find("removed 3 temporaries"), std::string::npos) << log_.str();
+  for (const auto& folder : {run, run / "checkpoints"}) {
+    for (const auto& entry : fs::directory_iterator(folder)) {
+      EXPECT_FALSE(is_temporary_name(entry.path().filename().string())) << entry.path();
+    }
+  }
+  EXPECT_EQ(load_checkpoint(run.string()).step, 6);
+}
+
+TEST_F(TrainerTest, ASecondWriterIsRefusedNamingTheHolder) {
+  const auto run = testing::fresh_folder("trainer-lock");
+  Config c = tiny_config(tiny_data(), run);
+  TrainRequest request = request_for(c);
+  request.stop_after = 2;
+  train(request, log_);
+  {
+    FolderLock holder(run.string(), "run folder");  // another process training into the folder
+    request.resume = true;
+    request.stop_after.reset();
+    try {
+      train(request, log_);
+      FAIL() << "a second writer was let in";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is in use by another process (pid "), std::string::npos)
+          << e.what();
+    }
+    // A fresh run into a new folder that someone else has locked is refused the same way.
+    const auto other = testing::fresh_folder("trainer-lock-fresh");
+    FolderLock other_holder(other.string(), "run folder");
+    Config fresh = tiny_config(tiny_data(), other);
+    EXPECT_THROW(train(request_for(fresh), log_), Error);
+    EXPECT_FALSE(fs::exists(other / "config.toml"));
+  }
+  EXPECT_EQ(load_checkpoint(run.string()).step, 2);  // nothing was touched
+  train(request, log_);                              // the holder is gone: the resume goes ahead
+  EXPECT_EQ(load_checkpoint(run.string()).step, 6);
+}
+
 TEST_F(TrainerTest, KeepsOnlyTheNewestCheckpoints) {
   const auto run = testing::fresh_folder("trainer-keep");
   Config c = tiny_config(tiny_data(), run);
@@ -218,6 +273,38 @@ TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
     EXPECT_EQ(checkpoint.state["diffusion"]["self_cond_rate"].get<double>(), rate);
     EXPECT_GT(checkpoint.state["train_seconds"].get<double>(), 0.0);
   }
+}
+
+TEST_F(TrainerTest, LossWeightingScalesEachExampleByItsMinSnrWeight) {
+  // Same seed, same batch, same initial weights: the weighted per-example losses are the plain
+  // ones times min(snr, G) / (snr + 1) (v target) at each example's logSNR.
+  Config plain = tiny_config(tiny_data(), testing::fresh_folder("trainer-weight"));
+  plain.diffusion.target = "v";
+  Config weighted = plain;
+  weighted.diffusion.loss_weight = "min_snr@2";
+  ByteBatch batch;
+  batch.size = 7;
+  batch.channels = 1;
+  batch.resolution = 8;
+  for (int i = 0; i < batch.size * 64; ++i)
+    batch.pixels.push_back(static_cast<std::uint8_t>(i * 37));
+  for (int i = 0; i < batch.size; ++i) batch.labels.push_back(i % 10);
+  const c10::Device cpu(c10::kCPU);
+  TrainingEngine a(plain, 1, 10, cpu), b(weighted, 1, 10, cpu);
+  const StepResult ra = a.step(batch, 0), rb = b.step(batch, 0);
+  ASSERT_EQ(ra.losses.size(), rb.losses.size());
+  double mean = 0;
+  int below = 0;
+  for (std::size_t i = 0; i < ra.losses.size(); ++i) {
+    ASSERT_EQ(ra.logsnr[i], rb.logsnr[i]);
+    const double snr = std::exp(ra.logsnr[i]);
+    const double w = std::min(snr, 2.0) / (snr + 1);
+    EXPECT_NEAR(rb.losses[i], ra.losses[i] * w, 1e-6 * ra.losses[i]) << i;
+    below += w < 0.99;
+    mean += rb.losses[i] / static_cast<double>(ra.losses.size());
+  }
+  EXPECT_GT(below, 0);  // the weights did change something
+  EXPECT_NEAR(rb.loss, mean, 1e-6 * mean);
 }
 
 TEST_F(TrainerTest, WritesMetricsAndGrids) {

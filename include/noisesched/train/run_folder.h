@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "noisesched/common/folder_lock.h"
 #include "noisesched/config/config.h"
 #include "noisesched/train/checkpoint.h"
 #include "noisesched/train/metrics.h"
@@ -22,7 +23,9 @@ class RunFolder {
  public:
   // Fresh runs: out_dir must not hold a checkpoint. Resumes: it must, and the configuration may
   // differ from the checkpoint's only in keys marked changeable_on_resume. Throws naming the
-  // folder, the checkpoint and the differing keys.
+  // folder, the checkpoint and the differing keys. The folder is locked for this process from
+  // here (or from open() when it does not exist yet) to the object's end: a second writer is
+  // refused with an error naming the holder.
   RunFolder(const Config& config, bool resume);
 
   // The checkpoint a resume starts from.
@@ -30,9 +33,10 @@ class RunFolder {
   // Checks the resumed checkpoint against the data's channels and classes.
   void check_data(int channels, int num_classes) const;
 
-  // Creates the folder, writes config.toml and opens metrics.jsonl at `step` (dropping lines an
+  // Creates and locks the folder, removes the temporaries of saves a killed writer left behind
+  // (returns how many), writes config.toml and opens metrics.jsonl at `step` (dropping lines an
   // interrupted run wrote after its last checkpoint).
-  void open(std::int64_t step);
+  int open(std::int64_t step);
   void write_metrics(const nlohmann::ordered_json& line);
   // Saves a checkpoint atomically; returns its folder.
   std::string save(const CheckpointContent& content);
@@ -43,6 +47,7 @@ class RunFolder {
 
  private:
   Config config_;
+  std::unique_ptr<FolderLock> lock_;
   std::optional<LoadedCheckpoint> checkpoint_;
   std::unique_ptr<MetricsFile> metrics_;
   std::string last_checkpoint_;
