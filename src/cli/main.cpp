@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
   // One slot per command: the selected command's callback fills its slot.
-  std::vector<noisesched::cli::CommandRunner> runners(11);
+  std::vector<noisesched::cli::CommandRunner> runners(12);
   noisesched::cli::add_schedule_command(app, runners[0]);
   noisesched::cli::add_train_command(app, runners[1]);
   noisesched::cli::add_sample_command(app, runners[2]);
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   noisesched::cli::add_eval_command(app, runners[8]);
   noisesched::cli::add_featurizer_command(app, runners[9]);
   noisesched::cli::add_plot_command(app, runners[10]);
+  noisesched::cli::add_study_command(app, runners[11]);
 
   // A first word that is not a command gets its own message (CLI11 would say only that a
   // subcommand is required). The only global option with a value is --threads.
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands()) {
       const std::string name = sub->get_name();
       if (name == "train" || name == "bench" || name == "sample" || name == "eval" ||
-          name == "featurizer") {
+          name == "featurizer" || name == "study") {
         noisesched::ensure_fast_cpu_environment(argv);
       }
     }

@@ -225,6 +225,9 @@ std::vector<ConfigField> config_fields(Config& c) {
       F("unet", "attention_resolutions", &c.unet.attention_resolutions,
         "resolutions with self-attention"),
       F("unet", "heads", &c.unet.heads, "attention heads"),
+      F("unet", "patch_size", &c.unet.patch_size,
+        "P x P patches folded into channels (space to depth): the network runs at resolution / P "
+        "(attention_resolutions refer to its feature maps)"),
       F("diffusion", "schedule", &c.diffusion.schedule, "training noise schedule (spec string)"),
       F("diffusion", "input_scale", &c.diffusion.input_scale, "input scale b, or auto:REF"),
       F("diffusion", "normalization", &c.diffusion.normalization,
@@ -413,8 +416,11 @@ void validate_config(const Config& c) {
       require(m >= 1, "unet.channel_mult", "all >= 1", list_text(u.channel_mult));
     require(u.res_blocks >= 1, "unet.res_blocks", ">= 1", std::to_string(u.res_blocks));
     const int levels = static_cast<int>(u.channel_mult.size());
-    require(d.resolution % (1 << (levels - 1)) == 0, "data.resolution",
-            "divisible by 2^(levels - 1) = " + std::to_string(1 << (levels - 1)) +
+    require(u.patch_size >= 1 && u.patch_size <= 16, "unet.patch_size", "in [1, 16]",
+            std::to_string(u.patch_size));
+    const int factor = u.patch_size * (1 << (levels - 1));
+    require(d.resolution % factor == 0, "data.resolution",
+            "divisible by unet.patch_size x 2^(levels - 1) = " + std::to_string(factor) +
                 " for unet.channel_mult " + list_text(u.channel_mult),
             std::to_string(d.resolution));
     require(u.heads >= 1, "unet.heads", ">= 1", std::to_string(u.heads));

@@ -97,10 +97,15 @@ UnetImpl::UnetImpl(const UnetConfig& config, int channels, int resolution, int n
     class_embedding_ =
         register_module("class_embedding", torch::nn::Embedding(num_classes + 1, embedding_dim_));
   }
-  // Input: the noisy image and the self-conditioning x0 estimate, concatenated.
-  input_ = register_module("input", conv3x3(2 * channels, base));
-  double pixels = static_cast<double>(resolution) * resolution;
-  flops_ += conv_flops(pixels, 2 * channels, base, 3);
+  // Input: the noisy image and the self-conditioning x0 estimate, concatenated, and with a
+  // patch size P > 1 folded into P x P patches (space to depth): the network runs at
+  // resolution / P on channels x P^2 values per position, so a larger image costs the same.
+  const int patch = config.patch_size;
+  const int folded = channels * patch * patch;
+  const int inner = resolution / patch;
+  input_ = register_module("input", conv3x3(2 * folded, base));
+  double pixels = static_cast<double>(inner) * inner;
+  flops_ += conv_flops(pixels, 2 * folded, base, 3);
 
   auto wants_attention = [&](int res) {
     return std::find(config.attention_resolutions.begin(), config.attention_resolutions.end(),
@@ -126,7 +131,7 @@ UnetImpl::UnetImpl(const UnetConfig& config, int channels, int resolution, int n
   };
 
   std::vector<int> skip_channels = {base};
-  int current = base, res = resolution;
+  int current = base, res = inner;
   const int levels = static_cast<int>(config.channel_mult.size());
   for (int level = 0; level < levels; ++level) {
     const int out = base * config.channel_mult[level];
@@ -183,8 +188,8 @@ UnetImpl::UnetImpl(const UnetConfig& config, int channels, int resolution, int n
     }
   }
   output_norm_ = register_module("output_norm", group_norm(current));
-  output_ = register_module("output", conv3x3(current, channels));
-  flops_ += conv_flops(pixels, current, channels, 3);
+  output_ = register_module("output", conv3x3(current, folded));
+  flops_ += conv_flops(pixels, current, folded, 3);
 }
 
 DenoiserOutput UnetImpl::forward(const DenoiserInput& input) {
@@ -192,7 +197,10 @@ DenoiserOutput UnetImpl::forward(const DenoiserInput& input) {
   if (class_conditional_) embedding = embedding + class_embedding_(input.labels);
   embedding = at::silu(embedding);
   const auto previous = input.self_cond.defined() ? input.self_cond : at::zeros_like(input.x);
-  auto h = input_(at::cat({input.x, previous}, 1));
+  const int patch = config_.patch_size;
+  at::Tensor both = at::cat({input.x, previous}, 1);
+  if (patch > 1) both = at::pixel_unshuffle(both, patch);
+  auto h = input_(both);
 
   auto run = [&](const Stage& stage, const at::Tensor& x) {
     at::Tensor y;
@@ -228,7 +236,9 @@ DenoiserOutput UnetImpl::forward(const DenoiserInput& input) {
     }
     h = run(stage, h);
   }
-  return {output_(at::silu(output_norm_(h))), at::Tensor()};
+  at::Tensor out = output_(at::silu(output_norm_(h)));
+  if (patch > 1) out = at::pixel_shuffle(out, patch);
+  return {out, at::Tensor()};
 }
 
 at::Tensor UnetImpl::self_condition_signal(const DenoiserOutput&,
@@ -242,8 +252,12 @@ std::string UnetImpl::describe() const {
   for (std::size_t i = 0; i < config_.channel_mult.size(); ++i) {
     out << (i ? "," : "") << config_.channel_mult[i];
   }
-  out << "], " << config_.res_blocks << " residual blocks per level; " << parameter_count(*this)
-      << " parameters, " << flops_ / 1e6 << " MFLOP per image";
+  out << "], " << config_.res_blocks << " residual blocks per level";
+  if (config_.patch_size > 1) {
+    out << ", patch " << config_.patch_size << " (runs at " << resolution() / config_.patch_size
+        << "x" << resolution() / config_.patch_size << ")";
+  }
+  out << "; " << parameter_count(*this) << " parameters, " << flops_ / 1e6 << " MFLOP per image";
   return out.str();
 }
 

@@ -639,3 +639,101 @@ TEST(CliEval, BadRequestsAreClearErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// ---- study on a tiny grid ---------------------------------------------------------------------
+
+TEST(CliStudy, RunsAGridKeepsFinishedCellsAndWritesTheReport) {
+  const auto folder = noisesched::testing::fresh_folder("cli-study");
+  const std::string preset = tiny_config(folder, 3);
+  const auto data = folder / "data";
+  const std::string extractor = (folder / "cnn.safetensors").string();
+  Result r = run("featurizer train --dataset mnist --data-path " + data.string() +
+                 " --epochs 1 --batch-size 8 --out " + extractor);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto study = folder / "study.toml";
+  std::ofstream(study)
+      << "[study]\nout_dir = \"" << (folder / "cells").string() << "\"\nreport = \""
+      << (folder / "report" / "study.md").string()
+      << "\"\nseeds = [0, 1]\ninput_scales = [1, 0.5]\n"
+         "schedules = [\"cosine@0.2,1,1\", \"simple_linear\"]\nsteps = 3\n"
+         "set = [\"eval.extractor="
+      << extractor << "\", \"eval.cache=" << (folder / "cache").string()
+      << "\"]\n[eval]\nnum = 10\nrecipe = \"ddim steps=2\"\nmetrics = \"fid,cacc\"\n"
+         "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n"
+         "[[resolution]]\nsize = 16\nconfig = \"tiny.toml\"\nsteps = 2\n";
+
+  // The grid: per size b = 1 and 0.5 and cosine@0.2,1,1 (simple_linear is the b = 1 cell), 2 seeds.
+  r = run("study --config " + study.string() + " --dry-run");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "12 cells, 12 to run: about")) << r.output;
+  for (const char* id : {"r8_b1_s0 ", "r8_b0.5_s1 ", "r8_cosine@0.2,1,1_s0 ", "r16_b1_s1 "}) {
+    EXPECT_TRUE(contains(r.output, id)) << id << ": " << r.output;
+  }
+  EXPECT_FALSE(contains(r.output, "simple_linear_s")) << r.output;
+
+  r = run("study --config " + study.string() + " --cells 'r8_*' --progress lines");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "cell 6/6 r8_cosine@0.2,1,1_s1: FID ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "wrote " + (folder / "report" / "study.md").string()));
+  std::ifstream in(folder / "report" / "study.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string report = text.str();
+  for (const char* part :
+       {"## FID by input scale b (gamma = 1 - t) and resolution", "| b | 8 px | 16 px |",
+        "## FID by schedule function (b = 1) and resolution", "| simple_linear (1 - t) |",
+        "| cosine@0.2,1,1 |", "not run", "## Conclusion", "8 px: the best b is",
+        "6 of 12 cells are finished", "| r8_b0.5_s1 | 8 | 3/3 | 1 | done |",
+        "| r16_b1_s0 | 16 | 0/2 | 0 | not started |", "figures/study/fid_by_b.png",
+        "figures/study/samples_r8.png", "figures/study/loss_bands_r8.png"}) {
+    EXPECT_TRUE(contains(report, part)) << part << ":\n" << report;
+  }
+  EXPECT_GT(fs::file_size(folder / "report" / "figures" / "study" / "samples_r8.png"), 5000u);
+  EXPECT_TRUE(
+      fs::exists(folder / "cells" / "cells" / "r8_b0.5_s1" / "samples" / "step_00000003.png"));
+
+  // A re-run keeps the finished cells and trains nothing.
+  r = run("study --config " + study.string() + " --cells 'r8_b*' --progress lines");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "cell 4/4 r8_b0.5_s1: done, kept")) << r.output;
+  EXPECT_FALSE(contains(r.output, "== cell")) << r.output;
+
+  r = run("study --config " + study.string() + " --cells 'r99_*'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.output, "--cells: 'r99_*' matches no cell")) << r.output;
+}
+
+TEST(CliStudy, BadStudyFilesNameTheKey) {
+  const auto folder = noisesched::testing::fresh_folder("cli-study-bad");
+  tiny_config(folder, 3);
+  const struct {
+    const char* text;
+    const char* message;
+  } cases[] = {
+      {"[study]\nseed = [0]\n", "unknown key 'study.seed'; keys in [study]: out_dir"},
+      {"[study]\nsteps = 0\n", "study.steps: expected an integer >= 1, got 0"},
+      {"[study]\ninput_scales = [0]\n", "study.input_scales: every b must be a finite number > 0"},
+      {"[study]\nschedules = [\"cosin\"]\n", "study.schedules: "},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n", "no [[resolution]] given"},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[eval]\nrecipe = \"ddim steps=0\"\n"
+       "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",
+       "eval: "},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\nset = [\"rin.latent=3\"]\n"
+       "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",
+       "unknown key 'rin.latent'"},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[[resolution]]\nsize = 8\n"
+       "config = \"missing.toml\"\n",
+       "cannot read config file"},
+      {"[stduy]\n", "unknown section [stduy]"},
+  };
+  for (const auto& c : cases) {
+    std::ofstream(folder / "study.toml") << c.text;
+    const Result r = run("study --config " + (folder / "study.toml").string() + " --dry-run");
+    EXPECT_EQ(r.status, 1) << c.text << r.output;
+    EXPECT_TRUE(contains(r.output, c.message)) << c.text << ": " << r.output;
+  }
+}
+
+}  // namespace

@@ -95,7 +95,7 @@ TEST(Config, ValuesAreValidated) {
   EXPECT_NE(error_of("[diffusion]\nlabel_dropout = 1\n").find("label_dropout must be in [0, 1)"),
             std::string::npos);
   EXPECT_NE(error_of("[model]\narch = \"unet\"\n[data]\nresolution = 30\n")
-                .find("divisible by 2^(levels - 1)"),
+                .find("divisible by unet.patch_size x 2^(levels - 1)"),
             std::string::npos);
   EXPECT_NE(error_of("[train]\ndevice = \"tpu\"\n").find("train.device"), std::string::npos);
   EXPECT_NE(error_of("[train]\nsample_recipe = \"euler\"\n")

@@ -72,6 +72,33 @@ TEST(Models, OutputShapesAtSeveralResolutions) {
   }
 }
 
+TEST(Models, UnetWithPatchesRunsAtAFractionOfTheResolutionAtFlatCost) {
+  // unet.patch_size P folds P x P patches into channels: the same network at 8x8 inside, whatever
+  // the image size, and the output is back at full size.
+  const auto patched = [](int res, int patch) {
+    Config c = tiny_unet(res / patch);
+    c.data.resolution = res;
+    c.unet.patch_size = patch;
+    return c;
+  };
+  const double base = make_denoiser(tiny_unet(8), 3, 10)->forward_flops_per_example();
+  for (auto [res, patch] : {std::pair{16, 2}, {32, 4}}) {
+    auto model = make_denoiser(patched(res, patch), 3, 10);
+    DenoiserInput in = random_input(2, 3, res, 10);
+    const DenoiserOutput out = model->forward(in);
+    EXPECT_EQ(out.prediction.sizes(), (std::vector<std::int64_t>{2, 3, res, res}));
+    in.self_cond = model->self_condition_signal(out, at::randn({2, 3, res, res}));
+    EXPECT_EQ(model->forward(in).prediction.sizes(), out.prediction.sizes());
+    // Only the input and output convolutions grow (with P^2 channels).
+    const double cost = model->forward_flops_per_example();
+    EXPECT_GT(cost, base);
+    EXPECT_LT(cost / base, 1.3) << res;
+    EXPECT_NE(model->describe().find("patch " + std::to_string(patch) + " (runs at 8x8)"),
+              std::string::npos)
+        << model->describe();
+  }
+}
+
 TEST(Models, PatchUnpatchKeepsPixelsInPlace) {
   // With the interface and output layers set so the network copies its input through
   // (patchify: identity per pixel; blocks: zeroed; out: inverse), the output equals the input:

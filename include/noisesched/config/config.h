@@ -49,8 +49,10 @@ struct UnetConfig {
   int channels = 64;
   std::vector<int> channel_mult = {1, 2, 2};
   int res_blocks = 2;
-  std::vector<int> attention_resolutions = {8};
+  std::vector<int> attention_resolutions = {8};  // of the feature maps (resolution / patch_size)
   int heads = 4;
+  int patch_size =
+      1;  // > 1: P x P patches folded into channels; the network runs at resolution / P
 };
 
 struct DiffusionConfig {

@@ -1,0 +1,456 @@
+// Study results and the generated report (see report.h).
+#include "noisesched/study/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/numbers.h"
+#include "noisesched/report/figure.h"
+#include "noisesched/schedule/schedule.h"
+
+namespace noisesched {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string grid_name(std::int64_t step) {
+  char name[48];
+  std::snprintf(name, sizeof(name), "step_%08lld.png", static_cast<long long>(step));
+  return name;
+}
+
+// The middle of a band "[a,b)", with the open ends drawn 2 units beyond the finite one.
+double band_centre(const std::string& band) {
+  const auto comma = band.find(',');
+  const std::string low = band.substr(1, comma - 1);
+  const std::string high = band.substr(comma + 1, band.size() - comma - 2);
+  if (low == "-inf") return std::stod(high) - 2;
+  if (high == "inf") return std::stod(low) + 2;
+  return 0.5 * (std::stod(low) + std::stod(high));
+}
+
+Panel line_panel(const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+  Panel panel;
+  panel.title = title;
+  panel.xlabel = xlabel;
+  panel.ylabel = ylabel;
+  return panel;
+}
+
+std::string axis_label(StudyAxis axis) { return axis == StudyAxis::kInputScale ? "b" : "schedule"; }
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
+std::string summary_text(const SeedSummary& s) {
+  if (s.count == 0) return "";
+  std::string text = fixed(s.mean, 1);
+  if (s.count > 1) text += " ± " + fixed(0.5 * (s.high - s.low), 1);
+  return text;
+}
+
+std::vector<int> resolutions_of(const StudyPlan& plan) {
+  std::vector<int> sizes;
+  for (const auto& r : plan.resolutions) sizes.push_back(r.size);
+  return sizes;
+}
+
+// The rows of one table: (axis, value, label).
+struct Row {
+  StudyAxis axis;
+  std::string value, label;
+};
+
+std::vector<Row> b_rows(const StudyPlan& plan) {
+  std::vector<Row> rows;
+  for (double b : plan.input_scales) {
+    rows.push_back({StudyAxis::kInputScale, format_exact(b), format_exact(b)});
+  }
+  return rows;
+}
+
+std::vector<Row> schedule_rows(const StudyPlan& plan) {
+  std::vector<Row> rows;
+  const bool has_b1 =
+      std::find(plan.input_scales.begin(), plan.input_scales.end(), 1.0) != plan.input_scales.end();
+  if (has_b1) rows.push_back({StudyAxis::kInputScale, "1", "simple_linear (1 - t)"});
+  for (const auto& spec : plan.schedules) {
+    if (has_b1 &&
+        Schedule::parse(spec).to_string() == Schedule::parse("simple_linear").to_string()) {
+      continue;
+    }
+    rows.push_back({StudyAxis::kSchedule, spec, spec});
+  }
+  return rows;
+}
+
+std::map<std::tuple<int, std::string, int>, SeedSummary> summarize(
+    const std::vector<CellResult>& results, bool accuracy) {
+  std::map<std::tuple<int, std::string, int>, SeedSummary> out;
+  for (const auto& r : results) {
+    if (r.status != CellResult::Status::kDone) continue;
+    const double value = accuracy ? r.cacc : r.fid;
+    if (accuracy && value < 0) continue;
+    auto& s = out[{static_cast<int>(r.cell.axis), r.cell.value, r.cell.resolution}];
+    s.low = s.count == 0 ? value : std::min(s.low, value);
+    s.high = s.count == 0 ? value : std::max(s.high, value);
+    s.mean = (s.mean * s.count + value) / (s.count + 1);
+    ++s.count;
+  }
+  return out;
+}
+
+// A markdown table of FID (and class accuracy) by row x resolution; the lowest mean FID of each
+// column in bold.
+std::string table(const std::vector<Row>& rows, const std::vector<int>& sizes,
+                  const StudySummary& fid, const StudySummary& cacc, const std::string& first) {
+  std::ostringstream out;
+  out << "| " << first;
+  for (int size : sizes) out << " | " << size << " px";
+  out << " |\n| ---";
+  for (std::size_t i = 0; i < sizes.size(); ++i) out << " | ---";
+  out << " |\n";
+  for (const auto& row : rows) {
+    out << "| " << row.label;
+    for (int size : sizes) {
+      const auto key = std::make_tuple(static_cast<int>(row.axis), row.value, size);
+      const auto it = fid.find(key);
+      if (it == fid.end()) {
+        out << " | not run";
+        continue;
+      }
+      double best = std::numeric_limits<double>::infinity();
+      for (const auto& other : rows) {
+        const auto o = fid.find(std::make_tuple(static_cast<int>(other.axis), other.value, size));
+        if (o != fid.end()) best = std::min(best, o->second.mean);
+      }
+      const std::string text = summary_text(it->second);
+      out << " | " << (it->second.mean == best ? "**" + text + "**" : text);
+      const auto a = cacc.find(key);
+      if (a != cacc.end()) out << " (" << fixed(100 * a->second.mean, 0) << "%)";
+    }
+    out << " |\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+CellResult read_cell_result(const StudyCell& cell) {
+  CellResult result;
+  result.cell = cell;
+  const fs::path folder = cell.config.train.out_dir;
+  const fs::path metrics = folder / "metrics.jsonl";
+  if (!fs::exists(metrics)) return result;
+  result.status = CellResult::Status::kPartial;
+  std::ifstream in(metrics);
+  std::vector<nlohmann::json> logs;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (trim(line).empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(metrics.string() + ":" + std::to_string(number) + ": not JSON: " + e.what());
+    }
+    const std::int64_t step = j.value("step", std::int64_t{0});
+    result.step = std::max(result.step, step);
+    result.train_seconds = std::max(result.train_seconds, j.value("train_s", 0.0));
+    if (j.contains("eval") && step == cell.config.train.steps) {
+      const auto& e = j["eval"];
+      result.fid = e.value("fid", std::nan(""));
+      if (e.contains("cacc")) result.cacc = e["cacc"].value("accuracy", -1.0);
+      result.extractor = e.value("extractor", "");
+      result.status = CellResult::Status::kDone;
+    } else if (j.contains("loss_by_logsnr")) {
+      logs.push_back(j);
+    }
+  }
+  // Loss by band over the last quarter of the log lines.
+  const std::size_t first = logs.size() - logs.size() / 4 - (logs.size() % 4 != 0 ? 1 : 0);
+  std::vector<std::pair<std::string, std::pair<double, int>>> sums;
+  for (std::size_t i = std::min(first, logs.size()); i < logs.size(); ++i) {
+    for (const auto& [band, value] : logs[i]["loss_by_logsnr"].items()) {
+      auto it =
+          std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == band; });
+      if (it == sums.end()) {
+        sums.push_back({band, {0.0, 0}});
+        it = sums.end() - 1;
+      }
+      if (value.is_number()) {
+        it->second.first += value.get<double>();
+        ++it->second.second;
+      }
+    }
+  }
+  for (const auto& [band, sum] : sums) {
+    if (sum.second > 0) result.loss_by_band.emplace_back(band, sum.first / sum.second);
+  }
+  const fs::path grid = folder / "samples" / grid_name(cell.config.train.steps);
+  if (fs::exists(grid)) result.grid = grid.string();
+  return result;
+}
+
+StudySummary summarize_fid(const std::vector<CellResult>& results) {
+  return summarize(results, false);
+}
+
+std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results) {
+  const StudySummary fid = summarize_fid(results);
+  std::ostringstream out;
+  const auto done = std::count_if(results.begin(), results.end(), [](const CellResult& r) {
+    return r.status == CellResult::Status::kDone;
+  });
+  if (done < static_cast<long>(results.size())) {
+    out << "- " << done << " of " << results.size()
+        << " cells are finished; the conclusions below use those only.\n";
+  }
+  // Best b per resolution, and whether the runner-up lies within the seed spread.
+  std::vector<std::pair<int, double>> best_b;
+  for (int size : resolutions_of(plan)) {
+    std::vector<std::pair<double, SeedSummary>> found;
+    for (double b : plan.input_scales) {
+      const auto it = fid.find({static_cast<int>(StudyAxis::kInputScale), format_exact(b), size});
+      if (it != fid.end()) found.emplace_back(b, it->second);
+    }
+    if (found.size() < 2) continue;
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.second.mean < b.second.mean; });
+    best_b.emplace_back(size, found[0].first);
+    const bool separated = found[0].second.high < found[1].second.low;
+    out << "- " << size << " px: the best b is " << format_exact(found[0].first) << " (FID "
+        << fixed(found[0].second.mean, 1) << "); the next, b = " << format_exact(found[1].first)
+        << " (FID " << fixed(found[1].second.mean, 1) << "), "
+        << (separated ? "is worse for every seed."
+                      : "overlaps it within the spread over seeds, so the order of these two is "
+                        "not established.")
+        << "\n";
+  }
+  if (best_b.size() >= 2) {
+    bool non_increasing = true, strictly_somewhere = false;
+    for (std::size_t i = 1; i < best_b.size(); ++i) {
+      non_increasing = non_increasing && best_b[i].second <= best_b[i - 1].second;
+      strictly_somewhere = strictly_somewhere || best_b[i].second < best_b[i - 1].second;
+    }
+    std::string trend;
+    for (const auto& [size, b] : best_b) {
+      trend += (trend.empty() ? "" : ", ") + std::to_string(size) + " px: " + format_exact(b);
+    }
+    if (non_increasing && strictly_somewhere) {
+      out << "- **As in the paper, the best input scale shrinks as the resolution grows** ("
+          << trend << ").\n";
+    } else {
+      out << "- **The paper's finding that the best b shrinks with resolution does not show at "
+             "this budget** (best b: "
+          << trend
+          << "). Where the spreads above overlap, more seeds or longer training are needed to "
+             "tell the scales apart.\n";
+    }
+  }
+  // Best schedule per resolution.
+  const auto rows = schedule_rows(plan);
+  std::vector<std::string> best_schedules;
+  for (int size : resolutions_of(plan)) {
+    const Row* best = nullptr;
+    double best_fid = std::numeric_limits<double>::infinity();
+    int measured = 0;
+    for (const auto& row : rows) {
+      const auto it = fid.find({static_cast<int>(row.axis), row.value, size});
+      if (it == fid.end()) continue;
+      ++measured;
+      if (it->second.mean < best_fid) {
+        best_fid = it->second.mean;
+        best = &row;
+      }
+    }
+    if (best != nullptr && measured >= 2) {
+      out << "- " << size << " px, schedule functions at b = 1: the best is " << best->label
+          << " (FID " << fixed(best_fid, 1) << ").\n";
+      best_schedules.push_back(best->label);
+    }
+  }
+  if (best_schedules.size() >= 2) {
+    const bool same = std::all_of(best_schedules.begin(), best_schedules.end(),
+                                  [&](const std::string& s) { return s == best_schedules[0]; });
+    out << (same ? "- The same schedule function is best at every resolution measured.\n"
+                 : "- The best schedule function differs between resolutions, as the paper "
+                   "finds.\n");
+  }
+  if (out.str().empty()) out << "- Not enough finished cells to compare yet.\n";
+  return out.str();
+}
+
+void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& results,
+                        const std::string& command) {
+  const fs::path report(plan.report);
+  const fs::path figures = report.parent_path() / "figures" / "study";
+  create_directories(figures.string());
+  const std::vector<int> sizes = resolutions_of(plan);
+  const StudySummary fid = summarize(results, false);
+  const StudySummary cacc = summarize(results, true);
+  std::vector<std::string> written;  // figure file names, relative to the report
+
+  const auto relative = [&](const fs::path& path) {
+    return fs::relative(path, report.parent_path().empty() ? fs::path(".") : report.parent_path())
+        .string();
+  };
+
+  // FID against b per resolution, with the seeds' range; the best b against resolution.
+  if (!plan.input_scales.empty() && !fid.empty()) {
+    Figure figure;
+    figure.title = "FID against the input scale b (gamma = 1 - t)";
+    figure.columns = 2;
+    figure.legend = LegendPlacement::kPanel;
+    Panel by_b = line_panel("FID against b (mean; dotted: lowest and highest seed)", "b", "FID");
+    Panel best = line_panel("best b against resolution", "resolution (px)", "best b");
+    Series best_series{"best b", {}, {}, "o-"};
+    for (std::size_t index = 0; index < sizes.size(); ++index) {
+      const int size = sizes[index];
+      const std::string colour = "C" + std::to_string(index % 10);
+      Series mean{std::to_string(size) + " px", {}, {}, colour + "o-"};
+      Series low{"", {}, {}, colour + ":"}, high{"", {}, {}, colour + ":"};
+      double best_b = 0, best_fid = std::numeric_limits<double>::infinity();
+      for (double b : plan.input_scales) {
+        const auto it = fid.find({static_cast<int>(StudyAxis::kInputScale), format_exact(b), size});
+        if (it == fid.end()) continue;
+        mean.x.push_back(b);
+        mean.y.push_back(it->second.mean);
+        low.x.push_back(b);
+        low.y.push_back(it->second.low);
+        high.x.push_back(b);
+        high.y.push_back(it->second.high);
+        if (it->second.mean < best_fid) {
+          best_fid = it->second.mean;
+          best_b = b;
+        }
+      }
+      if (mean.x.empty()) continue;
+      by_b.series.push_back(mean);
+      by_b.series.push_back(low);
+      by_b.series.push_back(high);
+      best_series.x.push_back(size);
+      best_series.y.push_back(best_b);
+    }
+    best.series.push_back(best_series);
+    figure.panels = {by_b, best};
+    if (!by_b.series.empty()) {
+      render_png(figure, (figures / "fid_by_b.png").string());
+      written.push_back(relative(figures / "fid_by_b.png"));
+    }
+  }
+
+  // Per resolution: the sample grid of every cell (first seed) and the loss by logSNR band.
+  std::ostringstream per_resolution;
+  for (int size : sizes) {
+    Figure samples;
+    samples.title = std::to_string(size) + " px: final samples of each cell (first seed)";
+    samples.columns = 4;
+    samples.legend = LegendPlacement::kNone;
+    samples.panel_size = {3.2, 4.0};
+    Figure losses;
+    losses.title =
+        std::to_string(size) + " px: training loss by logSNR band (last quarter of each run)";
+    losses.columns = 2;
+    losses.legend = LegendPlacement::kPanel;
+    Panel b_panel = line_panel("input scale b (gamma = 1 - t)", "logSNR band (centre)", "loss");
+    Panel s_panel = line_panel("schedule functions (b = 1)", "logSNR band (centre)", "loss");
+    for (const auto& r : results) {
+      if (r.cell.resolution != size || r.cell.seed != plan.seeds.front()) continue;
+      if (r.status == CellResult::Status::kDone && !r.grid.empty()) {
+        Panel p;
+        p.title = r.cell.id + "\nFID " + fixed(r.fid, 1) +
+                  (r.cacc >= 0 ? ", cacc " + fixed(100 * r.cacc, 0) + "%" : "");
+        p.image = fs::absolute(r.grid).string();
+        samples.panels.push_back(p);
+      }
+      if (!r.loss_by_band.empty()) {
+        Series s{
+            axis_label(r.cell.axis) == "b" ? "b = " + r.cell.value : r.cell.value, {}, {}, "o-"};
+        for (const auto& [band, loss] : r.loss_by_band) {
+          s.x.push_back(band_centre(band));
+          s.y.push_back(loss);
+        }
+        (r.cell.axis == StudyAxis::kInputScale ? b_panel : s_panel).series.push_back(s);
+        if (r.cell.axis == StudyAxis::kInputScale && r.cell.value == "1") {
+          s.label = "simple_linear (b = 1)";
+          s_panel.series.push_back(s);
+        }
+      }
+    }
+    if (!samples.panels.empty()) {
+      const fs::path path = figures / ("samples_r" + std::to_string(size) + ".png");
+      render_png(samples, path.string());
+      per_resolution << "![" << size << " px samples](" << relative(path) << ")\n\n";
+    }
+    for (Panel* p : {&b_panel, &s_panel}) {
+      if (!p->series.empty()) losses.panels.push_back(*p);
+    }
+    if (!losses.panels.empty()) {
+      const fs::path path = figures / ("loss_bands_r" + std::to_string(size) + ".png");
+      render_png(losses, path.string());
+      per_resolution << "![" << size << " px loss by band](" << relative(path) << ")\n\n";
+    }
+  }
+
+  std::set<std::string> extractors;
+  for (const auto& r : results) {
+    if (!r.extractor.empty()) extractors.insert(r.extractor);
+  }
+  std::string features;
+  for (const auto& e : extractors) features += (features.empty() ? "`" : ", `") + e + "`";
+  if (features.empty()) features = "(none finished yet)";
+  std::ostringstream md;
+  md << "# The schedule study: Chen (2023)'s findings in miniature\n\n"
+     << "Generated by `" << command << "` from `" << plan.source
+     << "`; do not edit by hand (the command rewrites it).\n\n"
+     << "Each cell trains one model for a fixed number of steps and evaluates its EMA weights "
+        "once at the end: "
+     << plan.eval_num << " class-conditional samples, `" << plan.eval_recipe << "`, features of "
+     << features << (extractors.size() > 1 ? " (several extractors: the FIDs do not compare)" : "")
+     << ". Tables give the mean FID over seeds "
+        "± half the range between seeds (class accuracy in brackets); the lowest mean of each "
+        "column is in bold.\n\n";
+  md << "## Conclusion\n\n" << study_conclusion(plan, results) << "\n";
+  if (!plan.input_scales.empty()) {
+    md << "## FID by input scale b (gamma = 1 - t) and resolution\n\n"
+       << table(b_rows(plan), sizes, fid, cacc, "b") << "\n";
+  }
+  if (!plan.schedules.empty()) {
+    md << "## FID by schedule function (b = 1) and resolution\n\n"
+       << table(schedule_rows(plan), sizes, fid, cacc, "schedule") << "\n";
+  }
+  for (const auto& name : written) md << "![figure](" << name << ")\n\n";
+  md << per_resolution.str();
+  md << "## Cells\n\n| cell | resolution | steps | seed | status | training minutes | FID | class "
+        "accuracy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  for (const auto& r : results) {
+    const char* status = r.status == CellResult::Status::kDone      ? "done"
+                         : r.status == CellResult::Status::kPartial ? "partial"
+                                                                    : "not started";
+    md << "| " << r.cell.id << " | " << r.cell.resolution << " | " << r.step << "/"
+       << r.cell.config.train.steps << " | " << r.cell.seed << " | " << status << " | "
+       << fixed(r.train_seconds / 60, 1) << " | "
+       << (r.status == CellResult::Status::kDone ? fixed(r.fid, 1) : "") << " | "
+       << (r.status == CellResult::Status::kDone && r.cacc >= 0 ? fixed(100 * r.cacc, 1) + "%" : "")
+       << " |\n";
+  }
+  if (!report.parent_path().empty()) create_directories(report.parent_path().string());
+  write_file_atomically(report.string(), md.str());
+}
+
+}  // namespace noisesched
