@@ -18,6 +18,8 @@ packages=(
   # Independent references run only by tests: SciPy's sqrtm for FID, torchvision's Inception-v3
   # for the extractor's parity test (python3-torch also converts user-supplied Inception weights).
   python3-scipy python3-torchvision
+  # The run report's browser test (headless Chromium loads report.html and takes a screenshot).
+  chromium
 )
 
 missing=()

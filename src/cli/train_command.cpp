@@ -36,6 +36,7 @@ int run(const TrainCommandOptions& options) {
   // A run resumed at its end trains nothing: there is no loss of this sitting to report.
   if (result.last_step > result.first_step) std::cout << "; last loss " << result.last_loss;
   std::cout << "; checkpoint " << result.checkpoint << "\n";
+  if (!result.report.empty()) std::cout << "report: " << result.report << "\n";
   if (result.signal != 0) return 128 + result.signal;
   return 0;
 }

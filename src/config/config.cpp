@@ -267,6 +267,10 @@ std::vector<ConfigField> config_fields(Config& c) {
         "checkpoints kept (older ones are deleted after a successful save)", {}, true),
       F("train", "sample_every", &c.train.sample_every,
         "steps between sample grids (0: none during training)", {}, true),
+      F("train", "report", &c.train.report,
+        "write report.html in the run folder at the end, refreshed at checkpoints (at most once a "
+        "minute)",
+        {}, true),
       F("train", "sample_recipe", &c.train.sample_recipe,
         "how the grids are sampled: inference recipe 'SAMPLER key=value ...'", {}, true),
       F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},

@@ -55,7 +55,7 @@ def main(spec_path, out_path):
         if panel.get("ylim"):
             ax.set_ylim(*panel["ylim"])
         ax.grid(True, alpha=0.3)
-        if spec.get("legend", "figure") == "panel":
+        if spec.get("legend", "figure") == "panel" and ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=8)
     for index in range(len(panels), rows * columns):
         axes[index // columns][index % columns].axis("off")

@@ -437,7 +437,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
   for (const auto& name : written) md << "![figure](" << name << ")\n\n";
   md << per_resolution.str();
   md << "## Cells\n\n| cell | resolution | steps | seed | status | training minutes | FID | class "
-        "accuracy |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n";
+        "accuracy | run report |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : results) {
     const char* status = r.status == CellResult::Status::kDone      ? "done"
                          : r.status == CellResult::Status::kPartial ? "partial"
@@ -447,7 +447,10 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
        << fixed(r.train_seconds / 60, 1) << " | "
        << (r.status == CellResult::Status::kDone ? fixed(r.fid, 1) : "") << " | "
        << (r.status == CellResult::Status::kDone && r.cacc >= 0 ? fixed(100 * r.cacc, 1) + "%" : "")
-       << " |\n";
+       << " | ";
+    const fs::path cell_report = fs::path(r.cell.config.train.out_dir) / "report.html";
+    if (fs::exists(cell_report)) md << "[report](" << relative(fs::absolute(cell_report)) << ")";
+    md << " |\n";
   }
   if (!report.parent_path().empty()) create_directories(report.parent_path().string());
   write_file_atomically(report.string(), md.str());

@@ -28,6 +28,7 @@
 #include "noisesched/diffusion/process.h"
 #include "noisesched/eval/evaluate.h"
 #include "noisesched/models/denoiser.h"
+#include "noisesched/report/run_report.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
@@ -339,6 +340,18 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     state["train_seconds"] = train_seconds;
     result.checkpoint = run.save(engine.checkpoint_content(done, state));
   };
+  // The run report: at checkpoints at most once a minute, and at the end. A report that cannot be
+  // drawn (no matplotlib, say) is a warning: the training result stands.
+  auto last_report = Clock::now();
+  const auto write_report = [&]() -> std::string {
+    last_report = Clock::now();
+    try {
+      return write_run_report(config.train.out_dir);
+    } catch (const Error& e) {
+      training_log.note() << "warning: run report not written: " << e.what() << "\n";
+      return "";
+    }
+  };
   // Runs a periodic hook; its time counts neither as training time nor against throughput.
   const auto outside_training = [&](const auto& hook) {
     const auto begin = Clock::now();
@@ -380,7 +393,10 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       });
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
-      outside_training([&] { save(step); });
+      outside_training([&] {
+        save(step);
+        if (config.train.report && !finishing && seconds_since(last_report) >= 60) write_report();
+      });
       if (!training_log.progress_bar() || finishing) {
         log << "checkpoint " << result.checkpoint << "\n";
       }
@@ -397,6 +413,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)
         << "\n";
   }
+  if (config.train.report) result.report = write_report();
   return result;
 }
 

@@ -263,13 +263,14 @@ std::string tiny_config(const fs::path& folder, int steps) {
   noisesched::testing::write_idx_dataset(data, "train", 40, 8, 10, true);
   noisesched::testing::write_idx_dataset(data, "t10k", 10, 8, 10, true);
   const auto path = folder / "tiny.toml";
-  std::ofstream(path) << "[data]\ndataset = \"mnist\"\npath = \"" << data.string()
-                      << "\"\nresolution = 8\n"
-                         "[rin]\npatch_size = 2\nlatents = 4\nlatent_dim = 16\ninterface_dim = 8\n"
-                         "blocks = 1\nlayers_per_block = 1\nheads = 2\ncross_heads = 2\n"
-                         "[train]\nsteps = "
-                      << steps << "\nbatch_size = 4\nlog_every = 1\ncheckpoint_every = 1000\n"
-                      << "sample_every = 0\nout_dir = \"" << (folder / "run").string() << "\"\n";
+  std::ofstream(path)
+      << "[data]\ndataset = \"mnist\"\npath = \"" << data.string()
+      << "\"\nresolution = 8\n"
+         "[rin]\npatch_size = 2\nlatents = 4\nlatent_dim = 16\ninterface_dim = 8\n"
+         "blocks = 1\nlayers_per_block = 1\nheads = 2\ncross_heads = 2\n"
+         "[train]\nsteps = "
+      << steps << "\nbatch_size = 4\nlog_every = 1\ncheckpoint_every = 1000\nreport = false\n"
+      << "sample_every = 0\nout_dir = \"" << (folder / "run").string() << "\"\n";
   return path.string();
 }
 

@@ -44,6 +44,7 @@ Config tiny_config(const fs::path& data, const fs::path& out) {
   c.train.log_every = 2;
   c.train.checkpoint_every = 100;
   c.train.sample_every = 0;
+  c.train.report = false;  // drawn by matplotlib: seconds per run (WritesMetricsAndGrids checks it)
   c.optim.warmup_steps = 2;
   return c;
 }
@@ -312,7 +313,10 @@ TEST_F(TrainerTest, WritesMetricsAndGrids) {
   Config c = tiny_config(tiny_data(), run);
   c.train.sample_every = 3;
   c.train.sample_recipe = "ddpm steps=3";
-  train(request_for(c), log_);
+  c.train.report = true;
+  const TrainResult result = train(request_for(c), log_);
+  EXPECT_EQ(result.report, (run / "report.html").string());
+  EXPECT_GT(fs::file_size(run / "report.html"), 10000u);
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000003.png"));
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000006.png"));
   EXPECT_TRUE(fs::exists(run / "config.toml"));

@@ -89,6 +89,7 @@ struct TrainConfig {
   int checkpoint_every = 500;
   int keep_checkpoints = 3;
   int sample_every = 1000;  // 0: no grids during training
+  bool report = true;  // report.html at the end, refreshed at checkpoints (report/run_report.h)
   // How the grids are sampled: an inference recipe (schedule/inference_recipe.h).
   std::string sample_recipe = InferenceRecipe{}.to_string();
 };

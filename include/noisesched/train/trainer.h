@@ -32,6 +32,7 @@ struct TrainResult {
   std::int64_t first_step = 0;  // the step this run started from
   std::int64_t last_step = 0;   // steps completed in total
   std::string checkpoint;       // the last checkpoint written
+  std::string report;           // the run report written at the end ("" when off or failed)
   double last_loss = 0.0;       // mean loss of the last log interval
   int signal = 0;               // SIGINT or SIGTERM when stopped by one, else 0
 };

@@ -1,0 +1,81 @@
+// The run report in a real browser: headless Chromium (Debian's `chromium`, installed by
+// scripts/install-deps.sh) loads the report of a short training run, without console errors,
+// and its screenshot shows figures (not a blank page). Label `browser`.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "data/data_test_util.h"
+#include "noisesched/data/image_io.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int status = -1;
+  std::string output;
+};
+
+Result run_shell(const std::string& command) {
+  Result result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(Browser, ReportOfAShortRunLoadsWithoutErrorsAndShowsFigures) {
+  ASSERT_EQ(run_shell("command -v chromium").status, 0)
+      << "chromium is not installed (scripts/install-deps.sh installs it)";
+  const auto folder = noisesched::testing::fresh_folder("browser-report");
+  noisesched::testing::write_idx_dataset(folder / "data", "train", 40, 8, 10, true);
+  std::ofstream(folder / "tiny.toml")
+      << "[data]\ndataset = \"mnist\"\npath = \"" << (folder / "data").string()
+      << "\"\nresolution = 8\n[rin]\npatch_size = 2\nlatents = 4\nlatent_dim = 16\n"
+         "interface_dim = 8\nblocks = 1\nlayers_per_block = 1\nheads = 2\ncross_heads = 2\n"
+         "[train]\nsteps = 12\nbatch_size = 4\nlog_every = 2\ncheckpoint_every = 6\n"
+         "sample_every = 6\nsample_recipe = \"ddim steps=2\"\nout_dir = \""
+      << (folder / "run").string() << "\"\n";
+  Result r = run_shell(std::string(NOISESCHED_BINARY) + " train --config " +
+                       (folder / "tiny.toml").string() + " --progress lines");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path report = folder / "run" / "report.html";
+  ASSERT_NE(r.output.find("report: " + report.string()), std::string::npos) << r.output;
+
+  const fs::path shot = folder / "shot.png";
+  r = run_shell(
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+      "--user-data-dir=" +
+      (folder / "profile").string() +
+      " --window-size=1200,1800 --enable-logging=stderr --v=0 --screenshot=" + shot.string() +
+      " file://" + report.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_TRUE(fs::exists(shot)) << r.output;
+  // Page errors reach the log as console messages ("...:CONSOLE(line)] ...").
+  EXPECT_EQ(r.output.find(":CONSOLE("), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("Uncaught"), std::string::npos) << r.output;
+
+  // Not blank: a real share of the page is drawn (lines, text, sample grids), in many shades.
+  const noisesched::ImageCHW image = noisesched::read_image(shot.string(), 1);
+  ASSERT_EQ(image.width, 1200);
+  std::size_t drawn = 0;
+  std::set<int> shades;
+  for (std::uint8_t v : image.pixels) {
+    drawn += v < 200;
+    shades.insert(v);
+  }
+  const double share = static_cast<double>(drawn) / static_cast<double>(image.pixels.size());
+  EXPECT_GT(share, 0.02) << "the page looks blank";
+  EXPECT_GT(shades.size(), 50u);
+  fs::remove_all(folder);
+}
+
+}  // namespace
