@@ -1,12 +1,15 @@
 // `noisesched featurizer train`: the Fashion-MNIST / MNIST feature classifier for FID and IS.
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/common/progress.h"
 #include "noisesched/eval/classifier.h"
 #include "noisesched/eval/evaluate.h"
 #include "noisesched/train/engine.h"
@@ -20,6 +23,7 @@ struct FeaturizerTrainOptions {
   bool force = false;
   std::string device = "cpu";
   double min_accuracy = 0.0;
+  std::string progress = "auto";
 };
 
 int run(const FeaturizerTrainOptions& o) {
@@ -37,9 +41,23 @@ int run(const FeaturizerTrainOptions& o) {
   // Trained into a side file first: an existing extractor is replaced only by one that passed
   // --min-accuracy, so a bad run never costs the good file.
   const std::string trained = out + ".new";
-  const ClassifierTrainResult result =
-      train_classifier(o.train, trained, parse_device(o.device),
-                       [](const std::string& line) { std::cerr << line << "\n"; });
+  FeaturizerTrainOptions options = o;
+  std::optional<Progress> progress;
+  options.train.progress = [&](std::int64_t done, std::int64_t total, int epoch, double loss) {
+    if (!progress) progress.emplace("classifier step", total, progress_mode(o.progress), std::cerr);
+    char loss_text[64];
+    std::snprintf(loss_text, sizeof(loss_text), "loss %.4f", loss);
+    // Log lines come from the epoch summaries below; the redrawn line shows every step.
+    progress->update(done,
+                     {{"epoch " + std::to_string(epoch) + "/" + std::to_string(o.train.epochs), 1},
+                      {loss_text, 2},
+                      {"left " + duration_text(progress->seconds_left(done)), 1}},
+                     false);
+  };
+  const ClassifierTrainResult result = train_classifier(
+      options.train, trained, parse_device(o.device), [&](const std::string& line) {
+        (progress ? progress->interrupt() : std::cerr) << line << "\n";
+      });
   if (result.test_accuracy < o.min_accuracy) {
     throw Error("test accuracy " + format_significant(result.test_accuracy, 4) +
                 " is below --min-accuracy " + format_exact(o.min_accuracy) +
@@ -82,6 +100,10 @@ void add_featurizer_command(CLI::App& app, CommandRunner& runner) {
   train->add_option("--device", options->device, "cpu, cuda or cuda:N");
   train->add_option("--min-accuracy", options->min_accuracy,
                     "Exit with an error when the test accuracy ends below this");
+  train
+      ->add_option("--progress", options->progress,
+                   "auto (a redrawn line on a terminal, else one line per epoch), bar or lines")
+      ->check(CLI::IsMember({"auto", "bar", "lines"}));
   train->callback([options, &runner] { runner = [options] { return run(*options); }; });
 }
 

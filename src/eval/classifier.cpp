@@ -117,6 +117,9 @@ ClassifierTrainResult train_classifier(const ClassifierTrainOptions& options,
       optimizer.step(lr);
       loss_sum += loss.item<double>() * static_cast<double>(end - begin);
       correct += (logits.argmax(1) == labels).sum().item<std::int64_t>();
+      if (options.progress) {
+        options.progress(step + 1, total_steps, epoch + 1, loss_sum / static_cast<double>(end));
+      }
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

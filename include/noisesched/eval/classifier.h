@@ -31,6 +31,9 @@ struct ClassifierTrainOptions {
   double weight_decay = 1e-4;
   std::uint64_t seed = 0;
   int limit = 0;  // train on the first N training images only (0: all); for tests
+  // Called after every optimizer step with (steps done, total steps, epoch (1-based), the
+  // epoch's running mean loss); empty: no progress.
+  std::function<void(std::int64_t, std::int64_t, int, double)> progress;
 };
 
 struct ClassifierTrainResult {
