@@ -6,7 +6,7 @@
 # run's curves on one figure and prints the table. Stops and continues where it left off: a
 # finished run is kept, an interrupted one resumes from its last checkpoint.
 # Usage: scripts/levers.sh [VARIANT...]   (default: all, in the order below; the figure and table
-#        always show every variant measured so far)
+#        always show every variant measured so far; unet_v_60min is the 60-minute preset)
 # Results: $NOISESCHED_OUT/levers/<variant>/ (default out/levers), docs/figures/time_to_fid.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +32,7 @@ unet_v_batch32|configs/fmnist32.toml|train.batch_size=32 train.steps=3850
 unet_v_mult124|configs/fmnist32.toml|unet.channel_mult=1,2,4 train.steps=1350
 unet_v_cosine|configs/fmnist32.toml|diffusion.schedule=cosine train.steps=1950
 unet_v_rb2|configs/fmnist32.toml|unet.res_blocks=2 train.steps=1300
+unet_v_60min|configs/fmnist32_long.toml|eval.every_seconds=600
 LIST
 }
 
@@ -61,4 +62,6 @@ done < <(variants)
 "$ns" plot "${done_runs[@]}" --metric fid --metric cacc --metric bg \
   --title "time to quality on 2 cores: 500 samples, DPM-Solver++(2M) 25 steps" \
   --out docs/figures/time_to_fid.png
-/usr/bin/python3 scripts/levers_table.py "${done_runs[@]}"
+# STEP_COSTS="name=seconds ...": step costs measured alone for runs that shared the machine.
+# shellcheck disable=SC2086
+/usr/bin/python3 scripts/levers_table.py "${done_runs[@]}" ${STEP_COSTS:-}
