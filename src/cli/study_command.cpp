@@ -145,7 +145,7 @@ void add_study_command(CLI::App& app, CommandRunner& runner) {
       "evaluated at its end, and a generated report (tables, figures, conclusion). Finished cells\n"
       "are kept and skipped, an interrupted one resumes from its last checkpoint: run the same\n"
       "command again to continue. The study file's format is in docs/studies.md.");
-  cmd->add_option("--config", options->config, "Study file (TOML), e.g. configs/study_cpu.toml")
+  cmd->add_option("--config", options->config, "Study file (TOML), e.g. configs/studies/cpu.toml")
       ->required();
   cmd->add_option("--cells", options->cells,
                   "Run only the cells whose id matches this glob (* and ?; repeatable), e.g. "

@@ -15,6 +15,7 @@
 #include "noisesched/config/enums.h"
 #include "noisesched/config/loss_weight.h"
 #include "noisesched/config/lr_schedule.h"
+#include "noisesched/config/toml_text.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/sampler_step.h"
 #include "noisesched/schedule/schedule.h"
@@ -291,17 +292,20 @@ std::vector<ConfigField> config_fields(Config& c) {
   };
 }
 
-Config parse_config(std::string_view toml_text, const std::string& source_name) {
-  const std::string where = source_name + ": ";
-  toml::table table;
+toml::table parse_toml(std::string_view text, const std::string& source_name) {
   try {
-    table = toml::parse(toml_text, source_name);
+    return toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     std::ostringstream message;
     message << source_name << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
             << e.description();
     throw Error(message.str());
   }
+}
+
+Config parse_config(std::string_view toml_text, const std::string& source_name) {
+  const std::string where = source_name + ": ";
+  const toml::table table = parse_toml(toml_text, source_name);
   Config config;
   auto fields = config_fields(config);
   std::vector<std::string> sections;

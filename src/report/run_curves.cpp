@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "noisesched/common/error.h"
+#include "noisesched/report/json_lines.h"
 
 namespace noisesched {
 namespace {
@@ -51,20 +52,11 @@ std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
                                                 const std::string& metric) {
   const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
   const CurveMetric& curve = curve_metric(metric);
-  std::ifstream in(path);
-  if (!in) throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
+  if (!std::filesystem::exists(path)) {
+    throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
+  }
   std::vector<RunEvaluation> out;
-  int line_number = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    if (line.empty()) continue;
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("plot: " + path + ":" + std::to_string(line_number) + ": not JSON (" + e.what() +
-                  ")");
-    }
+  for (const nlohmann::json& doc : read_json_lines(path, "plot")) {
     if (!doc.contains("eval")) continue;
     const double value = metric_value(doc["eval"], curve);
     if (std::isnan(value)) continue;

@@ -19,6 +19,7 @@
 #include "noisesched/common/progress.h"
 #include "noisesched/config/config.h"
 #include "noisesched/report/figure.h"
+#include "noisesched/report/json_lines.h"
 #include "noisesched/report/run_curves.h"
 #include "noisesched/report/schedule_report.h"
 #include "noisesched/schedule/input_scale.h"
@@ -145,18 +146,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
   std::vector<LogLine> logs;
   std::vector<nlohmann::json> evals;
   if (fs::exists(metrics_path)) {
-    std::ifstream in(metrics_path);
-    int line_number = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_number;
-      if (trim(line).empty()) continue;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception& e) {
-        throw Error("report: " + metrics_path.string() + ":" + std::to_string(line_number) +
-                    ": not JSON: " + e.what());
-      }
+    for (const nlohmann::json& j : read_json_lines(metrics_path.string(), "report")) {
       if (j.contains("eval")) {
         evals.push_back(j);
         continue;

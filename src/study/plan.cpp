@@ -1,7 +1,6 @@
 // The study's grid (see plan.h).
 #include "noisesched/study/plan.h"
 
-#include <toml++/toml.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/metric_selection.h"
+#include "noisesched/config/toml_text.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/schedule.h"
 
@@ -96,15 +96,7 @@ std::string study_cell_id(int resolution, StudyAxis axis, const std::string& val
 StudyPlan parse_study(const std::string& toml_text, const std::string& source_name,
                       const std::string& base_folder) {
   const Reader r{source_name + ": "};
-  toml::table table;
-  try {
-    table = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream message;
-    message << source_name << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-            << e.description();
-    throw Error(message.str());
-  }
+  const toml::table table = parse_toml(toml_text, source_name);
   StudyPlan plan;
   plan.source = source_name;
   const auto resolve = [&](const std::string& path) {
@@ -210,7 +202,9 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
   }
   try {
     InferenceRecipe::parse(plan.eval_recipe);
-    MetricSelection::parse(plan.eval_metrics);
+    if (!MetricSelection::parse(plan.eval_metrics).fid) {
+      throw Error("metrics '" + plan.eval_metrics + "' must include fid (the study compares FID)");
+    }
   } catch (const Error& e) {
     throw Error(r.where + "eval: " + e.what());
   }

@@ -15,6 +15,7 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/report/figure.h"
+#include "noisesched/report/json_lines.h"
 #include "noisesched/schedule/schedule.h"
 
 namespace noisesched {
@@ -155,19 +156,8 @@ CellResult read_cell_result(const StudyCell& cell) {
   const fs::path metrics = folder / "metrics.jsonl";
   if (!fs::exists(metrics)) return result;
   result.status = CellResult::Status::kPartial;
-  std::ifstream in(metrics);
   std::vector<nlohmann::json> logs;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (trim(line).empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(metrics.string() + ":" + std::to_string(number) + ": not JSON: " + e.what());
-    }
+  for (const nlohmann::json& j : read_json_lines(metrics.string(), "study")) {
     const std::int64_t step = j.value("step", std::int64_t{0});
     result.step = std::max(result.step, step);
     result.train_seconds = std::max(result.train_seconds, j.value("train_s", 0.0));
@@ -241,6 +231,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
                         "not established.")
         << "\n";
   }
+  std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order
   if (best_b.size() >= 2) {
     bool non_increasing = true, strictly_somewhere = false;
     for (std::size_t i = 1; i < best_b.size(); ++i) {

@@ -7,25 +7,12 @@
 #include <filesystem>
 #include <string>
 
+#include "shell_util.h"
+
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command line, capturing stdout and stderr together.
-Result run_shell(const std::string& command_line) {
-  const std::string command = command_line + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using Result = noisesched::testing::ShellResult;
+using noisesched::testing::run_shell;
 
 Result run(const std::string& args) {
   return run_shell(std::string(NOISESCHED_BINARY) + " " + args);
@@ -728,6 +715,9 @@ TEST(CliStudy, BadStudyFilesNameTheKey) {
        "config = \"missing.toml\"\n",
        "cannot read config file"},
       {"[stduy]\n", "unknown section [stduy]"},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[eval]\nmetrics = \"cacc\"\n"
+       "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",
+       "eval: metrics 'cacc' must include fid"},
   };
   for (const auto& c : cases) {
     std::ofstream(folder / "study.toml") << c.text;

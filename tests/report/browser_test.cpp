@@ -3,34 +3,20 @@
 // and its screenshot shows figures (not a blank page). Label `browser`.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "data/data_test_util.h"
 #include "noisesched/data/image_io.h"
+#include "shell_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string output;
-};
-
-Result run_shell(const std::string& command) {
-  Result result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using noisesched::testing::run_shell;
+using Result = noisesched::testing::ShellResult;
 
 TEST(Browser, ReportOfAShortRunLoadsWithoutErrorsAndShowsFigures) {
   ASSERT_EQ(run_shell("command -v chromium").status, 0)

@@ -22,7 +22,7 @@
 //   metrics = "fid,cacc"
 //   [[resolution]]                   # one per image size
 //   size = 32
-//   config = "fmnist32.toml"         # relative to the study file's folder
+//   config = "../fmnist32.toml"      # relative to the study file's folder
 //   steps = 1000                     # optional
 //   set = []                         # optional overrides for this size
 #pragma once

@@ -1,0 +1,124 @@
+// The study's conclusion follows the numbers: the paper's trend when the best b shrinks with
+// resolution, its absence otherwise, and seed spreads that leave an order open.
+#include <gtest/gtest.h>
+
+#include "noisesched/study/plan.h"
+#include "noisesched/study/report.h"
+
+namespace noisesched {
+namespace {
+
+CellResult done(int resolution, StudyAxis axis, const std::string& value, std::int64_t seed,
+                double fid) {
+  CellResult r;
+  r.cell.id = study_cell_id(resolution, axis, value, seed);
+  r.cell.axis = axis;
+  r.cell.value = value;
+  r.cell.resolution = resolution;
+  r.cell.seed = seed;
+  r.status = CellResult::Status::kDone;
+  r.fid = fid;
+  return r;
+}
+
+StudyPlan plan_of(std::vector<int> sizes) {
+  StudyPlan plan;
+  plan.input_scales = {1, 0.5};
+  plan.schedules = {"cosine"};
+  plan.seeds = {0, 1};
+  for (int size : sizes) {
+    StudyResolution r;
+    r.size = size;
+    plan.resolutions.push_back(r);
+  }
+  return plan;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Study, CellIdsNameEverything) {
+  EXPECT_EQ(study_cell_id(32, StudyAxis::kInputScale, "0.5", 1), "r32_b0.5_s1");
+  EXPECT_EQ(study_cell_id(64, StudyAxis::kSchedule, "cosine@0.2,1,1", 0), "r64_cosine@0.2,1,1_s0");
+  EXPECT_EQ(study_cell_id(8, StudyAxis::kSchedule, "a/b c", 0), "r8_a_b_c_s0");
+}
+
+TEST(Study, TheBestBShrinkingWithResolutionIsThePapersFinding) {
+  const auto b = StudyAxis::kInputScale;
+  // Given out of order (64 first): the trend is read by resolution.
+  const StudyPlan plan = plan_of({64, 32});
+  const std::vector<CellResult> results = {done(32, b, "1", 0, 100),   done(32, b, "1", 1, 102),
+                                           done(32, b, "0.5", 0, 150), done(32, b, "0.5", 1, 152),
+                                           done(64, b, "1", 0, 200),   done(64, b, "1", 1, 205),
+                                           done(64, b, "0.5", 0, 120), done(64, b, "0.5", 1, 125)};
+  const std::string text = study_conclusion(plan, results);
+  EXPECT_TRUE(has(text,
+                  "32 px: the best b is 1 (FID 101.0); the next, b = 0.5 (FID 151.0), is "
+                  "worse for every seed."))
+      << text;
+  EXPECT_TRUE(has(text, "64 px: the best b is 0.5")) << text;
+  EXPECT_TRUE(has(text,
+                  "As in the paper, the best input scale shrinks as the resolution grows** "
+                  "(32 px: 1, 64 px: 0.5)"))
+      << text;
+  const StudySummary summary = summarize_fid(results);
+  const SeedSummary& s = summary.at({static_cast<int>(b), "1", 64});
+  EXPECT_DOUBLE_EQ(s.mean, 202.5);
+  EXPECT_EQ(s.low, 200);
+  EXPECT_EQ(s.high, 205);
+  EXPECT_EQ(s.count, 2);
+}
+
+TEST(Study, NoTrendAndOverlappingSeedsAreSaid) {
+  const auto b = StudyAxis::kInputScale;
+  const StudyPlan plan = plan_of({32, 64});
+  const std::vector<CellResult> results = {done(32, b, "1", 0, 150),   done(32, b, "1", 1, 152),
+                                           done(32, b, "0.5", 0, 100), done(32, b, "0.5", 1, 160),
+                                           done(64, b, "1", 0, 120),   done(64, b, "1", 1, 125),
+                                           done(64, b, "0.5", 0, 200), done(64, b, "0.5", 1, 205)};
+  const std::string text = study_conclusion(plan, results);
+  // 32 px: 0.5 has the lower mean (130 < 151) but its seeds span 100..160, overlapping 150..152.
+  EXPECT_TRUE(has(text,
+                  "32 px: the best b is 0.5 (FID 130.0); the next, b = 1 (FID 151.0), "
+                  "overlaps it within the spread over seeds"))
+      << text;
+  EXPECT_TRUE(has(text, "does not show at this budget** (best b: 32 px: 0.5, 64 px: 1)")) << text;
+}
+
+TEST(Study, UnfinishedCellsAreCountedAndLeftOut) {
+  const auto b = StudyAxis::kInputScale;
+  const StudyPlan plan = plan_of({32});
+  std::vector<CellResult> results = {done(32, b, "1", 0, 100), done(32, b, "0.5", 0, 90)};
+  CellResult partial = done(32, b, "1", 1, 0);
+  partial.status = CellResult::Status::kPartial;
+  results.push_back(partial);
+  const std::string text = study_conclusion(plan, results);
+  EXPECT_TRUE(has(text, "2 of 3 cells are finished")) << text;
+  EXPECT_TRUE(has(text, "the best b is 0.5 (FID 90.0)")) << text;
+  EXPECT_EQ(summarize_fid(results).at({static_cast<int>(b), "1", 32}).count, 1);
+}
+
+TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
+  // configs/studies/*.toml: the grid the docs describe, with presets that load and cells whose
+  // configurations are valid (66 cells: 3 sizes x (5 b + 6 schedules) x 2 seeds on the CPU).
+  const std::string folder = std::string(NOISESCHED_TEST_DIR) + "/../configs/studies/";
+  const StudyPlan cpu = load_study(folder + "cpu.toml");
+  const auto cells = cpu.cells();
+  EXPECT_EQ(cells.size(), 66u);
+  EXPECT_EQ(cells.front().id, "r32_b1_s0");
+  EXPECT_EQ(cells.back().id, "r128_sigmoid@0,3,0.7_s1");
+  for (const auto& cell : cells) {
+    EXPECT_EQ(cell.config.data.resolution, cell.resolution) << cell.id;
+    EXPECT_EQ(cell.config.train.steps, 700) << cell.id;
+    EXPECT_EQ(cell.config.eval.every, 700) << cell.id;
+  }
+  EXPECT_EQ(cells[2].config.diffusion.input_scale, "0.7");
+  EXPECT_EQ(cells[2].config.diffusion.schedule, "simple_linear");
+  const StudyPlan gpu = load_study(folder + "gpu.toml");
+  EXPECT_EQ(gpu.cells().size(), 99u);
+  EXPECT_EQ(gpu.cells().front().config.train.device, "cuda");
+}
+
+}  // namespace
+}  // namespace noisesched
