@@ -349,7 +349,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
   std::ostringstream per_resolution;
   for (int size : sizes) {
     Figure samples;
-    samples.title = std::to_string(size) + " px: final samples of each cell (first seed)";
+    samples.title = std::to_string(size) + " px, first seed";
     samples.columns = 4;
     samples.legend = LegendPlacement::kNone;
     samples.panel_size = {3.2, 4.0};
