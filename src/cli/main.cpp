@@ -48,13 +48,15 @@ int main(int argc, char** argv) {
 
   // A first word that is not a command gets its own message (CLI11 would say only that a
   // subcommand is required). The only global option with a value is --threads.
+  // Help, --version and options it does not know are left to CLI11.
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];
     if (word == "--threads") {
       ++i;
       continue;
     }
-    if (word.empty() || word[0] == '-') continue;
+    if (word.rfind("--threads=", 0) == 0) continue;
+    if (!word.empty() && word[0] == '-') break;
     const CLI::App& commands = app;
     bool known = false;
     std::string names;

@@ -2,11 +2,13 @@
 #include "noisesched/common/folder_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -35,18 +37,30 @@ bool is_temporary_name(std::string_view name) {
          digits(rest.substr(dash + 1));
 }
 
-int remove_temporaries(const std::string& folder) {
+int remove_temporaries(const std::string& folder, const std::vector<std::string>& prefixes) {
   std::error_code error;
   if (!std::filesystem::is_directory(folder, error)) return 0;
   std::vector<std::filesystem::path> stale;
   for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    if (is_temporary_name(entry.path().filename().string())) stale.push_back(entry.path());
+    const std::string name = entry.path().filename().string();
+    if (!is_temporary_name(name)) continue;
+    if (std::none_of(prefixes.begin(), prefixes.end(),
+                     [&](const std::string& p) { return name.rfind(p, 0) == 0; })) {
+      continue;
+    }
+    // The writer's pid: a temporary of a live process (another command writing a report, say)
+    // is not stale.
+    const auto at = name.rfind(".tmp-") + 5;
+    const long pid = std::strtol(name.c_str() + at, nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
+    stale.push_back(entry.path());
   }
   if (error) throw Error("cannot list folder '" + folder + "': " + error.message());
   for (const auto& path : stale) {
     std::filesystem::remove_all(path, error);
-    if (error)
+    if (error) {
       throw Error("cannot remove stale temporary '" + path.string() + "': " + error.message());
+    }
   }
   return static_cast<int>(stale.size());
 }

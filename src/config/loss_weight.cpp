@@ -39,21 +39,24 @@ std::string LossWeighting::to_string() const {
   return "none";
 }
 
-double LossWeighting::weight(Target target, double logsnr) const {
+double LossWeighting::weight(Target target, double logsnr, double scale) const {
   if (kind_ == Kind::kNone) return 1.0;
   // min(snr, G) / target_weight(snr), written to stay finite at logSNR = +-inf: with
-  // r = min(snr, G) / snr = min(1, G / snr) = min(1, exp(log G - logSNR)).
+  // ratio = min(snr, G) / snr = min(1, exp(log G - logSNR)).
   const double log_gamma = std::log(gamma_);
-  const double ratio = logsnr >= log_gamma ? std::exp(log_gamma - logsnr) : 1.0;  // min(snr,G)/snr
+  const double ratio = logsnr >= log_gamma ? std::exp(log_gamma - logsnr) : 1.0;
   switch (target) {
     case Target::kEps:
       return ratio;
-    case Target::kX0:
-      return logsnr >= log_gamma ? gamma_ : std::min(std::exp(logsnr), gamma_);  // min(snr, G)
-    case Target::kV:
-      // min(snr, G) / (snr + 1) = ratio * snr / (snr + 1) = ratio * sigmoid(logSNR).
-      return ratio * (logsnr >= 0 ? 1.0 / (1.0 + std::exp(-logsnr))
-                                  : std::exp(logsnr) / (1.0 + std::exp(logsnr)));
+    case Target::kX0: {
+      const double min_snr = logsnr >= log_gamma ? gamma_ : std::min(std::exp(logsnr), gamma_);
+      return min_snr / (scale * scale);
+    }
+    case Target::kV: {
+      // min(snr, G) / (snr + b^2) = ratio * snr / (snr + b^2) = ratio * sigmoid(logSNR - 2 ln b).
+      const double u = logsnr - 2.0 * std::log(scale);
+      return ratio * (u >= 0 ? 1.0 / (1.0 + std::exp(-u)) : std::exp(u) / (1.0 + std::exp(u)));
+    }
   }
   return 1.0;
 }

@@ -194,14 +194,21 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
   if (!evals.empty()) {
     const auto& e = evals.back()["eval"];
     html << "<tr><th>last evaluation (step " << evals.back().value("step", 0) << ")</th><td>";
+    // A metric that came out NaN is stored as null: shown as n/a.
+    const auto value = [](const nlohmann::json& object, const char* key) {
+      return object.is_object() && object.contains(key) && object[key].is_number()
+                 ? object[key].get<double>()
+                 : NAN;
+    };
     std::string parts;
-    if (e.contains("fid")) parts += "FID " + number(e["fid"].get<double>());
-    if (e.contains("cacc"))
+    if (e.contains("fid")) parts += "FID " + number(value(e, "fid"));
+    if (e.contains("cacc")) {
       parts += (parts.empty() ? "" : ", ") + std::string("class accuracy ") +
-               number(100 * e["cacc"].value("accuracy", NAN), 3) + "%";
-    if (e.contains("is"))
-      parts +=
-          (parts.empty() ? "" : ", ") + std::string("IS ") + number(e["is"].value("mean", NAN));
+               number(100 * value(e["cacc"], "accuracy"), 3) + "%";
+    }
+    if (e.contains("is")) {
+      parts += (parts.empty() ? "" : ", ") + std::string("IS ") + number(value(e["is"], "mean"));
+    }
     html << html_escape(parts) << " (" << e.value("num_images", 0) << " images, "
          << html_escape(e.value("recipe", std::string())) << ")</td></tr>\n";
   }
@@ -302,7 +309,8 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
   // Sample grids over training.
   std::vector<fs::path> grids;
   if (fs::is_directory(run / "samples")) {
-    for (const auto& entry : fs::directory_iterator(run / "samples")) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(run / "samples", error)) {
       const std::string file = entry.path().filename().string();
       if (file.rfind("step_", 0) == 0 && entry.path().extension() == ".png") {
         grids.push_back(entry.path());
@@ -327,7 +335,8 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     if (fs::exists(checkpoints / "latest"))
       latest = std::string(trim(read_bytes(checkpoints / "latest")));
     std::vector<std::pair<std::string, std::uintmax_t>> list;
-    for (const auto& entry : fs::directory_iterator(checkpoints)) {
+    std::error_code list_error;
+    for (const auto& entry : fs::directory_iterator(checkpoints, list_error)) {
       const std::string file = entry.path().filename().string();
       if (!entry.is_directory() || file.rfind("step_", 0) != 0 ||
           file.find('.') != std::string::npos) {
@@ -336,7 +345,8 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
       std::uintmax_t size = 0;
       std::error_code error;
       for (const auto& f : fs::directory_iterator(entry.path(), error)) {
-        if (f.is_regular_file()) size += f.file_size();
+        std::error_code size_error;
+        if (f.is_regular_file(size_error)) size += f.file_size(size_error);
       }
       list.emplace_back(file, size);
     }

@@ -180,7 +180,13 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
         if (res.size == 0 || res.config_path.empty()) {
           throw Error(r.where + "every [[resolution]] needs size and config");
         }
-        if (res.steps == 0) res.steps = plan.steps;
+        for (const auto& other : plan.resolutions) {
+          if (other.size == res.size) {
+            throw Error(r.where + "resolution " + std::to_string(res.size) +
+                        " is given twice ([[resolution]] with size = " + std::to_string(res.size) +
+                        ")");
+          }
+        }
         plan.resolutions.push_back(res);
       }
     } else {

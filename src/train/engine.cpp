@@ -143,7 +143,7 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   if (loss_weighting_.kind() != LossWeighting::Kind::kNone) {
     std::vector<double> weights(noised.logsnr.size());
     for (std::size_t i = 0; i < weights.size(); ++i) {
-      weights[i] = loss_weighting_.weight(setup_.target, noised.logsnr[i]);
+      weights[i] = loss_weighting_.weight(setup_.target, noised.logsnr[i], setup_.scale);
     }
     per_example =
         per_example * at::tensor(weights, cpu_double).to(device_, per_example.scalar_type());

@@ -69,8 +69,10 @@ int RunFolder::open(std::int64_t step) {
     // Another process may have started a run here between the constructor and now.
     if (!checkpoint_) refuse_existing_run(path());
   }
-  const int removed =
-      remove_temporaries(path()) + remove_temporaries((fs::path(path()) / "checkpoints").string());
+  const fs::path folder(path());
+  const int removed = remove_temporaries(path(), {"config.toml", "metrics.jsonl", "report"}) +
+                      remove_temporaries((folder / "checkpoints").string(), {"step_", "latest"}) +
+                      remove_temporaries((folder / "samples").string(), {"step_"});
   write_file_atomically((fs::path(path()) / "config.toml").string(), config_to_toml(config_));
   metrics_ = std::make_unique<MetricsFile>((fs::path(path()) / "metrics.jsonl").string(), step);
   return removed;

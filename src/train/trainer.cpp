@@ -347,7 +347,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     last_report = Clock::now();
     try {
       return write_run_report(config.train.out_dir);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       training_log.note() << "warning: run report not written: " << e.what() << "\n";
       return "";
     }

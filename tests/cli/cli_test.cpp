@@ -158,8 +158,8 @@ TEST(Cli, CommandLineMistakesExitWith2AndNameTheMistake) {
     EXPECT_EQ(r.status, 2) << c.args << ": " << r.output;
     EXPECT_TRUE(contains(r.output, c.message)) << c.args << ": " << r.output;
   }
-  for (const char* fine :
-       {"--help", "--version", "schedule --help", "--threads 1 schedule cosine"}) {
+  for (const char* fine : {"--help", "--version", "schedule --help", "--threads 1 schedule cosine",
+                           "--threads=1 schedule cosine", "--help frobnicate"}) {
     EXPECT_EQ(run(fine).status, 0) << fine;
   }
 }
@@ -715,6 +715,9 @@ TEST(CliStudy, BadStudyFilesNameTheKey) {
        "config = \"missing.toml\"\n",
        "cannot read config file"},
       {"[stduy]\n", "unknown section [stduy]"},
+      {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[[resolution]]\nsize = 8\n"
+       "config = \"tiny.toml\"\n[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",
+       "resolution 8 is given twice"},
       {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[eval]\nmetrics = \"cacc\"\n"
        "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",
        "eval: metrics 'cacc' must include fid"},

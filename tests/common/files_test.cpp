@@ -124,18 +124,24 @@ TEST_F(FilesTest, TemporaryNamesAreRecognisedExactly) {
 }
 
 TEST_F(FilesTest, RemovesOnlyTemporaries) {
-  create_directories((folder_ / "step_00000002.tmp-999-0" / "inner").string());
-  write_file_atomically((folder_ / "step_00000002.tmp-999-0" / "inner" / "x").string(), "x");
-  write_file_atomically((folder_ / "latest.tmp-999-3").string(), "step_00000002\n");
+  create_directories((folder_ / "step_00000002.tmp-2147483646-0" / "inner").string());
+  write_file_atomically((folder_ / "step_00000002.tmp-2147483646-0" / "inner" / "x").string(), "x");
+  write_file_atomically((folder_ / "latest.tmp-2147483646-3").string(), "step_00000002\n");
   write_file_atomically((folder_ / "latest").string(), "step_00000001\n");
   create_directories((folder_ / "step_00000001").string());
-  EXPECT_EQ(remove_temporaries(folder_.string()), 2);
-  EXPECT_FALSE(std::filesystem::exists(folder_ / "step_00000002.tmp-999-0"));
-  EXPECT_FALSE(std::filesystem::exists(folder_ / "latest.tmp-999-3"));
+  // A live writer's temporary (this process's pid) and a name outside the prefixes stay.
+  const std::string live = "latest.tmp-" + std::to_string(::getpid()) + "-0";
+  write_file_atomically((folder_ / live).string(), "x");
+  write_file_atomically((folder_ / "notes.tmp-999-1").string(), "mine");
+  EXPECT_EQ(remove_temporaries(folder_.string(), {"step_", "latest"}), 2);
+  EXPECT_TRUE(std::filesystem::exists(folder_ / live));
+  EXPECT_TRUE(std::filesystem::exists(folder_ / "notes.tmp-999-1"));
+  EXPECT_FALSE(std::filesystem::exists(folder_ / "step_00000002.tmp-2147483646-0"));
+  EXPECT_FALSE(std::filesystem::exists(folder_ / "latest.tmp-2147483646-3"));
   EXPECT_EQ(read(folder_ / "latest"), "step_00000001\n");
   EXPECT_TRUE(std::filesystem::is_directory(folder_ / "step_00000001"));
-  EXPECT_EQ(remove_temporaries(folder_.string()), 0);
-  EXPECT_EQ(remove_temporaries((folder_ / "missing").string()), 0);
+  EXPECT_EQ(remove_temporaries(folder_.string(), {"step_", "latest"}), 0);
+  EXPECT_EQ(remove_temporaries((folder_ / "missing").string(), {"step_"}), 0);
 }
 
 TEST_F(FilesTest, FolderLockRefusesASecondHolderAndNamesTheFirst) {

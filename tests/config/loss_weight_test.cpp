@@ -11,15 +11,17 @@
 namespace noisesched {
 namespace {
 
-// The weight each target already puts on the x0 error (loss_weight.h).
-double target_x0_weight(Target target, double snr) {
+// The weight each target puts on the error of the data x0 (before the input scale b), derived
+// from z = a b x0 + s eps with snr = a^2 b^2 / s^2: the eps error is (a b / s) times it, the
+// scaled x0 error b times it, and the v error (1 / s) times the scaled x0 error.
+double target_x0_weight(Target target, double snr, double b) {
   switch (target) {
     case Target::kEps:
       return snr;
     case Target::kX0:
-      return 1.0;
+      return b * b;
     case Target::kV:
-      return snr + 1.0;
+      return snr + b * b;
   }
   return 0.0;
 }
@@ -36,11 +38,14 @@ TEST(LossWeighting, MinSnrMakesEveryTargetWeighTheX0ErrorByMinSnrG) {
   for (const char* text : {"min_snr", "min_snr@5", "min_snr@1", "min_snr@20"}) {
     const auto w = LossWeighting::parse(text);
     for (Target t : {Target::kEps, Target::kX0, Target::kV}) {
-      for (double l : {-12.0, -3.0, -0.5, 0.0, 0.7, std::log(w.gamma()), 2.5, 9.0, 15.0}) {
-        const double snr = std::exp(l);
-        const double expected = std::min(snr, w.gamma());
-        EXPECT_NEAR(w.weight(t, l) * target_x0_weight(t, snr), expected, 1e-12 * (1 + expected))
-            << text << " target " << to_string(t) << " logSNR " << l;
+      for (double b : {1.0, 0.25, 0.5, 2.0}) {
+        for (double l : {-12.0, -3.0, -0.5, 0.0, 0.7, std::log(w.gamma()), 2.5, 9.0, 15.0}) {
+          const double snr = std::exp(l);
+          const double expected = std::min(snr, w.gamma());
+          EXPECT_NEAR(w.weight(t, l, b) * target_x0_weight(t, snr, b), expected,
+                      1e-12 * (1 + expected))
+              << text << " target " << to_string(t) << " b " << b << " logSNR " << l;
+        }
       }
     }
   }

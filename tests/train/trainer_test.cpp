@@ -177,10 +177,11 @@ TEST_F(TrainerTest, ResumeRemovesTheTemporariesOfAKilledSave) {
   TrainRequest request = request_for(tiny_config(tiny_data(), run));
   request.stop_after = 2;
   train(request, log_);
-  fs::create_directories(run / "checkpoints" / "step_00000004.tmp-999999-0");
-  std::ofstream(run / "checkpoints" / "step_00000004.tmp-999999-0" / "model.safetensors") << "x";
-  std::ofstream(run / "checkpoints" / "latest.tmp-999999-1") << "step_00000004\n";
-  std::ofstream(run / "config.toml.tmp-999999-2") << "[train]\n";
+  fs::create_directories(run / "checkpoints" / "step_00000004.tmp-2147483646-0");
+  std::ofstream(run / "checkpoints" / "step_00000004.tmp-2147483646-0" / "model.safetensors")
+      << "x";
+  std::ofstream(run / "checkpoints" / "latest.tmp-2147483646-1") << "step_00000004\n";
+  std::ofstream(run / "config.toml.tmp-2147483646-2") << "[train]\n";
   request.resume = true;
   request.stop_after.reset();
   log_.str("");

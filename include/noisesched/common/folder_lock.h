@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace noisesched {
 
@@ -10,10 +11,11 @@ namespace noisesched {
 // <anything>.tmp-<pid>-<counter>.
 bool is_temporary_name(std::string_view name);
 
-// Removes the temporaries (files or folders named by is_temporary_name) directly inside `folder`,
-// left by writers that were killed mid-save; returns how many. Only safe while no other process
-// writes into `folder` (hold its FolderLock). A missing folder has none.
-int remove_temporaries(const std::string& folder);
+// Removes the temporaries directly inside `folder` that a killed writer left: names of the form
+// is_temporary_name() gives, starting with one of `prefixes` (e.g. "step_", "latest"), whose
+// writer (the pid in the name) is no longer running; returns how many. Only safe while no other
+// process writes into `folder` under those names (hold its FolderLock). A missing folder has none.
+int remove_temporaries(const std::string& folder, const std::vector<std::string>& prefixes);
 
 // An exclusive lock on a folder for one writing process: flock() on `<folder>/.lock`, released
 // when the object is destroyed or the process ends in any way (kill -9 included, so a lock is
