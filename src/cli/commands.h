@@ -46,6 +46,9 @@ void add_sampler_flags(CLI::App* cmd, SamplerFlags& flags, SamplerFlagSet set = 
 // redrawn on a terminal; a log line at every tenth otherwise.
 std::function<void(std::int64_t, std::int64_t)> sampling_progress(const std::string& option,
                                                                   std::int64_t images);
+// The same display for any counted work ("reference features 30000/60000  left 0m12s").
+std::function<void(std::int64_t, std::int64_t)> counting_progress(const std::string& label,
+                                                                  const std::string& option);
 
 // Each add_* creates the subcommand on `app` and sets `runner` to run it when selected.
 void add_schedule_command(CLI::App& app, CommandRunner& runner);

@@ -125,7 +125,8 @@ int run(const EvalCommandOptions& o) {
     }
   }
   const ReferenceFeatures reference =
-      reference_features(*extractor, reference_data, cache, log_line);
+      reference_features(*extractor, reference_data, cache, log_line,
+                         counting_progress("reference features", o.progress));
 
   if (trained) {
     GenerateOptions options;

@@ -68,9 +68,10 @@ std::string default_extractor_path(const std::string& dataset, const std::string
   return cache_dir + "/extractors/inception_v3_fid.safetensors";
 }
 
-ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConfig& data,
-                                     const std::string& cache_dir,
-                                     const std::function<void(const std::string&)>& log) {
+ReferenceFeatures reference_features(
+    FeatureExtractor& extractor, const DataConfig& data, const std::string& cache_dir,
+    const std::function<void(const std::string&)>& log,
+    const std::function<void(std::int64_t, std::int64_t)>& progress) {
   const std::string key_text =
       std::string(kReferenceFormat) + "|extractor=" + extractor.kind() + ":" +
       extractor.fingerprint() + "|dataset=" + data.dataset + "|split=" + data.split +
@@ -107,7 +108,7 @@ ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConf
   }
   const std::unique_ptr<Dataset> dataset = open_dataset(data);
   const ImageSet set = load_image_set(*dataset);
-  const ExtractedFeatures extracted = extractor.extract(set.images);
+  const ExtractedFeatures extracted = extractor.extract(set.images, 100, progress);
   reference.features = extracted.features;
   reference.probabilities = extracted.probabilities;
   reference.stats = feature_stats(extracted.features);

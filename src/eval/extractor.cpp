@@ -96,7 +96,9 @@ class InceptionExtractor final : public FeatureExtractor {
 
 }  // namespace
 
-ExtractedFeatures FeatureExtractor::extract(const at::Tensor& images, int batch_size) {
+ExtractedFeatures FeatureExtractor::extract(
+    const at::Tensor& images, int batch_size,
+    const std::function<void(std::int64_t, std::int64_t)>& progress) {
   if (images.dim() != 4 || images.scalar_type() != at::kByte ||
       (images.size(1) != 1 && images.size(1) != 3)) {
     throw Error("feature extraction needs byte images [N, 1 or 3, H, W]");
@@ -109,6 +111,7 @@ ExtractedFeatures FeatureExtractor::extract(const at::Tensor& images, int batch_
     const auto [f, logits] = forward(images.slice(0, begin, end));
     features.push_back(f.to(at::kCPU, at::kFloat));
     probabilities.push_back(at::softmax(logits.to(at::kCPU, at::kDouble), 1));
+    if (progress) progress(end, images.size(0));
   }
   return {at::cat(features), at::cat(probabilities)};
 }

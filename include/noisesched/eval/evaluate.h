@@ -55,9 +55,11 @@ struct ReferenceFeatures {
 // Features of every image of the data set `data` names (its split and resolution), from the
 // cache when a file with the same key exists, otherwise computed and cached atomically.
 // `log` gets one line about what happened.
-ReferenceFeatures reference_features(FeatureExtractor& extractor, const DataConfig& data,
-                                     const std::string& cache_dir,
-                                     const std::function<void(const std::string&)>& log);
+// `progress` (optional) follows the feature extraction when the statistics are computed.
+ReferenceFeatures reference_features(
+    FeatureExtractor& extractor, const DataConfig& data, const std::string& cache_dir,
+    const std::function<void(const std::string&)>& log,
+    const std::function<void(std::int64_t, std::int64_t)>& progress = nullptr);
 
 // Scores byte images [N, C, H, W] against `reference`: FID, IS (of the images), KID,
 // precision/recall, class accuracy and grey-background share, as selected. Returns {"fid": ..,

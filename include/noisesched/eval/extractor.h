@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,7 +38,10 @@ class FeatureExtractor {
   // (fmnist_cnn); none for ImageNet classifiers, whose classes are not the model's.
   virtual std::optional<double> test_accuracy() const { return std::nullopt; }
   // images: [N, C, H, W] uint8 (C = 1 or 3, any size), processed in batches of `batch_size`.
-  ExtractedFeatures extract(const at::Tensor& images, int batch_size = 100);
+  // `progress` (optional) is called after each batch with (images done, images in all).
+  ExtractedFeatures extract(
+      const at::Tensor& images, int batch_size = 100,
+      const std::function<void(std::int64_t, std::int64_t)>& progress = nullptr);
 
   // Hex digest of the weight file's content: part of every reference-statistics cache key.
   const std::string& fingerprint() const { return fingerprint_; }
