@@ -41,9 +41,9 @@ int run(const FeaturizerTrainOptions& o) {
   // Trained into a side file first: an existing extractor is replaced only by one that passed
   // --min-accuracy, so a bad run never costs the good file.
   const std::string trained = out + ".new";
-  FeaturizerTrainOptions options = o;
+  ClassifierTrainOptions train = o.train;
   std::optional<Progress> progress;
-  options.train.progress = [&](std::int64_t done, std::int64_t total, int epoch, double loss) {
+  train.progress = [&](std::int64_t done, std::int64_t total, int epoch, double loss) {
     if (!progress) progress.emplace("classifier step", total, progress_mode(o.progress), std::cerr);
     char loss_text[64];
     std::snprintf(loss_text, sizeof(loss_text), "loss %.4f", loss);
@@ -54,8 +54,8 @@ int run(const FeaturizerTrainOptions& o) {
                       {"left " + duration_text(progress->seconds_left(done)), 1}},
                      false);
   };
-  const ClassifierTrainResult result = train_classifier(
-      options.train, trained, parse_device(o.device), [&](const std::string& line) {
+  const ClassifierTrainResult result =
+      train_classifier(train, trained, parse_device(o.device), [&](const std::string& line) {
         (progress ? progress->interrupt() : std::cerr) << line << "\n";
       });
   if (result.test_accuracy < o.min_accuracy) {

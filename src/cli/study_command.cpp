@@ -13,6 +13,7 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/progress.h"
 #include "noisesched/schedule/inference_recipe.h"
+#include "noisesched/schedule/sampler_step.h"
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
 #include "noisesched/train/bench.h"
@@ -38,10 +39,10 @@ std::string command_text(const StudyCommandOptions& o) {
   return text;
 }
 
-// Network evaluations per image of a recipe (guidance doubles them, Heun takes two per step).
+// Network evaluations per image of a recipe: its sampler plan's, twice with guidance (a
+// conditional and an unconditional pass).
 double evaluations_per_image(const InferenceRecipe& recipe) {
-  return recipe.steps * (recipe.guidance > 0 ? 2.0 : 1.0) *
-         (recipe.sampler == SamplerKind::kHeun ? 2.0 : 1.0);
+  return model_evaluations(recipe.plan()) * (recipe.guidance > 0 ? 2.0 : 1.0);
 }
 
 int dry_run(const StudyPlan& plan, const std::vector<StudyCell>& cells) {

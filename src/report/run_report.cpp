@@ -139,7 +139,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     throw Error("report: '" + run_dir + "' is not a run folder (no config.toml)");
   }
   const std::string config_text = read_bytes(config_path);
-  const Config config = load_config(config_path.string());
+  const Config config = parse_config(config_text, config_path.string());
   const fs::path out = out_path.empty() ? run / "report.html" : fs::path(out_path);
 
   // Training log lines and evaluations.
@@ -239,8 +239,9 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     Panel lr = line_panel("learning rate", "lr");
     Panel grad = line_panel("gradient norm (before clipping)", "norm");
     Panel speed = line_panel("throughput (training steps only)", "images/s");
-    Series s_loss{"loss", {}, {}, "-"}, s_lr{"lr", {}, {}, "-"}, s_grad{"grad", {}, {}, "-"},
-        s_speed{"images/s", {}, {}, "-"};
+    // One series per panel, unlabelled (the panel's title names it); the bands are labelled.
+    Series s_loss{"", {}, {}, "-"}, s_lr{"", {}, {}, "-"}, s_grad{"", {}, {}, "-"},
+        s_speed{"", {}, {}, "-"};
     std::vector<Series> band_series;
     for (const auto& l : logs) {
       s_loss.x.push_back(l.step);
@@ -280,9 +281,6 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     grad.series = {s_grad};
     speed.series = {s_speed};
     training.panels = {loss, bands, lr, grad, speed};
-    for (auto& p : training.panels) {
-      if (p.title != "loss by logSNR band") p.series[0].label = "";
-    }
     html << "<h2>Training</h2>\n" << png_tag(figure_png(training, run), "training curves") << "\n";
   }
 
