@@ -71,6 +71,18 @@ class StopSignals {
   }, old_term_{};
 };
 
+// Writes the run report; one that cannot be drawn (no matplotlib, say) is a warning on `warn()`,
+// and the training result stands. Returns its path, or "" when it was not written.
+std::string report_or_warning(const std::string& run_dir,
+                              const std::function<std::ostream&()>& warn) {
+  try {
+    return write_run_report(run_dir);
+  } catch (const std::exception& e) {
+    warn() << "warning: run report not written: " << e.what() << "\n";
+    return "";
+  }
+}
+
 // Everything a grid or checkpoint needs to name the model's data.
 nlohmann::json model_state(const Config& config, const Dataset& dataset,
                            const DiffusionSetup& setup, const Denoiser& model) {
@@ -323,6 +335,11 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       request.stop_after ? std::min<std::int64_t>(total, step + *request.stop_after) : total;
   if (step >= total) {
     log << "nothing to do: the run has completed " << step << " of " << total << " steps\n";
+    // A finished run still gets its report (a run from before reports, or the main job rerun).
+    if (config.train.report) {
+      result.report =
+          report_or_warning(config.train.out_dir, [&]() -> std::ostream& { return log; });
+    }
     return result;
   }
 
@@ -345,12 +362,8 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   auto last_report = Clock::now();
   const auto write_report = [&]() -> std::string {
     last_report = Clock::now();
-    try {
-      return write_run_report(config.train.out_dir);
-    } catch (const std::exception& e) {
-      training_log.note() << "warning: run report not written: " << e.what() << "\n";
-      return "";
-    }
+    return report_or_warning(config.train.out_dir,
+                             [&]() -> std::ostream& { return training_log.note(); });
   };
   // Runs a periodic hook; its time counts neither as training time nor against throughput.
   const auto outside_training = [&](const auto& hook) {

@@ -318,6 +318,12 @@ TEST_F(TrainerTest, WritesMetricsAndGrids) {
   const TrainResult result = train(request_for(c), log_);
   EXPECT_EQ(result.report, (run / "report.html").string());
   EXPECT_GT(fs::file_size(run / "report.html"), 10000u);
+  // A finished run resumed trains nothing but still (re)writes its report.
+  fs::remove(run / "report.html");
+  TrainRequest again = request_for(c);
+  again.resume = true;
+  EXPECT_EQ(train(again, log_).report, (run / "report.html").string());
+  EXPECT_TRUE(fs::exists(run / "report.html"));
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000003.png"));
   EXPECT_TRUE(fs::exists(run / "samples" / "step_00000006.png"));
   EXPECT_TRUE(fs::exists(run / "config.toml"));
