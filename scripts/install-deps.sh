@@ -11,13 +11,15 @@ packages=(
   # build (one thread pool with LibTorch, see CMakeLists.txt); the pthread one is the system default.
   libtorch-dev libopenblas0-pthread libopenblas0-openmp
   # Libraries used by the program, its tests and benchmarks.
-  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libfmt-dev zlib1g-dev
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Formatting check, plots (matplotlib drives `schedule --plot`), data.
   clang-format python3 python3-numpy python3-matplotlib python3-mpmath dataset-fashion-mnist
   # Independent references run only by tests: SciPy's sqrtm for FID, torchvision's Inception-v3
   # for the extractor's parity test (python3-torch also converts user-supplied Inception weights).
   python3-scipy python3-torchvision
+  # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-dev
   # The run report's browser test (headless Chromium loads report.html and takes a screenshot).
   chromium
 )

@@ -68,6 +68,19 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   commit_file(temporary, path);
 }
 
+std::string read_file(const std::string& path, std::string_view what) {
+  auto fail = [&](const std::string& reason) {
+    return Error("cannot read " + std::string(what) + " '" + path + "' (" + reason + ")");
+  };
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw fail("it is a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw fail(errno_text());
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  if (in.bad()) throw fail("read error");
+  return bytes;
+}
+
 void create_directories(const std::string& path) {
   if (path.empty()) return;
   std::error_code error;

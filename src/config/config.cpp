@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/enums.h"
 #include "noisesched/config/loss_weight.h"
@@ -347,11 +348,7 @@ Config parse_config(std::string_view toml_text, const std::string& source_name) 
 }
 
 Config load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read config file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path);
+  return parse_config(read_file(path, "config file"), path);
 }
 
 void apply_override(Config& config, std::string_view assignment) {

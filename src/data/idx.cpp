@@ -7,11 +7,65 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/data/image_ops.h"
+#include "noisesched/data/limits.h"
 
 namespace noisesched {
 namespace {
 
-std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
+std::uint32_t big_endian(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+
+struct IdxHeader {
+  std::vector<std::uint32_t> dims;
+  std::uint64_t count = 0;  // data bytes the header promises
+  std::size_t bytes = 0;    // header bytes
+};
+
+// Validates the magic number and the sizes (overflow and kMaxIdxBytes) of the header at the start
+// of `bytes`; needs only the header.
+IdxHeader parse_header(const std::uint8_t* bytes, std::size_t size, int expected_dims,
+                       const std::string& name) {
+  const std::uint32_t expected_magic = 0x00000800u | static_cast<std::uint32_t>(expected_dims);
+  if (size < 4) {
+    throw Error("'" + name + "': truncated: " + std::to_string(size) +
+                " bytes, too short for an IDX header");
+  }
+  const std::uint32_t magic = big_endian(bytes);
+  if (magic != expected_magic) {
+    char text[64];
+    std::snprintf(text, sizeof(text), "magic number 0x%08x, expected 0x%08x", magic,
+                  expected_magic);
+    throw Error("'" + name + "': not an IDX file of unsigned bytes with " +
+                std::to_string(expected_dims) + " dimension" + (expected_dims == 1 ? "" : "s") +
+                " (" + text + ")");
+  }
+  IdxHeader header;
+  header.bytes = 4 + 4 * static_cast<std::size_t>(expected_dims);
+  if (size < header.bytes) throw Error("'" + name + "': truncated inside the header");
+  header.count = 1;
+  for (int d = 0; d < expected_dims; ++d) {
+    const std::uint32_t dim = big_endian(bytes + 4 + 4 * d);
+    header.dims.push_back(dim);
+    if (d > 0 && dim > kMaxImageSide) {
+      throw Error("'" + name + "': dimension " + std::to_string(d) + " is " + std::to_string(dim) +
+                  ", over the limit of " + std::to_string(kMaxImageSide) + " pixels per side");
+    }
+    // Stays exact: every factor is < 2^32 and the product is checked against 2^34 each time.
+    header.count *= dim;
+    if (header.count > kMaxIdxBytes) {
+      throw Error("'" + name + "': the header's sizes claim more than " +
+                  std::to_string(kMaxIdxBytes >> 30) +
+                  " GiB of data, the limit (corrupt file, or not an IDX file?)");
+    }
+  }
+  return header;
+}
+
+// Reads a plain or gzip file, but never more than the header promises plus one byte (so a gzip
+// bomb or a hostile header cannot make it allocate beyond kMaxIdxBytes).
+std::vector<std::uint8_t> read_maybe_gzip(const std::string& path, int expected_dims) {
   if (!std::filesystem::is_regular_file(path)) {
     throw Error("'" + path + "': no such file");
   }
@@ -19,30 +73,43 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::string& path) {
   gzFile file = gzopen(path.c_str(), "rb");
   if (file == nullptr) throw Error("'" + path + "': cannot open");
   std::vector<std::uint8_t> bytes;
-  std::uint8_t buffer[1 << 16];
-  while (true) {
-    const int n = gzread(file, buffer, sizeof(buffer));
-    if (n < 0) {
-      int code = 0;
-      const std::string message = gzerror(file, &code);
-      gzclose(file);
-      throw Error("'" + path + "': corrupt or truncated gzip data (" + message + ")");
+  auto fail = [&](const std::string& why) {
+    int code = 0;
+    const std::string message = gzerror(file, &code);
+    gzclose(file);
+    return Error("'" + path + "': " + why + " (" + message + ")");
+  };
+  // Reads until `limit` bytes are held or the stream ends.
+  auto read_up_to = [&](std::uint64_t limit) {
+    while (bytes.size() < limit) {
+      const std::size_t old = bytes.size();
+      const std::size_t chunk =
+          static_cast<std::size_t>(std::min<std::uint64_t>(limit - old, 1u << 20));
+      bytes.resize(old + chunk);
+      const int n = gzread(file, bytes.data() + old, static_cast<unsigned>(chunk));
+      if (n < 0) throw fail("corrupt or truncated gzip data");
+      bytes.resize(old + static_cast<std::size_t>(n));
+      if (n == 0) break;
     }
-    if (n == 0) break;
-    bytes.insert(bytes.end(), buffer, buffer + n);
+  };
+  read_up_to(4 + 4 * static_cast<std::uint64_t>(expected_dims));
+  IdxHeader header;
+  try {
+    header = parse_header(bytes.data(), bytes.size(), expected_dims, path);
+  } catch (...) {
+    gzclose(file);
+    throw;
   }
-  // A gzip stream cut short reads as a clean end of file; gzclose reports it.
+  read_up_to(header.bytes + header.count + 1);
+  // A gzip stream cut short reads as a clean end of file; gzclose reports it. Stopping early on
+  // over-long data is no error here (parse_idx_ubyte reports the extra bytes).
   int code = 0;
   const std::string message = gzerror(file, &code);
-  if (gzclose(file) != Z_OK || code != Z_OK) {
+  const bool short_read = bytes.size() <= header.bytes + header.count;
+  if (gzclose(file) != Z_OK || (short_read && code != Z_OK)) {
     throw Error("'" + path + "': corrupt or truncated gzip data (" + message + ")");
   }
   return bytes;
-}
-
-std::uint32_t big_endian(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
 }
 
 class IdxDataset final : public Dataset {
@@ -91,41 +158,25 @@ class IdxDataset final : public Dataset {
 }  // namespace
 
 IdxArray read_idx_ubyte(const std::string& path, int expected_dims) {
-  const std::vector<std::uint8_t> bytes = read_maybe_gzip(path);
-  const std::uint32_t expected_magic = 0x00000800u | static_cast<std::uint32_t>(expected_dims);
-  if (bytes.size() < 4) {
-    throw Error("'" + path + "': truncated: " + std::to_string(bytes.size()) +
-                " bytes, too short for an IDX header");
-  }
-  const std::uint32_t magic = big_endian(bytes.data());
-  if (magic != expected_magic) {
-    char text[64];
-    std::snprintf(text, sizeof(text), "magic number 0x%08x, expected 0x%08x", magic,
-                  expected_magic);
-    throw Error("'" + path + "': not an IDX file of unsigned bytes with " +
-                std::to_string(expected_dims) + " dimension" + (expected_dims == 1 ? "" : "s") +
-                " (" + text + ")");
-  }
-  const std::size_t header = 4 + 4 * static_cast<std::size_t>(expected_dims);
-  if (bytes.size() < header) {
-    throw Error("'" + path + "': truncated inside the header");
-  }
-  IdxArray array;
-  std::size_t count = 1;
-  for (int d = 0; d < expected_dims; ++d) {
-    array.dims.push_back(big_endian(bytes.data() + 4 + 4 * d));
-    count *= array.dims.back();
-  }
-  const std::size_t have = bytes.size() - header;
-  if (have < count) {
-    throw Error("'" + path + "': truncated: the header promises " + std::to_string(count) +
+  const std::vector<std::uint8_t> bytes = read_maybe_gzip(path, expected_dims);
+  return parse_idx_ubyte(bytes.data(), bytes.size(), expected_dims, path);
+}
+
+IdxArray parse_idx_ubyte(const std::uint8_t* bytes, std::size_t size, int expected_dims,
+                         const std::string& name) {
+  const IdxHeader header = parse_header(bytes, size, expected_dims, name);
+  const std::size_t have = size - header.bytes;
+  if (have < header.count) {
+    throw Error("'" + name + "': truncated: the header promises " + std::to_string(header.count) +
                 " bytes of data, the file has " + std::to_string(have));
   }
-  if (have > count) {
-    throw Error("'" + path + "': " + std::to_string(have - count) +
-                " bytes after the data the header describes (corrupt file?)");
+  if (have > header.count) {
+    throw Error("'" + name + "': more data than the header describes (" +
+                std::to_string(header.count) + " bytes; corrupt file?)");
   }
-  array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
+  IdxArray array;
+  array.dims = header.dims;
+  array.data.assign(bytes + header.bytes, bytes + size);
   return array;
 }
 

@@ -1,14 +1,13 @@
 // Image-folder data sets (see image_folder.h).
 #include "noisesched/data/image_folder.h"
 
-#include <stb/stb_image.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/data/image_io.h"
 #include "noisesched/data/image_ops.h"
 
 namespace noisesched {
@@ -21,12 +20,6 @@ bool is_image_name(const fs::path& path) {
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
-std::vector<unsigned char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("'" + path + "': cannot open");
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), {});
 }
 
 class ImageFolderDataset final : public Dataset {
@@ -47,17 +40,17 @@ class ImageFolderDataset final : public Dataset {
 
   int load(std::size_t index, std::uint8_t* out) const override {
     const auto& [path, label] = items_[index];
-    const auto bytes = read_file(path);
-    int width = 0, height = 0, channels = 0;
-    unsigned char* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()),
-                                                  &width, &height, &channels, 3);
-    if (pixels == nullptr) {
-      throw Error("'" + path + "': cannot decode image (" + stbi_failure_reason() +
-                  "); remove or replace it");
+    const std::string bytes = read_file(path, "image");
+    ImageHWC image;
+    try {
+      image =
+          decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), 3, path);
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + "; remove or replace it");
     }
     int side = 0;
-    const auto square = center_crop_square_hwc(pixels, width, height, 3, &side);
-    stbi_image_free(pixels);
+    const auto square =
+        center_crop_square_hwc(image.pixels.data(), image.width, image.height, 3, &side);
     const auto resized = resize_hwc(square.data(), side, side, 3, resolution_, resolution_);
     hwc_to_chw(resized.data(), resolution_, resolution_, 3, out);
     return label;
@@ -110,12 +103,11 @@ std::unique_ptr<Dataset> open_image_folder(const std::string& root, int resoluti
     }
     std::sort(files.begin(), files.end());
     for (auto& file : files) {
-      int width = 0, height = 0, channels = 0;
-      if (!stbi_info(file.c_str(), &width, &height, &channels) || width < 1 || height < 1) {
+      const std::string problem = probe_image_file(file);
+      if (!problem.empty()) {
         if (!skip_bad_images) {
-          throw Error("'" + file + "': not a readable JPEG or PNG image (" +
-                      std::string(stbi_failure_reason() ? stbi_failure_reason() : "bad header") +
-                      "); remove it, or set data.skip_bad_images = true to leave such files out");
+          throw Error(problem +
+                      "; remove it, or set data.skip_bad_images = true to leave such files out");
         }
         ++skipped;
         continue;

@@ -3,11 +3,16 @@
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
+#include <turbojpeg.h>
 
 #include <algorithm>
+#include <fstream>
+#include <limits>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/data/image_ops.h"
+#include "noisesched/data/limits.h"
 
 namespace noisesched {
 
@@ -41,19 +46,205 @@ void write_png(const std::string& path, const ImageCHW& image) {
       path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
 }
 
-ImageCHW read_image(const std::string& path, int channels) {
+void check_image_size(std::int64_t width, std::int64_t height, const std::string& name) {
+  const auto limit = static_cast<std::int64_t>(kMaxImageSide);
+  if (width < 1 || height < 1 || width > limit || height > limit) {
+    throw Error("'" + name + "': the image is " + std::to_string(width) + "x" +
+                std::to_string(height) + " pixels; each side must lie in [1, " +
+                std::to_string(limit) + "]");
+  }
+}
+
+namespace {
+
+// PNG and JPEG only, told apart by their signatures: stb_image also decodes BMP, GIF, PSD, TGA,
+// HDR, PIC and PNM, formats this program does not promise to read, so those decoders are never
+// reached. JPEG goes to libjpeg-turbo (stb_image's JPEG decoder writes out of bounds on crafted
+// Huffman tables: found by fuzzing, fuzz/corpus/image/crash-jpeg-huffman-overflow).
+enum class ImageFormat { kUnknown, kPng, kJpeg };
+
+ImageFormat image_format(const std::uint8_t* bytes, std::size_t size) {
+  static const std::uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (size >= 8 && std::equal(png, png + 8, bytes)) return ImageFormat::kPng;
+  if (size >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff) {
+    return ImageFormat::kJpeg;
+  }
+  return ImageFormat::kUnknown;
+}
+
+const char* kNotAnImage = "not a PNG or JPEG file (its first bytes are neither signature)";
+
+// A libjpeg-turbo decompressor, destroyed on every path.
+class JpegDecoder {
+ public:
+  explicit JpegDecoder(const std::string& name) : name_(name), handle_(tjInitDecompress()) {
+    if (handle_ == nullptr) throw Error("'" + name_ + "': cannot start the JPEG decoder");
+  }
+  ~JpegDecoder() { tjDestroy(handle_); }
+  JpegDecoder(const JpegDecoder&) = delete;
+  JpegDecoder& operator=(const JpegDecoder&) = delete;
+
+  struct Header {
+    int width = 0, height = 0, colorspace = 0;
+  };
+  Header header(const std::uint8_t* bytes, std::size_t size) {
+    Header h;
+    int subsampling = 0;
+    if (tjDecompressHeader3(handle_, bytes, size, &h.width, &h.height, &subsampling,
+                            &h.colorspace) != 0) {
+      throw failure("not a readable JPEG image");
+    }
+    return h;
+  }
+
+  // Decodes to `channels` (1 or 3); CMYK and YCCK images are converted to RGB or grey.
+  ImageHWC decode(const std::uint8_t* bytes, std::size_t size, int channels) {
+    const Header h = header(bytes, size);
+    check_image_size(h.width, h.height, name_);
+    const bool cmyk = h.colorspace == TJCS_CMYK || h.colorspace == TJCS_YCCK;
+    const int format = cmyk ? TJPF_CMYK : channels == 1 ? TJPF_GRAY : TJPF_RGB;
+    const int depth = cmyk ? 4 : channels;
+    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(h.width) * h.height * depth);
+    // Warnings (a stream cut short, say) still give an image, as browsers show one; errors do not.
+    if (tjDecompress2(handle_, bytes, size, pixels.data(), h.width, 0, h.height, format, 0) != 0 &&
+        tjGetErrorCode(handle_) != TJERR_WARNING) {
+      throw failure("cannot decode JPEG image");
+    }
+    ImageHWC image{channels, h.height, h.width, {}};
+    if (!cmyk) {
+      image.pixels = std::move(pixels);
+      return image;
+    }
+    // Adobe's inverted CMYK, as libjpeg returns it: R = C K / 255 and so on.
+    const std::size_t count = static_cast<std::size_t>(h.width) * h.height;
+    image.pixels.resize(count * channels);
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint8_t* p = &pixels[4 * i];
+      const int rgb[3] = {p[0] * p[3] / 255, p[1] * p[3] / 255, p[2] * p[3] / 255};
+      if (channels == 3) {
+        for (int c = 0; c < 3; ++c) image.pixels[3 * i + c] = static_cast<std::uint8_t>(rgb[c]);
+      } else {
+        image.pixels[i] =
+            static_cast<std::uint8_t>((299 * rgb[0] + 587 * rgb[1] + 114 * rgb[2] + 500) / 1000);
+      }
+    }
+    return image;
+  }
+
+ private:
+  Error failure(const std::string& what) const {
+    return Error("'" + name_ + "': " + what + " (" + tjGetErrorStr2(handle_) + ")");
+  }
+  std::string name_;
+  tjhandle handle_;
+};
+
+// Checks the size in a PNG's IHDR chunk (bytes 16 to 23, big-endian) against the limits, before
+// stb_image sees it (it refuses images over 2^30 bytes, but only as "unknown image type").
+void check_png_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+  if (size < 24) throw Error("'" + name + "': truncated PNG header");
+  auto big_endian = [&](std::size_t at) {
+    return static_cast<std::uint32_t>(bytes[at]) << 24 |
+           static_cast<std::uint32_t>(bytes[at + 1]) << 16 |
+           static_cast<std::uint32_t>(bytes[at + 2]) << 8 | bytes[at + 3];
+  };
+  const std::uint32_t width = big_endian(16), height = big_endian(20);
+  check_image_size(width, height, name);
+}
+
+ImageHWC decode_png(const std::uint8_t* bytes, std::size_t size, int channels,
+                    const std::string& name) {
+  check_png_header(bytes, size, name);
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw Error("'" + name + "': " + std::to_string(size) +
+                " bytes, over the 2 GiB a PNG may have");
+  }
+  const int length = static_cast<int>(size);
   int width = 0, height = 0, found = 0;
-  unsigned char* pixels = stbi_load(path.c_str(), &width, &height, &found, channels);
+  if (!stbi_info_from_memory(bytes, length, &width, &height, &found)) {
+    throw Error("'" + name + "': not a readable PNG image (" + stbi_failure_reason() + ")");
+  }
+  check_image_size(width, height, name);
+  unsigned char* pixels = stbi_load_from_memory(bytes, length, &width, &height, &found, channels);
   if (pixels == nullptr) {
-    throw Error("'" + path + "': cannot read image (" + stbi_failure_reason() + ")");
+    throw Error("'" + name + "': cannot decode PNG image (" + stbi_failure_reason() + ")");
   }
-  ImageCHW image{channels, height, width, {}};
-  image.pixels.resize(static_cast<std::size_t>(channels) * width * height);
-  const std::size_t plane = static_cast<std::size_t>(width) * height;
-  for (std::size_t i = 0; i < plane; ++i) {
-    for (int c = 0; c < channels; ++c) image.pixels[c * plane + i] = pixels[i * channels + c];
-  }
+  ImageHWC image{channels, height, width, {}};
+  image.pixels.assign(pixels, pixels + static_cast<std::size_t>(channels) * width * height);
   stbi_image_free(pixels);
+  return image;
+}
+
+}  // namespace
+
+std::string probe_image_file(const std::string& path) {
+  // A JPEG's header (up to its frame marker) normally sits in the first few KiB; the whole file
+  // is read only when 16 KiB do not hold it (a large EXIF block, say).
+  constexpr std::size_t kHead = 16 << 10;
+  std::string head(kHead, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(head.data());
+  try {
+    switch (image_format(bytes, head.size())) {
+      case ImageFormat::kUnknown:
+        return "'" + path + "': " + kNotAnImage;
+      case ImageFormat::kPng: {
+        check_png_header(bytes, head.size(), path);
+        int width = 0, height = 0, found = 0;
+        if (!stbi_info_from_memory(bytes, static_cast<int>(head.size()), &width, &height, &found)) {
+          return "'" + path + "': not a readable PNG image (" + stbi_failure_reason() + ")";
+        }
+        check_image_size(width, height, path);
+        return "";
+      }
+      case ImageFormat::kJpeg: {
+        JpegDecoder decoder(path);
+        JpegDecoder::Header h;
+        try {
+          h = decoder.header(bytes, head.size());
+        } catch (const Error&) {
+          if (head.size() < kHead) throw;
+          head = read_file(path, "image");
+          h = decoder.header(reinterpret_cast<const std::uint8_t*>(head.data()), head.size());
+        }
+        check_image_size(h.width, h.height, path);
+        return "";
+      }
+    }
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+ImageHWC decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
+                      const std::string& name) {
+  if (channels != 1 && channels != 3) {
+    throw Error("'" + name + "': cannot decode to " + std::to_string(channels) +
+                " channels; expected 1 or 3");
+  }
+  switch (image_format(bytes, size)) {
+    case ImageFormat::kPng:
+      return decode_png(bytes, size, channels, name);
+    case ImageFormat::kJpeg:
+      return JpegDecoder(name).decode(bytes, size, channels);
+    case ImageFormat::kUnknown:
+      break;
+  }
+  throw Error("'" + name + "': " + kNotAnImage);
+}
+
+ImageCHW read_image(const std::string& path, int channels) {
+  const std::string bytes = read_file(path, "image");
+  const ImageHWC decoded = decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                        bytes.size(), channels, path);
+  ImageCHW image{channels, decoded.height, decoded.width, {}};
+  image.pixels.resize(decoded.pixels.size());
+  hwc_to_chw(decoded.pixels.data(), decoded.width, decoded.height, channels, image.pixels.data());
   return image;
 }
 

@@ -29,13 +29,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("report: cannot read '" + path.string() + "'");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
+std::string read_bytes(const fs::path& path) { return read_file(path.string(), "report input"); }
 
 std::string html_escape(const std::string& text) {
   std::string out;

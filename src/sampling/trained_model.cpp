@@ -17,16 +17,12 @@ TrainedModel load_trained_model(const std::string& path, const std::string& weig
   trained.step = checkpoint.step;
   trained.config = checkpoint.config;
   trained.weights = weights;
-  trained.channels = checkpoint.state.value("channels", 0);
-  trained.num_classes = checkpoint.state.value("num_classes", 0);
-  trained.class_names = checkpoint.state.value("class_names", std::vector<std::string>{});
-  if (trained.channels < 1 || trained.num_classes < 1) {
-    throw Error("checkpoint '" + checkpoint.path + "': state.json lacks channels or num_classes");
-  }
+  trained.channels = checkpoint.state.channels;
+  trained.num_classes = checkpoint.state.num_classes;
+  trained.class_names = checkpoint.state.class_names;
   trained.setup =
       DiffusionSetup::from_config(checkpoint.config.diffusion, checkpoint.config.data.resolution);
-  if (checkpoint.state["diffusion"].value("schedule", "") !=
-      trained.setup.train_schedule.to_string()) {
+  if (checkpoint.state.train_schedule != trained.setup.train_schedule.to_string()) {
     throw Error("checkpoint '" + checkpoint.path +
                 "': config.toml and state.json disagree on the training schedule");
   }

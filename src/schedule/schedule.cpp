@@ -131,6 +131,14 @@ ScheduleParams make_params(std::size_t family, const std::vector<double>& v) {
   }
 }
 
+// tau's range: beyond it the families are a step function or flat to double precision, and
+// gamma's differences fall into subnormal numbers (found by fuzzing: cosine with tau = 4e-299
+// gave a logSNR that rose with t).
+constexpr double kMinTau = 1e-3, kMaxTau = 1e3;
+// The sigmoid window's ends: sigmoid(u / tau) is 0 or 1 to double precision long before (the
+// paper uses -3 and 3); found by fuzzing: start = -7.8e75 gave a logSNR that rose with t.
+constexpr double kMaxSigmoidEnd = 100;
+
 // Throws "<family>: <name> must be <rule> (got <value>)".
 void require(bool ok, const char* family, const char* name, const char* rule, double value) {
   if (!ok) {
@@ -140,42 +148,47 @@ void require(bool ok, const char* family, const char* name, const char* rule, do
 }
 
 void validate(const ScheduleParams& params) {
-  std::visit(Overloaded{
-                 [](const SimpleLinearSchedule&) {},
-                 [](const CosineSchedule& s) {
-                   require(s.tau > 0, "cosine", "tau", "> 0", s.tau);
-                   require(s.start >= 0 && s.start <= 1, "cosine", "start", "in [0, 1]", s.start);
-                   require(s.end >= 0 && s.end <= 1, "cosine", "end", "in [0, 1]", s.end);
-                   require(s.start < s.end, "cosine", "start", "< end", s.start);
-                 },
-                 [](const SigmoidSchedule& s) {
-                   require(s.tau > 0, "sigmoid", "tau", "> 0", s.tau);
-                   require(s.start < s.end, "sigmoid", "start", "< end", s.start);
-                 },
-                 [](const ShiftedCosineSchedule& s) {
-                   require(s.ref > 0, "shifted_cosine", "ref", "> 0", s.ref);
-                   require(s.res > 0, "shifted_cosine", "res", "> 0", s.res);
-                   require(s.logsnr_min < s.logsnr_max, "shifted_cosine", "logsnr_min",
-                           "< logsnr_max", s.logsnr_min);
-                 },
-                 [](const DdpmLinearSchedule& s) {
-                   require(s.beta_start > 0 && s.beta_start < 1, "ddpm_linear", "beta_start",
-                           "in (0, 1)", s.beta_start);
-                   require(s.beta_end > 0 && s.beta_end < 1, "ddpm_linear", "beta_end", "in (0, 1)",
-                           s.beta_end);
-                   require(s.beta_start <= s.beta_end, "ddpm_linear", "beta_start", "<= beta_end",
-                           s.beta_start);
-                   require(s.steps >= 1 && s.steps <= 1e6 && s.steps == std::floor(s.steps),
-                           "ddpm_linear", "steps", "a whole number in [1, 1000000]", s.steps);
-                 },
-                 [](const KarrasSchedule& s) {
-                   require(s.sigma_min > 0, "karras", "sigma_min", "> 0", s.sigma_min);
-                   require(s.sigma_min < s.sigma_max, "karras", "sigma_min", "< sigma_max",
-                           s.sigma_min);
-                   require(s.rho > 0, "karras", "rho", "> 0", s.rho);
-                 },
-             },
-             params);
+  std::visit(
+      Overloaded{
+          [](const SimpleLinearSchedule&) {},
+          [](const CosineSchedule& s) {
+            require(s.tau >= kMinTau && s.tau <= kMaxTau, "cosine", "tau", "in [0.001, 1000]",
+                    s.tau);
+            require(s.start >= 0 && s.start <= 1, "cosine", "start", "in [0, 1]", s.start);
+            require(s.end >= 0 && s.end <= 1, "cosine", "end", "in [0, 1]", s.end);
+            require(s.start < s.end, "cosine", "start", "< end", s.start);
+          },
+          [](const SigmoidSchedule& s) {
+            require(s.tau >= kMinTau && s.tau <= kMaxTau, "sigmoid", "tau", "in [0.001, 1000]",
+                    s.tau);
+            require(std::abs(s.start) <= kMaxSigmoidEnd, "sigmoid", "start", "in [-100, 100]",
+                    s.start);
+            require(std::abs(s.end) <= kMaxSigmoidEnd, "sigmoid", "end", "in [-100, 100]", s.end);
+            require(s.start < s.end, "sigmoid", "start", "< end", s.start);
+          },
+          [](const ShiftedCosineSchedule& s) {
+            require(s.ref > 0, "shifted_cosine", "ref", "> 0", s.ref);
+            require(s.res > 0, "shifted_cosine", "res", "> 0", s.res);
+            require(s.logsnr_min < s.logsnr_max, "shifted_cosine", "logsnr_min", "< logsnr_max",
+                    s.logsnr_min);
+          },
+          [](const DdpmLinearSchedule& s) {
+            require(s.beta_start > 0 && s.beta_start < 1, "ddpm_linear", "beta_start", "in (0, 1)",
+                    s.beta_start);
+            require(s.beta_end > 0 && s.beta_end < 1, "ddpm_linear", "beta_end", "in (0, 1)",
+                    s.beta_end);
+            require(s.beta_start <= s.beta_end, "ddpm_linear", "beta_start", "<= beta_end",
+                    s.beta_start);
+            require(s.steps >= 1 && s.steps <= 1e6 && s.steps == std::floor(s.steps), "ddpm_linear",
+                    "steps", "a whole number in [1, 1000000]", s.steps);
+          },
+          [](const KarrasSchedule& s) {
+            require(s.sigma_min > 0, "karras", "sigma_min", "> 0", s.sigma_min);
+            require(s.sigma_min < s.sigma_max, "karras", "sigma_min", "< sigma_max", s.sigma_min);
+            require(s.rho > 0, "karras", "rho", "> 0", s.rho);
+          },
+      },
+      params);
 }
 
 std::shared_ptr<const std::vector<double>> ddpm_log_alpha_bar(const DdpmLinearSchedule& s) {

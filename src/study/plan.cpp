@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/metric_selection.h"
 #include "noisesched/config/toml_text.h"
@@ -218,11 +219,7 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
 }
 
 StudyPlan load_study(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read study file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_study(text.str(), path, fs::path(path).parent_path().string());
+  return parse_study(read_file(path, "study file"), path, fs::path(path).parent_path().string());
 }
 
 std::vector<StudyCell> StudyPlan::cells() const {

@@ -15,13 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error("cannot read '" + path.string() + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string read_text(const fs::path& path) { return read_file(path.string()); }
 
 void run_hook(const SaveHook& hook, const char* stage) {
   if (hook) hook(stage);
@@ -134,21 +128,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path_in, bool with_training_
   }
   LoadedCheckpoint loaded;
   loaded.path = path.string();
-  try {
-    loaded.state = nlohmann::json::parse(read_text(state_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("checkpoint '" + path.string() + "': state.json is not valid JSON (" + e.what() +
-                ")");
-  }
-  if (loaded.state.value("format", "") != kCheckpointFormat) {
-    throw Error("checkpoint '" + path.string() + "': state.json is not a noisesched checkpoint");
-  }
-  if (loaded.state.value("version", 0) != kCheckpointVersion) {
-    throw Error("checkpoint '" + path.string() + "': version " +
-                std::to_string(loaded.state.value("version", 0)) + ", this program reads " +
-                std::to_string(kCheckpointVersion));
-  }
-  loaded.step = loaded.state.value("step", std::int64_t{0});
+  loaded.state = parse_checkpoint_state(read_text(state_path), state_path.string());
+  loaded.step = loaded.state.step;
   loaded.config = parse_config(read_text(path / "config.toml"), (path / "config.toml").string());
   auto load_kind = [&](const char* file, const char* kind) {
     const auto content = load_safetensors((path / file).string());

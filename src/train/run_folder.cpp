@@ -55,10 +55,10 @@ RunFolder::RunFolder(const Config& config, bool resume) : config_(config) {
 void RunFolder::check_data(int channels, int num_classes) const {
   if (!checkpoint_) return;
   const auto& st = checkpoint_->state;
-  if (st.value("channels", 0) != channels || st.value("num_classes", 0) != num_classes) {
+  if (st.channels != channels || st.num_classes != num_classes) {
     throw Error("--resume: checkpoint " + checkpoint_->path + " was trained on " +
-                std::to_string(st.value("channels", 0)) + "-channel data with " +
-                std::to_string(st.value("num_classes", 0)) + " classes; this data set has " +
+                std::to_string(st.channels) + "-channel data with " +
+                std::to_string(st.num_classes) + " classes; this data set has " +
                 std::to_string(channels) + " and " + std::to_string(num_classes));
   }
 }

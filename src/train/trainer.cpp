@@ -317,7 +317,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   if (checkpoint) {
     engine.load(*checkpoint);
     step = checkpoint->step;
-    train_seconds = checkpoint->state.value("train_seconds", 0.0);
+    train_seconds = checkpoint->state.train_seconds;
     log << "resumed from " << checkpoint->path << " at step " << step << "\n";
   }
   const nlohmann::json state_base = model_state(config, *dataset, setup, engine.model());

@@ -79,8 +79,8 @@ TEST(Cli, BadInputExitsNonZeroWithAClearMessage) {
   } cases[] = {
       {"schedule linear", "unknown schedule 'linear'; valid names: simple_linear, cosine"},
       {"schedule sigmoid:temp=1", "unknown key 'temp' for sigmoid; keys: start, end, tau"},
-      {"schedule sigmoid@-3,3,0", "tau must be > 0"},
-      {"schedule sigmoid@-3,3,-1", "tau must be > 0"},
+      {"schedule sigmoid@-3,3,0", "tau must be in [0.001, 1000]"},
+      {"schedule sigmoid@-3,3,-1", "tau must be in [0.001, 1000]"},
       {"schedule sigmoid@3,-3", "start must be < end"},
       {"schedule cosine@0.2,1.2", "end must be in [0, 1]"},
       {"schedule cosine:clip_min=2", "clip_min must be in (0, 1)"},
@@ -341,6 +341,15 @@ TEST(CliTrain, ConfigErrorsNameTheKeyOrFile) {
   Result r = run("train --config " + (folder / "missing.toml").string());
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "cannot read config file")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(No such file or directory)")) << r.output;
+  r = run("train --config " + folder.string());
+  EXPECT_TRUE(
+      contains(r.output, "cannot read config file '" + folder.string() + "' (it is a folder)"))
+      << r.output;
+  std::ofstream(folder / "broken.toml") << "[train]\nsteps = = 3\n";
+  r = run("train --config " + (folder / "broken.toml").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.output, (folder / "broken.toml").string() + ":2:9: ")) << r.output;
   r = run("train --config " + config + " --set rin.latent=3");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "unknown key 'rin.latent'")) << r.output;

@@ -70,10 +70,37 @@ TEST(Idx, TruncatedAndOverlongFiles) {
   write_bytes(folder / "long", idx_bytes(0x803, {1, 2, 2}, std::vector<std::uint8_t>(9)), false);
   EXPECT_NE(error_of([&] {
               read_idx_ubyte((folder / "long").string(), 3);
-            }).find("5 bytes after the data"),
+            }).find("more data than the header describes (4 bytes"),
             std::string::npos);
   write_bytes(folder / "tiny", {0, 0}, false);
   EXPECT_NE(error_of([&] { read_idx_ubyte((folder / "tiny").string(), 1); }).find("truncated"),
+            std::string::npos);
+}
+
+TEST(Idx, HeadersClaimingTooMuchAreRefusedBeforeReading) {
+  const auto folder = fresh_folder("idx-limits");
+  // 2^32-1 images of 16384^2 pixels: the product overflows 64 bits if computed naively.
+  write_bytes(folder / "huge", idx_bytes(0x803, {0xffffffffu, 16384, 16384}, {1, 2, 3}), true);
+  const std::string huge = error_of([&] { read_idx_ubyte((folder / "huge").string(), 3); });
+  EXPECT_NE(huge.find((folder / "huge").string()), std::string::npos) << huge;
+  EXPECT_NE(huge.find("more than 16 GiB of data, the limit"), std::string::npos) << huge;
+  // A count far beyond the file but under the limit: truncated, without reading 4 GiB.
+  write_bytes(folder / "count", idx_bytes(0x801, {0xffffffffu}, {1, 2, 3}), false);
+  EXPECT_NE(error_of([&] {
+              read_idx_ubyte((folder / "count").string(), 1);
+            }).find("the header promises 4294967295 bytes of data, the file has 3"),
+            std::string::npos);
+  // 100000-pixel rows.
+  write_bytes(folder / "wide", idx_bytes(0x803, {1, 1, 100000}, {}), false);
+  EXPECT_NE(error_of([&] {
+              read_idx_ubyte((folder / "wide").string(), 3);
+            }).find("dimension 2 is 100000, over the limit of 16384 pixels per side"),
+            std::string::npos);
+  // The in-memory parser says the same, naming what it was given.
+  const auto bytes = idx_bytes(0x803, {0xffffffffu, 16384, 16384}, {});
+  EXPECT_NE(error_of([&] {
+              parse_idx_ubyte(bytes.data(), bytes.size(), 3, "memory.idx");
+            }).find("'memory.idx': the header's sizes claim more than 16 GiB"),
             std::string::npos);
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <turbojpeg.h>
+
 #include <fstream>
 
 #include "data/data_test_util.h"
@@ -75,6 +77,64 @@ TEST(ImageFolder, UnreadableImageIsNamedOrSkippedAndCounted) {
   const auto d = open_image_folder(root.string(), 8, true);
   EXPECT_EQ(d->size(), 1u);
   EXPECT_NE(d->describe().find("skipped 1 unreadable images"), std::string::npos) << d->describe();
+}
+
+// A JPEG of a w x h image of one colour, from `pixels` in TurboJPEG's `format` (RGB or CMYK).
+std::vector<std::uint8_t> jpeg_of(int w, int h, int format,
+                                  const std::vector<std::uint8_t>& pixel) {
+  std::vector<std::uint8_t> image;
+  for (int i = 0; i < w * h; ++i) image.insert(image.end(), pixel.begin(), pixel.end());
+  tjhandle handle = tjInitCompress();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  EXPECT_EQ(tjCompress2(handle, image.data(), w, 0, h, format, &out, &size, TJSAMP_444, 95, 0), 0)
+      << tjGetErrorStr2(handle);
+  std::vector<std::uint8_t> bytes(out, out + size);
+  tjFree(out);
+  tjDestroy(handle);
+  return bytes;
+}
+
+TEST(ImageIo, JpegDecodesToRgbAndGreyIncludingCmyk) {
+  const auto rgb = jpeg_of(16, 8, TJPF_RGB, {200, 40, 10});
+  const ImageHWC colour = decode_image(rgb.data(), rgb.size(), 3, "rgb.jpg");
+  ASSERT_EQ(colour.width, 16);
+  ASSERT_EQ(colour.height, 8);
+  EXPECT_NEAR(colour.pixels[0], 200, 6);
+  EXPECT_NEAR(colour.pixels[1], 40, 6);
+  EXPECT_NEAR(colour.pixels[2], 10, 6);
+  const ImageHWC grey = decode_image(rgb.data(), rgb.size(), 1, "rgb.jpg");
+  EXPECT_NEAR(grey.pixels[0], (299 * 200 + 587 * 40 + 114 * 10) / 1000, 6);
+  // Adobe's inverted CMYK: C = 255 - cyan ink, ...; R = C K / 255.
+  const auto cmyk = jpeg_of(8, 8, TJPF_CMYK, {255, 128, 64, 200});
+  const ImageHWC converted = decode_image(cmyk.data(), cmyk.size(), 3, "cmyk.jpg");
+  EXPECT_NEAR(converted.pixels[0], 255 * 200 / 255, 6);
+  EXPECT_NEAR(converted.pixels[1], 128 * 200 / 255, 6);
+  EXPECT_NEAR(converted.pixels[2], 64 * 200 / 255, 6);
+}
+
+TEST(ImageIo, HugeHeadersAndOtherFormatsAreRefusedBeforeDecoding) {
+  const auto root = fresh_folder("folder-huge");
+  std::filesystem::create_directories(root / "a");
+  write_png((root / "a" / "good.png").string(), two_colour(8, 8));
+  // A PNG whose header claims 100000 x 100000 pixels (30 GB decoded).
+  write_png((root / "a" / "huge.png").string(), two_colour(8, 8));
+  {
+    std::fstream f(root / "a" / "huge.png", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(16);
+    const unsigned char size[8] = {0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0};
+    f.write(reinterpret_cast<const char*>(size), 8);
+  }
+  std::string e = error_of([&] { open_image_folder(root.string(), 8, false); });
+  EXPECT_NE(
+      e.find("huge.png': the image is 100000x100000 pixels; each side must lie in [1, 16384]"),
+      std::string::npos)
+      << e;
+  const std::string bytes = "BM" + std::string(60, '\0');
+  e = error_of([&] {
+    decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), 3, "x.png");
+  });
+  EXPECT_NE(e.find("'x.png': not a PNG or JPEG file"), std::string::npos) << e;
 }
 
 }  // namespace

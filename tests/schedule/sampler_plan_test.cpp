@@ -139,7 +139,9 @@ TEST(SamplerPlan, NoCoefficientExplodesNextToAClippedEnd) {
         plan_sampler(SamplerKind::kDpmSolver2M, 0.0, steps, 0.0, Schedule::parse(spec));
     for (const auto& s : plan) {
       EXPECT_LE(std::abs(s.c_x0) + std::abs(s.c_x0_prev), 10.0) << spec << " step " << s.index;
-      if (s.order == 2) EXPECT_LE(std::abs(s.c_x0_prev), 5 * std::abs(s.c_x0)) << spec;
+      if (s.order == 2) {
+        EXPECT_LE(std::abs(s.c_x0_prev), 5 * std::abs(s.c_x0)) << spec;
+      }
     }
   }
   // Heun from sigma 3616 to 62.6 (shifted cosine at 128 pixels, first step of 50): Euler only.

@@ -94,9 +94,17 @@ TEST(ScheduleSpec, UnknownKeyListsTheKeys) {
 
 TEST(ScheduleSpec, DomainErrors) {
   EXPECT_EQ(error_of("sigmoid@-3,3,0"),
-            "schedule 'sigmoid@-3,3,0': sigmoid: tau must be > 0 (got 0)");
+            "schedule 'sigmoid@-3,3,0': sigmoid: tau must be in [0.001, 1000] (got 0)");
   EXPECT_EQ(error_of("cosine:tau=-1"),
-            "schedule 'cosine:tau=-1': cosine: tau must be > 0 (got -1)");
+            "schedule 'cosine:tau=-1': cosine: tau must be in [0.001, 1000] (got -1)");
+  // The ranges fuzzing showed were needed (fuzz/corpus/schedule/crash-*).
+  EXPECT_EQ(
+      error_of("cosine@0.2,1,4.1e-299"),
+      "schedule 'cosine@0.2,1,4.1e-299': cosine: tau must be in [0.001, 1000] (got 4.1e-299)");
+  EXPECT_EQ(error_of("sigmoid@-1e76,3"),
+            "schedule 'sigmoid@-1e76,3': sigmoid: start must be in [-100, 100] (got -1e76)");
+  EXPECT_EQ(error_of("sigmoid:end=101"),
+            "schedule 'sigmoid:end=101': sigmoid: end must be in [-100, 100] (got 101)");
   EXPECT_EQ(error_of("sigmoid@3,-3"),
             "schedule 'sigmoid@3,-3': sigmoid: start must be < end (got 3)");
   EXPECT_EQ(error_of("sigmoid@3,3"),

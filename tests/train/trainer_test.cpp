@@ -3,6 +3,9 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <filesystem>
@@ -146,7 +149,7 @@ TEST_F(TrainerTest, InterruptedSaveAtAnyStageLeavesTheLastCheckpointLoadable) {
   CheckpointContent content;
   content.step = 4;
   content.config = good.config;
-  content.state = good.state;
+  content.state = good.state.json;
   for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
   for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
   for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
@@ -166,6 +169,56 @@ TEST_F(TrainerTest, InterruptedSaveAtAnyStageLeavesTheLastCheckpointLoadable) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
   }
   // A save that completes moves `latest`.
+  save_checkpoint(run.string(), content, 3);
+  EXPECT_EQ(load_checkpoint(run.string()).step, 4);
+}
+
+TEST_F(TrainerTest, AFullDiskDuringASaveIsAClearErrorAndKeepsThePreviousCheckpoint) {
+  // A file-size limit (RLIMIT_FSIZE) makes writes fail with EFBIG at a chosen size, as a full
+  // disk fails them with ENOSPC: the same write path, without needing a small file system.
+  const auto run = testing::fresh_folder("trainer-full-disk");
+  TrainRequest request = request_for(tiny_config(tiny_data(), run));
+  request.stop_after = 2;
+  train(request, log_);
+  const auto good = load_checkpoint(run.string());
+  CheckpointContent content;
+  content.step = 4;
+  content.config = good.config;
+  content.state = good.state.json;
+  for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
+  for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
+  for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+  // 1 KiB: the first tensor file fails; larger limits fail at later files.
+  int failures = 0;
+  for (const rlim_t limit : {rlim_t{1} << 10, rlim_t{16} << 10, rlim_t{64} << 10}) {
+    rlimit small = saved;
+    small.rlim_cur = limit;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    std::string message;
+    try {
+      save_checkpoint(run.string(), content, 3);
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+    if (message.empty()) continue;  // everything fitted under this limit
+    ++failures;
+    EXPECT_NE(message.find("cannot write '" + (run / "checkpoints").string()), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("File too large"), std::string::npos) << message;
+    const auto loaded = load_checkpoint(run.string());
+    EXPECT_EQ(loaded.step, 2) << "after a failed save under a " << limit << "-byte limit";
+    expect_identical(loaded.model, good.model);
+    for (const auto& entry : fs::directory_iterator(run / "checkpoints")) {
+      EXPECT_FALSE(is_temporary_name(entry.path().filename().string())) << entry.path();
+    }
+  }
+  std::signal(SIGXFSZ, previous_handler);
+  EXPECT_GE(failures, 2) << "the limits no longer make the save fail; lower them";
+  // With room again the same save succeeds.
   save_checkpoint(run.string(), content, 3);
   EXPECT_EQ(load_checkpoint(run.string()).step, 4);
 }
@@ -272,8 +325,8 @@ TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
     const TrainedModel trained = load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
     EXPECT_EQ(trained.setup.self_condition, rate > 0) << rate;
     const auto checkpoint = load_checkpoint(run.string(), false);
-    EXPECT_EQ(checkpoint.state["diffusion"]["self_cond_rate"].get<double>(), rate);
-    EXPECT_GT(checkpoint.state["train_seconds"].get<double>(), 0.0);
+    EXPECT_EQ(checkpoint.state.json["diffusion"]["self_cond_rate"].get<double>(), rate);
+    EXPECT_GT(checkpoint.state.train_seconds, 0.0);
   }
 }
 

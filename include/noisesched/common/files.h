@@ -25,6 +25,10 @@ std::string file_fingerprint(const std::string& path);
 // The same digest of a string (for cache keys built from several parts).
 std::string text_fingerprint(std::string_view text);
 
+// The whole content of a file. Throws "cannot read <what> '<path>' (<reason>)" when it is missing,
+// a folder or unreadable.
+std::string read_file(const std::string& path, std::string_view what = "file");
+
 // Creates `path` and its parents if missing; throws naming the path on failure.
 void create_directories(const std::string& path);
 

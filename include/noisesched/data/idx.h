@@ -20,8 +20,13 @@ struct IdxArray {
 };
 
 // Reads an unsigned-byte IDX file with `expected_dims` dimensions (gzip or plain). Throws naming
-// the file for a wrong magic number, a truncated or over-long file, or a corrupt gzip stream.
+// the file for a wrong magic number, a truncated or over-long file, a corrupt gzip stream, or a
+// header that claims more than kMaxIdxBytes (checked before the data is read).
 IdxArray read_idx_ubyte(const std::string& path, int expected_dims);
+
+// The same from bytes already in memory; `name` is the file named in errors.
+IdxArray parse_idx_ubyte(const std::uint8_t* bytes, std::size_t size, int expected_dims,
+                         const std::string& name);
 
 // Images and labels from two IDX files, resized to `resolution`. Labels must lie in
 // [0, num_classes); the counts must agree.

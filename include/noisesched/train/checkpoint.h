@@ -20,12 +20,10 @@
 #include <string>
 
 #include "noisesched/config/config.h"
+#include "noisesched/io/checkpoint_state.h"
 #include "noisesched/io/safetensors.h"
 
 namespace noisesched {
-
-inline constexpr const char* kCheckpointFormat = "noisesched-checkpoint";
-inline constexpr int kCheckpointVersion = 1;
 
 struct CheckpointContent {
   std::int64_t step = 0;
@@ -49,7 +47,7 @@ struct LoadedCheckpoint {
   std::string path;  // the step folder
   std::int64_t step = 0;
   Config config;
-  nlohmann::json state;
+  CheckpointState state;  // state.json, checked
   std::map<std::string, at::Tensor> model, ema, optimizer;
 };
 

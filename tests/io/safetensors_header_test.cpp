@@ -1,0 +1,142 @@
+// The torch-free safetensors layout check and state.json check: hostile sizes are refused before
+// anything is allocated, with the file and the limit named.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "noisesched/common/error.h"
+#include "noisesched/io/checkpoint_state.h"
+#include "noisesched/io/safetensors_header.h"
+
+namespace noisesched {
+namespace {
+
+// A safetensors file: the 8-byte length, the header and `data` bytes.
+std::string file_with(const std::string& header, std::size_t data) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  return out + header + std::string(data, '\0');
+}
+
+std::string error_of(const std::string& file) {
+  try {
+    parse_safetensors(file, "x.safetensors");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(SafetensorsLayout, AcceptsAWellFormedFile) {
+  const auto layout =
+      parse_safetensors(file_with(R"({"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},)"
+                                  R"("b":{"dtype":"BF16","shape":[0,7],"data_offsets":[24,24]},)"
+                                  R"("__metadata__":{"kind":"ema"}})",
+                                  24),
+                        "x");
+  ASSERT_EQ(layout.entries.size(), 2u);
+  EXPECT_EQ(layout.entries[0].shape, (std::vector<std::int64_t>{2, 3}));
+  EXPECT_EQ(layout.metadata.at("kind"), "ema");
+}
+
+TEST(SafetensorsLayout, RefusesSizesThatOverflowOrExceedTheFile) {
+  // 2^33 x 2^33 float32 elements: 2^68 bytes, which wraps to 16 when multiplied naively.
+  EXPECT_NE(error_of(file_with(R"({"a":{"dtype":"F32","shape":[8589934592,8589934592],)"
+                               R"("data_offsets":[0,16]}})",
+                               16))
+                .find("tensor 'a' spans 16 bytes but its dtype and shape need more than 2^64"),
+            std::string::npos);
+  // A header length of 2^62.
+  std::string huge = file_with("{}", 0);
+  huge[7] = 0x40;
+  const std::string e = error_of(huge);
+  EXPECT_NE(e.find("'x.safetensors': header length 4611686018427387906 exceeds the file"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("limit of 100000000 bytes"), std::string::npos) << e;
+  EXPECT_NE(error_of(file_with(R"({"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],)"
+                               R"("data_offsets":[0,4]}})",
+                               4))
+                .find("17 dimensions, over the limit of 16"),
+            std::string::npos);
+}
+
+TEST(SafetensorsLayout, NamesEveryMalformedEntry) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"a":5})", "tensor 'a' entry is not an object"},
+      {R"({"a":{"shape":[],"data_offsets":[0,4]}})", "tensor 'a' has no dtype string"},
+      {R"({"a":{"dtype":"F32","data_offsets":[0,4]}})", "tensor 'a' has no shape array"},
+      {R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})",
+       "shape entry that is not a non-negative integer"},
+      {R"({"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})",
+       "shape entry that is not a non-negative integer"},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,-4]}})",
+       "no data_offsets [begin, end] of non-negative integers"},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "outside the 4 bytes"},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})",
+       "spans 4 bytes but its dtype and shape need 8"},
+      {R"({"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "empty name"},
+      {R"({"__metadata__":{"k":1}})", "metadata 'k' is not a string"},
+      {R"([1])", "header is not a JSON object"},
+      {R"({"a":)", "header is not valid JSON"},
+  };
+  for (const auto& [header, expected] : cases) {
+    EXPECT_NE(error_of(file_with(header, 4)).find(expected), std::string::npos)
+        << header << " -> " << error_of(file_with(header, 4));
+  }
+}
+
+std::string state_error(const std::string& text) {
+  try {
+    parse_checkpoint_state(text, "run/state.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const std::string kGoodState =
+    R"({"format":"noisesched-checkpoint","version":1,"step":5,"channels":1,"num_classes":2,)"
+    R"("class_names":["a","b"],"diffusion":{"schedule":"cosine"},"train_seconds":1.5})";
+
+TEST(CheckpointState, ReadsTheKeysTheProgramUses) {
+  const auto state = parse_checkpoint_state(kGoodState, "s");
+  EXPECT_EQ(state.step, 5);
+  EXPECT_EQ(state.channels, 1);
+  EXPECT_EQ(state.num_classes, 2);
+  EXPECT_EQ(state.class_names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(state.train_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(state.train_seconds, 1.5);
+}
+
+TEST(CheckpointState, NamesTheFileTheKeyAndWhatWasExpected) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string text = kGoodState;
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {"[]", "not a JSON object"},
+      {"{", "not valid JSON"},
+      {with("noisesched-checkpoint", "other"), "\"format\" is not \"noisesched-checkpoint\""},
+      {with("\"version\":1", "\"version\":2"), "version 2, this program reads 1"},
+      {with("\"step\":5", "\"step\":-5"), "\"step\" is -5; expected an integer in [0, "},
+      {with("\"step\":5", "\"step\":\"5\""), "\"step\" is \"5\"; expected an integer"},
+      {with("\"step\":5", "\"step\":18446744073709551615"), "\"step\" is 18446744073709551615"},
+      {with("\"channels\":1", "\"channels\":2"), "\"channels\" is 2; expected 1 or 3"},
+      {with("\"channels\":1,", ""), "\"channels\" is missing"},
+      {with("\"num_classes\":2", "\"num_classes\":0"), "\"num_classes\" is 0"},
+      {with("[\"a\",\"b\"]", "[\"a\"]"), "\"class_names\" has 1 names for 2 classes"},
+      {with("[\"a\",\"b\"]", "[\"a\",2]"), "\"class_names\" is not an array of strings"},
+      {with("{\"schedule\":\"cosine\"}", "{}"), "\"diffusion\" has no \"schedule\" string"},
+      {with("1.5", "-1"), "\"train_seconds\" is -1; expected a number >= 0"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const std::string e = state_error(text);
+    EXPECT_EQ(e.rfind("'run/state.json': ", 0), 0u) << e;
+    EXPECT_NE(e.find(expected), std::string::npos) << text << " -> " << e;
+  }
+}
+
+}  // namespace
+}  // namespace noisesched
