@@ -64,5 +64,6 @@ void add_featurizer_command(CLI::App& app, CommandRunner& runner);
 void add_plot_command(CLI::App& app, CommandRunner& runner);
 void add_study_command(CLI::App& app, CommandRunner& runner);
 void add_report_command(CLI::App& app, CommandRunner& runner);
+void add_advise_command(CLI::App& app, CommandRunner& runner);
 
 }  // namespace noisesched::cli

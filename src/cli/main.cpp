@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads, "CPU threads for LibTorch (0: all cores)");
 
   // One slot per command: the selected command's callback fills its slot.
-  std::vector<noisesched::cli::CommandRunner> runners(13);
+  std::vector<noisesched::cli::CommandRunner> runners(14);
   noisesched::cli::add_schedule_command(app, runners[0]);
   noisesched::cli::add_train_command(app, runners[1]);
   noisesched::cli::add_sample_command(app, runners[2]);
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   noisesched::cli::add_plot_command(app, runners[10]);
   noisesched::cli::add_study_command(app, runners[11]);
   noisesched::cli::add_report_command(app, runners[12]);
+  noisesched::cli::add_advise_command(app, runners[13]);
 
   // A first word that is not a command gets its own message (CLI11 would say only that a
   // subcommand is required). The only global option with a value is --threads.

@@ -14,9 +14,11 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/data/dataset.h"
 #include "noisesched/report/figure.h"
 #include "noisesched/report/json_lines.h"
 #include "noisesched/schedule/schedule.h"
+#include "noisesched/study/advisor.h"
 
 namespace noisesched {
 namespace {
@@ -206,6 +208,56 @@ StudySummary summarize_fid(const std::vector<CellResult>& results) {
   return summarize(results, false);
 }
 
+// The measured b of one resolution, best mean FID first (empty when fewer than two are finished).
+std::vector<std::pair<double, SeedSummary>> ranked_b(const StudyPlan& plan, const StudySummary& fid,
+                                                     int size) {
+  std::vector<std::pair<double, SeedSummary>> found;
+  for (double b : plan.input_scales) {
+    const auto it = fid.find({static_cast<int>(StudyAxis::kInputScale), format_exact(b), size});
+    if (it != fid.end()) found.emplace_back(b, it->second);
+  }
+  if (found.size() < 2) return {};
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.second.mean < b.second.mean; });
+  return found;
+}
+
+// The advisor's b (noisesched advise) for every resolution against the smallest, beside the
+// measured best b.
+std::string advisor_section(const StudyPlan& plan, const StudySummary& fid, std::size_t images) {
+  const std::vector<int> sizes = resolutions_of(plan);
+  if (sizes.size() < 2 || plan.input_scales.empty()) return "";
+  std::ostringstream md;
+  md << "## The advisor's b beside the measured best b\n\n"
+     << "`noisesched advise` predicts b from the data alone (the logSNR shift that moves each "
+        "resolution's linear-denoiser difficulty curve onto the "
+     << sizes.front() << " px curve at b = 1, from the power spectrum of " << images
+     << " training images; docs/studies.md). The measured best b is the lowest mean FID over the "
+        "b column of the table above.\n\n"
+     << "| resolution | predicted b | logSNR shift | measured best b | rule " << sizes.front()
+     << " / resolution |\n| --- | --- | --- | --- | --- |\n";
+  try {
+    const auto data_of = [&](int size) {
+      for (const auto& cell : plan.cells()) {
+        if (cell.resolution == size) return cell.config.data;
+      }
+      throw Error("no cell at " + std::to_string(size) + " px");
+    };
+    const auto reference = spectrum_eigenvalues(*open_dataset(data_of(sizes.front())), images);
+    for (const int size : sizes) {
+      const ScaleAdvice a =
+          advise_input_scale(spectrum_eigenvalues(*open_dataset(data_of(size)), images), reference);
+      const auto ranked = ranked_b(plan, fid, size);
+      md << "| " << size << " px | " << fixed(a.b, 3) << " | " << fixed(a.shift, 2) << " | "
+         << (ranked.empty() ? std::string("not measured yet") : format_exact(ranked[0].first))
+         << " | " << fixed(static_cast<double>(sizes.front()) / size, 3) << " |\n";
+    }
+  } catch (const Error& e) {
+    md << "\nThe advisor could not run: " << e.what() << "\n";
+  }
+  return md.str() + "\n";
+}
+
 std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results) {
   const StudySummary fid = summarize_fid(results);
   std::ostringstream out;
@@ -220,14 +272,8 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   std::vector<std::pair<int, double>> best_b;
   bool all_b_separated = true;
   for (int size : resolutions_of(plan)) {
-    std::vector<std::pair<double, SeedSummary>> found;
-    for (double b : plan.input_scales) {
-      const auto it = fid.find({static_cast<int>(StudyAxis::kInputScale), format_exact(b), size});
-      if (it != fid.end()) found.emplace_back(b, it->second);
-    }
-    if (found.size() < 2) continue;
-    std::sort(found.begin(), found.end(),
-              [](const auto& a, const auto& b) { return a.second.mean < b.second.mean; });
+    const auto found = ranked_b(plan, fid, size);
+    if (found.empty()) continue;
     best_b.emplace_back(size, found[0].first);
     // Separated: every seed of the runner-up is worse than every seed of the best (with at
     // least two seeds each; one seed has no spread to judge by).
@@ -438,6 +484,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
     md << "## FID by input scale b (gamma = 1 - t) and resolution\n\n"
        << table(b_rows(plan), sizes, fid, cacc, "b") << "\n";
   }
+  md << advisor_section(plan, fid, 1000);
   if (!plan.schedules.empty()) {
     md << "## FID by schedule function (b = 1) and resolution\n\n"
        << table(schedule_rows(plan), sizes, fid, cacc, "schedule") << "\n";

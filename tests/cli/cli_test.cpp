@@ -362,6 +362,26 @@ TEST(CliTrain, ConfigErrorsNameTheKeyOrFile) {
   EXPECT_TRUE(contains(r.output, "is data.path an MNIST-layout folder")) << r.output;
 }
 
+TEST(CliAdvise, PrintsTheBAndTheSettingsToTrainWith) {
+  const auto folder = noisesched::testing::fresh_folder("cli-advise");
+  tiny_config(folder, 4);  // writes the tiny IDX data set
+  const std::string data = "--dataset mnist --data-path " + (folder / "data").string();
+  Result r = run("advise " + data + " --resolution 16,32 --reference 8 --images 20");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "predicted b")) << r.output;
+  // Upsampled images: about the rule 8 / resolution (the data are 8x8 images).
+  EXPECT_TRUE(contains(r.output,
+                       "16 px: --set data.resolution=16 --set "
+                       "diffusion.schedule=simple_linear --set diffusion.input_scale=0.5"))
+      << r.output;
+  r = run("advise " + data + " --resolution 0");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.output, "--resolution 0 is outside [1, 1024]")) << r.output;
+  r = run("advise --resolution 64 --dataset mnist --data-path " + (folder / "nothing").string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.output, "is data.path an MNIST-layout folder")) << r.output;
+}
+
 TEST(CliTrain, SigintFinishesTheStepSavesAndExits130) {
   const auto folder = noisesched::testing::fresh_folder("cli-train-sigint");
   const std::string config = tiny_config(folder, 100000);
