@@ -366,10 +366,11 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
                              [&]() -> std::ostream& { return training_log.note(); });
   };
   // Runs a periodic hook; its time counts neither as training time nor against throughput.
-  const auto outside_training = [&](const auto& hook) {
+  const auto outside_training = [&](const char* stage, const auto& work) {
     const auto begin = Clock::now();
-    hook();
+    work();
     training_log.pause_interval(seconds_since(begin));
+    if (request.after_stage) request.after_stage(stage, step);
   };
 
   while (step < stop_at) {
@@ -387,26 +388,32 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     ++step;
     result.last_step = step;
 
-    const int stop_signal = signals.received();
-    const bool finishing = step == stop_at || stop_signal != 0;
+    int stop_signal = signals.received();
+    bool finishing = step == stop_at || stop_signal != 0;
     const auto line = training_log.on_step(step, step_result, train_seconds, finishing);
     if (!line.is_null()) run.write_metrics(line);
     if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
-      outside_training([&] {
+      outside_training("grid", [&] {
         const std::string grid =
             write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
         training_log.note() << "wrote " << grid << "\n";
       });
     }
     if (evaluator && evaluator->due(step, train_seconds)) {
-      outside_training([&] {
+      outside_training("eval", [&] {
         const auto eval_line = evaluator->run(engine.ema(), setup, step, train_seconds);
         run.write_metrics(eval_line);
         training_log.note() << "eval step " << step << ": " << eval_line["eval"].dump() << "\n";
       });
     }
+    // A signal that came during the grid or the evaluation stops the run here, after this
+    // step's checkpoint (read once more: the study runs cells back to back and must stop too).
+    if (stop_signal == 0 && signals.received() != 0) {
+      stop_signal = signals.received();
+      finishing = true;
+    }
     if (step % config.train.checkpoint_every == 0 || finishing) {
-      outside_training([&] {
+      outside_training("checkpoint", [&] {
         save(step);
         if (config.train.report && !finishing && seconds_since(last_report) >= 60) write_report();
       });
@@ -421,6 +428,9 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       break;
     }
   }
+  // A signal during the last step's checkpoint: the run is complete, but the caller must still
+  // stop (a study would otherwise go on to its next cell).
+  if (result.signal == 0) result.signal = signals.received();
   result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
     log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)

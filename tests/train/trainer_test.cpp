@@ -223,6 +223,32 @@ TEST_F(TrainerTest, AFullDiskDuringASaveIsAClearErrorAndKeepsThePreviousCheckpoi
   EXPECT_EQ(load_checkpoint(run.string()).step, 4);
 }
 
+TEST_F(TrainerTest, ASignalBetweenStepsStopsTheRunAndIsReported) {
+  // SIGINT during a sample grid: the run stops after that step, with its checkpoint.
+  const auto run = testing::fresh_folder("trainer-signal-grid");
+  TrainRequest request = request_for(tiny_config(tiny_data(), run));
+  request.config.train.sample_every = 3;
+  request.after_stage = [](const std::string& stage, std::int64_t step) {
+    if (stage == "grid" && step == 3) std::raise(SIGINT);
+  };
+  TrainResult result = train(request, log_);
+  EXPECT_EQ(result.signal, SIGINT);
+  EXPECT_EQ(result.last_step, 3);
+  EXPECT_EQ(load_checkpoint(run.string()).step, 3);
+  EXPECT_NE(log_.str().find("SIGINT: stopped after step 3"), std::string::npos) << log_.str();
+  // SIGINT during the last checkpoint: the run is complete, and the caller still learns of it
+  // (a study must not go on to its next cell).
+  const auto last = testing::fresh_folder("trainer-signal-last");
+  TrainRequest complete = request_for(tiny_config(tiny_data(), last));
+  complete.after_stage = [](const std::string& stage, std::int64_t step) {
+    if (stage == "checkpoint" && step == 6) std::raise(SIGINT);
+  };
+  result = train(complete, log_);
+  EXPECT_EQ(result.signal, SIGINT);
+  EXPECT_EQ(result.last_step, 6);
+  EXPECT_EQ(load_checkpoint(last.string()).step, 6);
+}
+
 TEST_F(TrainerTest, ResumeRemovesTheTemporariesOfAKilledSave) {
   // What a kill -9 in the middle of a save leaves: a half-written step folder and a half-written
   // `latest`, with temporary names. The resume removes them and leaves the real ones alone.

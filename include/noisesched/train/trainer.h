@@ -26,6 +26,9 @@ struct TrainRequest {
   bool resume = false;                     // continue from out_dir's latest checkpoint
   std::optional<std::int64_t> stop_after;  // stop (with a checkpoint) after this many steps
   bool progress_bar = false;               // redraw one line (a terminal) instead of log lines
+  // Called after the work between steps: a sample grid ("grid"), an evaluation ("eval") or a
+  // checkpoint ("checkpoint") of `step`. Tests raise signals from it.
+  std::function<void(const std::string& stage, std::int64_t step)> after_stage;
 };
 
 struct TrainResult {
