@@ -33,7 +33,7 @@ def idx_seeds():
     labels = idx(0x801, [4], [0, 1, 2, 9])
     # First byte: bit 0 = 3 dimensions, bit 1 = through the file reader.
     put("idx", "valid_images", b"\x01" + images)
-    put("idx", "valid_images_gzip_file", b"\x03" + gzip.compress(images))
+    put("idx", "valid_images_gzip_file", b"\x03" + gzip.compress(images, mtime=0))
     put("idx", "valid_labels", b"\x00" + labels)
     put("idx", "valid_labels_file", b"\x02" + labels)
     put("idx", "bad_magic", b"\x01" + idx(0x801, [2, 3, 3], range(18)))
@@ -43,8 +43,10 @@ def idx_seeds():
     put("idx", "bad_count_overflow", b"\x01" + idx(0x803, [0xFFFFFFFF, 16384, 16384], []))
     put("idx", "bad_wide_rows", b"\x01" + idx(0x803, [1, 1, 100000], []))
     put("idx", "bad_count_beyond_file", b"\x02" + idx(0x801, [0xFFFFFFFF], [1, 2, 3]))
-    put("idx", "bad_gzip_cut", b"\x03" + gzip.compress(images)[:-10])
-    put("idx", "bad_gzip_bomb", b"\x02" + gzip.compress(idx(0x801, [100], []) + bytes(1 << 20)))
+    put("idx", "bad_gzip_cut", b"\x03" + gzip.compress(images, mtime=0)[:-10])
+    # 100 bytes promised, 64 MiB of zeros behind them: the reader stops after 101.
+    put("idx", "bad_gzip_bomb",
+        b"\x02" + gzip.compress(idx(0x801, [100], []) + bytes(64 << 20), mtime=0))
 
 
 def png(width, height, channels, pixels=None):
@@ -81,7 +83,14 @@ def image_seeds():
     huge[16:24] = struct.pack(">II", 100000, 100000)  # IHDR width and height
     put("image", "bad_png_100000x100000", b"\x00" + bytes(huge))
     put("image", "bad_bmp_signature", b"\x01" + b"BM" + bytes(60))
-    put("image", "bad_empty", b"")
+    put("image", "bad_empty", b"\x00")
+    # A 1x1 PNG whose IDAT inflates to 64 MiB (stb would allocate it all).
+    rows = zlib.compress(bytes(64 << 20), 9)
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    put("image", "bad_png_bomb", b"\x00" + bomb)
 
 
 def safetensors(header, data):
@@ -97,8 +106,11 @@ def safetensors_seeds():
          "b": {"dtype": "I64", "shape": [1], "data_offsets": [16, 24]}}, bytes(24)))
     put("safetensors", "valid_empty_tensor", safetensors(
         {"e": {"dtype": "BF16", "shape": [0, 5], "data_offsets": [0, 0]}}, b""))
+    # 4 x (2^62 + 4) bytes = 2^64 + 16: wraps to exactly the span when multiplied naively.
     put("safetensors", "bad_overflow_shape", safetensors(
-        {"a": {"dtype": "F32", "shape": [2**33, 2**33], "data_offsets": [0, 16]}}, bytes(16)))
+        {"a": {"dtype": "F32", "shape": [2**62 + 4], "data_offsets": [0, 16]}}, bytes(16)))
+    put("safetensors", "bad_zero_dim_overflow", safetensors(
+        {"a": {"dtype": "F32", "shape": [2**40, 2**40, 0], "data_offsets": [0, 0]}}, b""))
     put("safetensors", "bad_header_2e62", struct.pack("<Q", 2**62) + b"{}")
     put("safetensors", "bad_gap", safetensors(
         {"a": {"dtype": "U8", "shape": [2], "data_offsets": [2, 4]}}, bytes(4)))

@@ -3,7 +3,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 
 #include "noisesched/common/error.h"
 #include "noisesched/data/image_ops.h"
@@ -52,9 +54,8 @@ IdxHeader parse_header(const std::uint8_t* bytes, std::size_t size, int expected
       throw Error("'" + name + "': dimension " + std::to_string(d) + " is " + std::to_string(dim) +
                   ", over the limit of " + std::to_string(kMaxImageSide) + " pixels per side");
     }
-    // Stays exact: every factor is < 2^32 and the product is checked against 2^34 each time.
-    header.count *= dim;
-    if (header.count > kMaxIdxBytes) {
+    if (__builtin_mul_overflow(header.count, std::uint64_t{dim}, &header.count) ||
+        header.count > kMaxIdxBytes) {
       throw Error("'" + name + "': the header's sizes claim more than " +
                   std::to_string(kMaxIdxBytes >> 30) +
                   " GiB of data, the limit (corrupt file, or not an IDX file?)");
@@ -63,50 +64,65 @@ IdxHeader parse_header(const std::uint8_t* bytes, std::size_t size, int expected
   return header;
 }
 
-// Reads a plain or gzip file, but never more than the header promises plus one byte (so a gzip
-// bomb or a hostile header cannot make it allocate beyond kMaxIdxBytes).
+// The data after the header must be exactly what the header promises.
+void check_data_size(const IdxHeader& header, std::size_t size, const std::string& name) {
+  const std::size_t have = size - header.bytes;
+  if (have < header.count) {
+    throw Error("'" + name + "': truncated: the header promises " + std::to_string(header.count) +
+                " bytes of data, the file has " + std::to_string(have));
+  }
+  if (have > header.count) {
+    throw Error("'" + name + "': more data than the header describes (" +
+                std::to_string(header.count) + " bytes; corrupt file?)");
+  }
+}
+
+struct GzClose {
+  void operator()(gzFile_s* file) const { gzclose(file); }
+};
+
+// Reads a plain or gzip file, but never more than the header promises plus one byte, into a buffer
+// that grows to at most that size (so a gzip bomb or a hostile header cannot make it allocate
+// beyond kMaxIdxBytes).
 std::vector<std::uint8_t> read_maybe_gzip(const std::string& path, int expected_dims) {
   if (!std::filesystem::is_regular_file(path)) {
     throw Error("'" + path + "': no such file");
   }
   // gzopen reads gzip streams and passes plain files through unchanged.
-  gzFile file = gzopen(path.c_str(), "rb");
+  std::unique_ptr<gzFile_s, GzClose> file(gzopen(path.c_str(), "rb"));
   if (file == nullptr) throw Error("'" + path + "': cannot open");
-  std::vector<std::uint8_t> bytes;
-  auto fail = [&](const std::string& why) {
+  const auto corrupt = [&] {
     int code = 0;
-    const std::string message = gzerror(file, &code);
-    gzclose(file);
-    return Error("'" + path + "': " + why + " (" + message + ")");
+    return Error("'" + path + "': corrupt or truncated gzip data (" + gzerror(file.get(), &code) +
+                 ")");
   };
+  std::vector<std::uint8_t> bytes;
   // Reads until `limit` bytes are held or the stream ends.
   auto read_up_to = [&](std::uint64_t limit) {
     while (bytes.size() < limit) {
       const std::size_t old = bytes.size();
       const std::size_t chunk =
           static_cast<std::size_t>(std::min<std::uint64_t>(limit - old, 1u << 20));
+      if (bytes.capacity() < old + chunk) {
+        bytes.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
+            limit, std::max<std::uint64_t>(2 * bytes.capacity(), old + chunk))));
+      }
       bytes.resize(old + chunk);
-      const int n = gzread(file, bytes.data() + old, static_cast<unsigned>(chunk));
-      if (n < 0) throw fail("corrupt or truncated gzip data");
+      const int n = gzread(file.get(), bytes.data() + old, static_cast<unsigned>(chunk));
+      if (n < 0) throw corrupt();
       bytes.resize(old + static_cast<std::size_t>(n));
       if (n == 0) break;
     }
   };
   read_up_to(4 + 4 * static_cast<std::uint64_t>(expected_dims));
-  IdxHeader header;
-  try {
-    header = parse_header(bytes.data(), bytes.size(), expected_dims, path);
-  } catch (...) {
-    gzclose(file);
-    throw;
-  }
+  const IdxHeader header = parse_header(bytes.data(), bytes.size(), expected_dims, path);
   read_up_to(header.bytes + header.count + 1);
   // A gzip stream cut short reads as a clean end of file; gzclose reports it. Stopping early on
-  // over-long data is no error here (parse_idx_ubyte reports the extra bytes).
+  // over-long data is no error here (the parser reports the extra bytes).
   int code = 0;
-  const std::string message = gzerror(file, &code);
+  const std::string message = gzerror(file.get(), &code);
   const bool short_read = bytes.size() <= header.bytes + header.count;
-  if (gzclose(file) != Z_OK || (short_read && code != Z_OK)) {
+  if (gzclose(file.release()) != Z_OK || (short_read && code != Z_OK)) {
     throw Error("'" + path + "': corrupt or truncated gzip data (" + message + ")");
   }
   return bytes;
@@ -158,26 +174,19 @@ class IdxDataset final : public Dataset {
 }  // namespace
 
 IdxArray read_idx_ubyte(const std::string& path, int expected_dims) {
-  const std::vector<std::uint8_t> bytes = read_maybe_gzip(path, expected_dims);
-  return parse_idx_ubyte(bytes.data(), bytes.size(), expected_dims, path);
+  std::vector<std::uint8_t> bytes = read_maybe_gzip(path, expected_dims);
+  const IdxHeader header = parse_header(bytes.data(), bytes.size(), expected_dims, path);
+  check_data_size(header, bytes.size(), path);
+  // The header is dropped in place: no second copy of the data.
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header.bytes));
+  return {header.dims, std::move(bytes)};
 }
 
 IdxArray parse_idx_ubyte(const std::uint8_t* bytes, std::size_t size, int expected_dims,
                          const std::string& name) {
   const IdxHeader header = parse_header(bytes, size, expected_dims, name);
-  const std::size_t have = size - header.bytes;
-  if (have < header.count) {
-    throw Error("'" + name + "': truncated: the header promises " + std::to_string(header.count) +
-                " bytes of data, the file has " + std::to_string(have));
-  }
-  if (have > header.count) {
-    throw Error("'" + name + "': more data than the header describes (" +
-                std::to_string(header.count) + " bytes; corrupt file?)");
-  }
-  IdxArray array;
-  array.dims = header.dims;
-  array.data.assign(bytes + header.bytes, bytes + size);
-  return array;
+  check_data_size(header, size, name);
+  return {header.dims, std::vector<std::uint8_t>(bytes + header.bytes, bytes + size)};
 }
 
 std::unique_ptr<Dataset> open_idx_dataset(const std::string& images_path,

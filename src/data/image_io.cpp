@@ -4,8 +4,11 @@
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 
@@ -105,8 +108,12 @@ class JpegDecoder {
     const int format = cmyk ? TJPF_CMYK : channels == 1 ? TJPF_GRAY : TJPF_RGB;
     const int depth = cmyk ? 4 : channels;
     std::vector<std::uint8_t> pixels(static_cast<std::size_t>(h.width) * h.height * depth);
-    // Warnings (a stream cut short, say) still give an image, as browsers show one; errors do not.
-    if (tjDecompress2(handle_, bytes, size, pixels.data(), h.width, 0, h.height, format, 0) != 0 &&
+    // Warnings (a stream cut short, extraneous bytes) still give an image, as browsers show one
+    // (TurboJPEG reports an error after a warning as a warning too, so such a file may decode
+    // partly: the pixels are always initialised, never out of bounds). TJFLAG_LIMITSCANS refuses
+    // progressive files with more than 500 scans, which would take minutes to decode.
+    if (tjDecompress2(handle_, bytes, size, pixels.data(), h.width, 0, h.height, format,
+                      TJFLAG_LIMITSCANS) != 0 &&
         tjGetErrorCode(handle_) != TJERR_WARNING) {
       throw failure("cannot decode JPEG image");
     }
@@ -152,9 +159,64 @@ void check_png_header(const std::uint8_t* bytes, std::size_t size, const std::st
   check_image_size(width, height, name);
 }
 
+// stb_image inflates a PNG's IDAT data into a buffer that doubles up to 4 GiB whatever the header
+// says, so a small file of highly compressed data (a decompression bomb) could make it allocate
+// gigabytes. This walks the chunks and inflates the IDAT data with zlib into a small scratch
+// buffer, counting, and refuses more than the header's image needs (one filter byte per row,
+// twice that for Adam7 interlacing). Malformed files are left for stb to report.
+void check_png_data_size(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+  auto big_endian = [&](std::size_t at) {
+    return static_cast<std::uint32_t>(bytes[at]) << 24 |
+           static_cast<std::uint32_t>(bytes[at + 1]) << 16 |
+           static_cast<std::uint32_t>(bytes[at + 2]) << 8 | bytes[at + 3];
+  };
+  if (size < 33) return;
+  const std::uint64_t width = big_endian(16), height = big_endian(20);
+  const int depth = bytes[24], color = bytes[25], interlace = bytes[28];
+  const int samples = color == 0   ? 1
+                      : color == 2 ? 3
+                      : color == 3 ? 1
+                      : color == 4 ? 2
+                      : color == 6 ? 4
+                                   : 0;
+  if (samples == 0 || depth < 1 || depth > 16) return;
+  const std::uint64_t row = (width * samples * depth + 7) / 8;
+  const std::uint64_t limit = (interlace ? 2 : 1) * height * (1 + row) + 1024;
+  z_stream stream{};
+  if (inflateInit(&stream) != Z_OK) return;
+  std::uint8_t scratch[1 << 16];
+  std::uint64_t produced = 0;
+  bool ended = false;
+  for (std::size_t at = 8; !ended && at + 8 <= size;) {
+    const std::uint64_t length = big_endian(at);
+    const bool idat = std::equal(bytes + at + 4, bytes + at + 8, "IDAT");
+    if (at + 12 + length > size) break;
+    if (idat) {
+      stream.next_in = const_cast<std::uint8_t*>(bytes + at + 8);
+      stream.avail_in = static_cast<uInt>(length);
+      while (stream.avail_in > 0 && !ended) {
+        stream.next_out = scratch;
+        stream.avail_out = sizeof(scratch);
+        const int rc = inflate(&stream, Z_NO_FLUSH);
+        produced += sizeof(scratch) - stream.avail_out;
+        if (produced > limit) {
+          inflateEnd(&stream);
+          throw Error("'" + name + "': the PNG's compressed data inflates to more than its " +
+                      std::to_string(width) + "x" + std::to_string(height) +
+                      " header needs (a decompression bomb?)");
+        }
+        ended = rc != Z_OK;  // the end of the stream, or an error stb will report
+      }
+    }
+    at += 12 + length;
+  }
+  inflateEnd(&stream);
+}
+
 ImageHWC decode_png(const std::uint8_t* bytes, std::size_t size, int channels,
                     const std::string& name) {
   check_png_header(bytes, size, name);
+  check_png_data_size(bytes, size, name);
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     throw Error("'" + name + "': " + std::to_string(size) +
                 " bytes, over the 2 GiB a PNG may have");
@@ -178,15 +240,14 @@ ImageHWC decode_png(const std::uint8_t* bytes, std::size_t size, int channels,
 }  // namespace
 
 std::string probe_image_file(const std::string& path) {
-  // A JPEG's header (up to its frame marker) normally sits in the first few KiB; the whole file
-  // is read only when 16 KiB do not hold it (a large EXIF block, say).
-  constexpr std::size_t kHead = 16 << 10;
+  // A JPEG's header (up to its frame marker) normally sits in the first few KiB; when 16 KiB do
+  // not hold it (a large EXIF block, say), up to 4 MiB are read, never the whole of a big file.
+  constexpr std::size_t kHead = 16 << 10, kMaxHead = 4 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "'" + path + "': cannot open (" + std::strerror(errno) + ")";
   std::string head(kHead, '\0');
-  {
-    std::ifstream in(path, std::ios::binary);
-    in.read(head.data(), static_cast<std::streamsize>(head.size()));
-    head.resize(static_cast<std::size_t>(in.gcount()));
-  }
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
   const auto* bytes = reinterpret_cast<const std::uint8_t*>(head.data());
   try {
     switch (image_format(bytes, head.size())) {
@@ -208,7 +269,9 @@ std::string probe_image_file(const std::string& path) {
           h = decoder.header(bytes, head.size());
         } catch (const Error&) {
           if (head.size() < kHead) throw;
-          head = read_file(path, "image");
+          head.resize(kMaxHead);
+          in.read(head.data() + kHead, static_cast<std::streamsize>(kMaxHead - kHead));
+          head.resize(kHead + static_cast<std::size_t>(in.gcount()));
           h = decoder.header(reinterpret_cast<const std::uint8_t*>(head.data()), head.size());
         }
         check_image_size(h.width, h.height, path);

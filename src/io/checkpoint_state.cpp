@@ -8,6 +8,16 @@
 
 namespace noisesched {
 
+namespace {
+
+// A value for a message: primitives as JSON, containers by their type (dumping a deeply nested
+// value would recurse once per level and could overflow the stack).
+std::string shown(const nlohmann::json& value) {
+  return value.is_primitive() ? value.dump() : std::string("a JSON ") + value.type_name();
+}
+
+}  // namespace
+
 CheckpointState parse_checkpoint_state(std::string_view text, const std::string& path) {
   auto fail = [&](const std::string& why) { return Error("'" + path + "': " + why); };
   CheckpointState state;
@@ -30,17 +40,18 @@ CheckpointState parse_checkpoint_state(std::string_view text, const std::string&
     if (!it->is_number_integer() ||
         (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(high)) ||
         it->get<std::int64_t>() < low || it->get<std::int64_t>() > high) {
-      throw fail(std::string("\"") + key + "\" is " + it->dump() + "; expected an integer in [" +
+      throw fail(std::string("\"") + key + "\" is " + shown(*it) + "; expected an integer in [" +
                  std::to_string(low) + ", " + std::to_string(high) + "]");
     }
     return it->get<std::int64_t>();
   };
   const auto version = json.find("version");
   if (version == json.end() || !version->is_number_integer() || *version != kCheckpointVersion) {
-    throw fail("version " + (version == json.end() ? std::string("missing") : version->dump()) +
+    throw fail("version " + (version == json.end() ? std::string("missing") : shown(*version)) +
                ", this program reads " + std::to_string(kCheckpointVersion));
   }
-  state.step = integer("step", 0, std::numeric_limits<std::int64_t>::max());
+  // 2^53: far beyond any run, and step + steps stays exact and far from overflowing.
+  state.step = integer("step", 0, std::int64_t{1} << 53);
   state.channels = static_cast<int>(integer("channels", 1, 3));
   if (state.channels == 2) throw fail("\"channels\" is 2; expected 1 or 3");
   state.num_classes = static_cast<int>(integer("num_classes", 1, 1'000'000));
@@ -65,7 +76,7 @@ CheckpointState parse_checkpoint_state(std::string_view text, const std::string&
   if (const auto seconds = json.find("train_seconds"); seconds != json.end()) {
     if (!seconds->is_number() || !std::isfinite(seconds->get<double>()) ||
         seconds->get<double>() < 0) {
-      throw fail("\"train_seconds\" is " + seconds->dump() + "; expected a number >= 0");
+      throw fail("\"train_seconds\" is " + shown(*seconds) + "; expected a number >= 0");
     }
     state.train_seconds = seconds->get<double>();
   }

@@ -80,8 +80,10 @@ SafetensorsContent load_safetensors(const std::string& path) {
                   entry.dtype);
     }
     at::Tensor tensor = at::empty(entry.shape, at::TensorOptions().dtype(it->first));
-    std::memcpy(tensor.data_ptr(), bytes.data() + layout.data_start + entry.begin,
-                entry.end - entry.begin);
+    if (entry.end > entry.begin) {  // an empty tensor has no storage to copy into
+      std::memcpy(tensor.data_ptr(), bytes.data() + layout.data_start + entry.begin,
+                  entry.end - entry.begin);
+    }
     content.tensors[entry.name] = tensor;
   }
   return content;

@@ -2,6 +2,7 @@
 #include "noisesched/io/safetensors_header.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -83,19 +84,24 @@ SafetensorsLayout parse_safetensors(std::string_view file, const std::string& na
       throw fail(tensor + " has data_offsets outside the " + std::to_string(data_size) +
                  " bytes of data");
     }
-    // The byte count the dtype and shape need, exact (a zero anywhere makes it 0; an overflow of
-    // 64 bits is reported as such, never wrapped).
+    // The byte count the dtype and shape need, exact: every dimension is multiplied in, zeros
+    // included, and an overflow of 64 bits (or an element count past 2^63, which LibTorch cannot
+    // hold) is reported, never wrapped.
     const std::uint64_t span = parsed.end - parsed.begin;
-    const bool empty = std::find(parsed.shape.begin(), parsed.shape.end(), 0) != parsed.shape.end();
-    std::uint64_t bytes = empty ? 0 : element_size;
+    std::uint64_t elements = 1;
     bool overflow = false;
     for (const auto d : parsed.shape) {
-      overflow = overflow || __builtin_mul_overflow(bytes, static_cast<std::uint64_t>(d), &bytes);
+      overflow =
+          overflow || __builtin_mul_overflow(elements, static_cast<std::uint64_t>(d), &elements);
     }
+    overflow = overflow || elements > static_cast<std::uint64_t>(INT64_MAX);
+    std::uint64_t bytes = 0;
+    overflow = overflow || __builtin_mul_overflow(elements, std::uint64_t{element_size}, &bytes);
     if (overflow || span != bytes) {
       throw fail(tensor + " spans " + std::to_string(span) +
                  " bytes but its dtype and shape need " +
-                 (overflow ? std::string("more than 2^64") : std::to_string(bytes)));
+                 (overflow ? std::string("more than 2^63 elements or 2^64 bytes")
+                           : std::to_string(bytes)));
     }
     layout.entries.push_back(std::move(parsed));
   }

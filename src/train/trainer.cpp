@@ -56,6 +56,8 @@ class StopSignals {
     g_stop_signal.store(0);
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
+    // Restart interrupted system calls: a signal must not fail a checkpoint write with EINTR.
+    action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, &old_int_);
     sigaction(SIGTERM, &action, &old_term_);
@@ -428,15 +430,15 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       break;
     }
   }
-  // A signal during the last step's checkpoint: the run is complete, but the caller must still
-  // stop (a study would otherwise go on to its next cell).
-  if (result.signal == 0) result.signal = signals.received();
   result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
     log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)
         << "\n";
   }
   if (config.train.report) result.report = write_report();
+  // A signal during the last step's checkpoint, grid or report: the run is complete, but the
+  // caller must still stop (a study would otherwise go on to its next cell).
+  if (result.signal == 0) result.signal = signals.received();
   return result;
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
 #include "test_util.h"
@@ -79,7 +81,7 @@ TEST(Idx, TruncatedAndOverlongFiles) {
 
 TEST(Idx, HeadersClaimingTooMuchAreRefusedBeforeReading) {
   const auto folder = fresh_folder("idx-limits");
-  // 2^32-1 images of 16384^2 pixels: the product overflows 64 bits if computed naively.
+  // 2^32-1 images of 16384^2 pixels: 2^60 bytes claimed by a 3-byte file.
   write_bytes(folder / "huge", idx_bytes(0x803, {0xffffffffu, 16384, 16384}, {1, 2, 3}), true);
   const std::string huge = error_of([&] { read_idx_ubyte((folder / "huge").string(), 3); });
   EXPECT_NE(huge.find((folder / "huge").string()), std::string::npos) << huge;
@@ -112,7 +114,24 @@ TEST(Idx, CorruptGzip) {
   std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
   const std::string e = error_of([&] { read_idx_ubyte(path.string(), 3); });
   EXPECT_NE(e.find(path.string()), std::string::npos) << e;
-  EXPECT_TRUE(e.find("gzip") != std::string::npos || e.find("truncated") != std::string::npos) << e;
+  EXPECT_NE(e.find("corrupt or truncated gzip data"), std::string::npos) << e;
+  // Every byte of data present, only the gzip trailer (CRC and length) cut off.
+  write_idx_dataset(folder, "t10k", 50, 28, 10, true);
+  const auto whole = folder / "t10k-images-idx3-ubyte.gz";
+  std::filesystem::resize_file(whole, std::filesystem::file_size(whole) - 4);
+  const std::string trailer = error_of([&] { read_idx_ubyte(whole.string(), 3); });
+  EXPECT_NE(trailer.find("corrupt or truncated gzip data"), std::string::npos) << trailer;
+  // A flipped bit in the CRC.
+  write_idx_dataset(folder, "t10k", 50, 28, 10, true);
+  {
+    std::fstream f(whole, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-8, std::ios::end);
+    const char byte = static_cast<char>(f.get() ^ 1);
+    f.seekp(-8, std::ios::end);
+    f.put(byte);
+  }
+  const std::string crc = error_of([&] { read_idx_ubyte(whole.string(), 3); });
+  EXPECT_NE(crc.find("corrupt or truncated gzip data"), std::string::npos) << crc;
 }
 
 TEST(Idx, CountMismatchAndLabelRange) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <turbojpeg.h>
+#include <zlib.h>
 
 #include <fstream>
 
@@ -130,6 +131,33 @@ TEST(ImageIo, HugeHeadersAndOtherFormatsAreRefusedBeforeDecoding) {
       e.find("huge.png': the image is 100000x100000 pixels; each side must lie in [1, 16384]"),
       std::string::npos)
       << e;
+  // A 1x1 PNG whose IDAT inflates to 16 MiB: refused before stb inflates it.
+  {
+    const std::vector<std::uint8_t> zeros(16 << 20, 0);
+    uLongf packed_size = compressBound(zeros.size());
+    std::vector<std::uint8_t> packed(packed_size);
+    ASSERT_EQ(compress2(packed.data(), &packed_size, zeros.data(), zeros.size(), 9), Z_OK);
+    packed.resize(packed_size);
+    std::string png = "\x89PNG\r\n\x1a\n";
+    const auto chunk = [&](const std::string& kind, const std::string& body) {
+      const std::uint32_t length = static_cast<std::uint32_t>(body.size());
+      for (int i = 3; i >= 0; --i) png += static_cast<char>((length >> (8 * i)) & 0xff);
+      png += kind + body;
+      const std::string both = kind + body;
+      const auto crc = crc32(0, reinterpret_cast<const Bytef*>(both.data()), both.size());
+      for (int i = 3; i >= 0; --i) png += static_cast<char>((crc >> (8 * i)) & 0xff);
+    };
+    chunk("IHDR", std::string("\0\0\0\1\0\0\0\1\x08\0\0\0\0", 13));
+    chunk("IDAT", std::string(packed.begin(), packed.end()));
+    chunk("IEND", "");
+    const std::string bomb = error_of([&] {
+      decode_image(reinterpret_cast<const std::uint8_t*>(png.data()), png.size(), 1, "bomb.png");
+    });
+    EXPECT_NE(bomb.find("'bomb.png': the PNG's compressed data inflates to more than its 1x1 "
+                        "header needs"),
+              std::string::npos)
+        << bomb;
+  }
   const std::string bytes = "BM" + std::string(60, '\0');
   e = error_of([&] {
     decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), 3, "x.png");

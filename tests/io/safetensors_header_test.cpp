@@ -40,11 +40,20 @@ TEST(SafetensorsLayout, AcceptsAWellFormedFile) {
 }
 
 TEST(SafetensorsLayout, RefusesSizesThatOverflowOrExceedTheFile) {
-  // 2^33 x 2^33 float32 elements: 2^68 bytes, which wraps to 16 when multiplied naively.
-  EXPECT_NE(error_of(file_with(R"({"a":{"dtype":"F32","shape":[8589934592,8589934592],)"
+  // 2^62 + 4 float32 elements: 2^64 + 16 bytes, which wraps to exactly the span of 16 when
+  // multiplied naively.
+  EXPECT_NE(error_of(file_with(R"({"a":{"dtype":"F32","shape":[4611686018427387908],)"
                                R"("data_offsets":[0,16]}})",
                                16))
-                .find("tensor 'a' spans 16 bytes but its dtype and shape need more than 2^64"),
+                .find("tensor 'a' spans 16 bytes but its dtype and shape need more than 2^63 "
+                      "elements or 2^64 bytes"),
+            std::string::npos);
+  // A zero dimension does not excuse the others: 2^40 x 2^40 x 0 elements cannot be held.
+  EXPECT_NE(error_of(file_with(R"({"a":{"dtype":"F32","shape":[1099511627776,1099511627776,0],)"
+                               R"("data_offsets":[0,0]}})",
+                               0))
+                .find("tensor 'a' spans 0 bytes but its dtype and shape need more than 2^63 "
+                      "elements or 2^64 bytes"),
             std::string::npos);
   // A header length of 2^62.
   std::string huge = file_with("{}", 0);
@@ -130,6 +139,11 @@ TEST(CheckpointState, NamesTheFileTheKeyAndWhatWasExpected) {
       {with("[\"a\",\"b\"]", "[\"a\",2]"), "\"class_names\" is not an array of strings"},
       {with("{\"schedule\":\"cosine\"}", "{}"), "\"diffusion\" has no \"schedule\" string"},
       {with("1.5", "-1"), "\"train_seconds\" is -1; expected a number >= 0"},
+      {with("\"step\":5", "\"step\":9007199254740993"),
+       "expected an integer in [0, 9007199254740992]"},
+      // 100000 levels of nesting: named by type, not dumped (which would recurse per level).
+      {with("\"version\":1", "\"version\":" + std::string(100000, '[') + std::string(100000, ']')),
+       "version a JSON array, this program reads 1"},
   };
   for (const auto& [text, expected] : cases) {
     const std::string e = state_error(text);

@@ -28,7 +28,7 @@ struct SafetensorsEntry {
 };
 
 struct SafetensorsLayout {
-  std::vector<SafetensorsEntry> entries;  // in file order
+  std::vector<SafetensorsEntry> entries;  // sorted by name
   std::map<std::string, std::string> metadata;
   std::uint64_t data_start = 0;  // offset of the data in the file
 };

@@ -20,8 +20,8 @@
 namespace noisesched {
 
 // Eigenvalue estimates: the mean |DFT|^2 / (H W) of the mean-removed images, per channel and
-// frequency (C H W values; their mean is the mean per-pixel variance). Uses the first `images`
-// examples (all when 0 or more than the data set has).
+// frequency (C H W values; their mean is the mean per-pixel variance). Uses `images` examples
+// spread evenly over the data set (all when 0 or more than the data set has).
 std::vector<double> spectrum_eigenvalues(const Dataset& data, std::size_t images);
 
 // e(l) above; `eigenvalues` must have a positive sum.
