@@ -56,6 +56,11 @@ void check_image_size(std::int64_t width, std::int64_t height, const std::string
                 std::to_string(height) + " pixels; each side must lie in [1, " +
                 std::to_string(limit) + "]");
   }
+  if (static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height) > kMaxImagePixels) {
+    throw Error("'" + name + "': the image is " + std::to_string(width) + "x" +
+                std::to_string(height) + " pixels; at most " + std::to_string(kMaxImagePixels) +
+                " pixels (8192 x 8192) are read");
+  }
 }
 
 namespace {

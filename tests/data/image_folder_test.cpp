@@ -158,6 +158,12 @@ TEST(ImageIo, HugeHeadersAndOtherFormatsAreRefusedBeforeDecoding) {
               std::string::npos)
         << bomb;
   }
+  // Sides within the limit, but 12918 x 16140 pixels in all (the fuzzer's 644-byte JPEG).
+  const std::string many = error_of([&] { check_image_size(12918, 16140, "big.jpg"); });
+  EXPECT_NE(many.find("'big.jpg': the image is 12918x16140 pixels; at most 67108864 pixels"),
+            std::string::npos)
+      << many;
+  EXPECT_NO_THROW(check_image_size(8192, 8192, "ok.jpg"));
   const std::string bytes = "BM" + std::string(60, '\0');
   e = error_of([&] {
     decode_image(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), 3, "x.png");

@@ -27,7 +27,8 @@ struct ImageHWC {
 ImageHWC decode_image(const std::uint8_t* bytes, std::size_t size, int channels,
                       const std::string& name);
 
-// Throws naming `name` when a side is not in [1, kMaxImageSide].
+// Throws naming `name` when a side is not in [1, kMaxImageSide] or there are more than
+// kMaxImagePixels pixels.
 void check_image_size(std::int64_t width, std::int64_t height, const std::string& name);
 
 // Reads only the start of an image file: "" when it is a PNG or JPEG whose header gives a size
