@@ -73,6 +73,18 @@ void expect_identical(const std::map<std::string, at::Tensor>& a,
   for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
 }
 
+// A step-4 checkpoint with weights unlike `good`'s (model + 1), to save over a step-2 run.
+CheckpointContent step_4_content(const LoadedCheckpoint& good) {
+  CheckpointContent content;
+  content.step = 4;
+  content.config = good.config;
+  content.state = good.state.json;
+  for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
+  for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
+  for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
+  return content;
+}
+
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override { configure_threads(2); }
@@ -146,13 +158,7 @@ TEST_F(TrainerTest, InterruptedSaveAtAnyStageLeavesTheLastCheckpointLoadable) {
   train(request, log_);
   const auto good = load_checkpoint(run.string());
   ASSERT_EQ(good.step, 2);
-  CheckpointContent content;
-  content.step = 4;
-  content.config = good.config;
-  content.state = good.state.json;
-  for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
-  for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
-  for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
+  const CheckpointContent content = step_4_content(good);
   for (const char* stage : {"model", "ema", "optimizer", "config", "state", "rename"}) {
     EXPECT_THROW(save_checkpoint(run.string(), content, 3,
                                  [&](const std::string& s) {
@@ -181,13 +187,7 @@ TEST_F(TrainerTest, AFullDiskDuringASaveIsAClearErrorAndKeepsThePreviousCheckpoi
   request.stop_after = 2;
   train(request, log_);
   const auto good = load_checkpoint(run.string());
-  CheckpointContent content;
-  content.step = 4;
-  content.config = good.config;
-  content.state = good.state.json;
-  for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
-  for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
-  for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
+  const CheckpointContent content = step_4_content(good);
   rlimit saved{};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
   const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
