@@ -151,16 +151,17 @@ class JpegDecoder {
   tjhandle handle_;
 };
 
+// The big-endian 32-bit number at `p` (PNG's lengths and sizes).
+std::uint32_t big_endian(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+
 // Checks the size in a PNG's IHDR chunk (bytes 16 to 23, big-endian) against the limits, before
 // stb_image sees it (it refuses images over 2^30 bytes, but only as "unknown image type").
 void check_png_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
   if (size < 24) throw Error("'" + name + "': truncated PNG header");
-  auto big_endian = [&](std::size_t at) {
-    return static_cast<std::uint32_t>(bytes[at]) << 24 |
-           static_cast<std::uint32_t>(bytes[at + 1]) << 16 |
-           static_cast<std::uint32_t>(bytes[at + 2]) << 8 | bytes[at + 3];
-  };
-  const std::uint32_t width = big_endian(16), height = big_endian(20);
+  const std::uint32_t width = big_endian(bytes + 16), height = big_endian(bytes + 20);
   check_image_size(width, height, name);
 }
 
@@ -170,13 +171,8 @@ void check_png_header(const std::uint8_t* bytes, std::size_t size, const std::st
 // buffer, counting, and refuses more than the header's image needs (one filter byte per row,
 // twice that for Adam7 interlacing). Malformed files are left for stb to report.
 void check_png_data_size(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
-  auto big_endian = [&](std::size_t at) {
-    return static_cast<std::uint32_t>(bytes[at]) << 24 |
-           static_cast<std::uint32_t>(bytes[at + 1]) << 16 |
-           static_cast<std::uint32_t>(bytes[at + 2]) << 8 | bytes[at + 3];
-  };
   if (size < 33) return;
-  const std::uint64_t width = big_endian(16), height = big_endian(20);
+  const std::uint64_t width = big_endian(bytes + 16), height = big_endian(bytes + 20);
   const int depth = bytes[24], color = bytes[25], interlace = bytes[28];
   const int samples = color == 0   ? 1
                       : color == 2 ? 3
@@ -193,7 +189,7 @@ void check_png_data_size(const std::uint8_t* bytes, std::size_t size, const std:
   std::uint64_t produced = 0;
   bool ended = false;
   for (std::size_t at = 8; !ended && at + 8 <= size;) {
-    const std::uint64_t length = big_endian(at);
+    const std::uint64_t length = big_endian(bytes + at);
     const bool idat = std::equal(bytes + at + 4, bytes + at + 8, "IDAT");
     if (at + 12 + length > size) break;
     if (idat) {
