@@ -12,6 +12,8 @@ packages=(
   libtorch-dev libopenblas0-pthread libopenblas0-openmp
   # Libraries used by the program, its tests and benchmarks.
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libturbojpeg0-dev libfmt-dev zlib1g-dev
+  # Gloo's headers, which LibTorch's c10d ProcessGroupGloo includes (multi-process training).
+  libgloo-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Formatting check, plots (matplotlib drives `schedule --plot`), data.
   clang-format python3 python3-numpy python3-matplotlib python3-mpmath dataset-fashion-mnist

@@ -4,9 +4,11 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "commands.h"
 #include "noisesched/common/error.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/core/runtime.h"
 
 namespace {
@@ -89,7 +91,19 @@ int main(int argc, char** argv) {
       }
     }
     noisesched::configure_allocator();
-    noisesched::configure_threads(global.threads);
+    int threads = global.threads;
+    if (threads == 0) {
+      // Processes of a multi-process run share the machine's cores.
+      try {
+        const auto placement =
+            noisesched::placement_from_environment(noisesched::process_environment());
+        threads = noisesched::default_threads_per_process(
+            static_cast<int>(std::thread::hardware_concurrency()), placement.local_world_size);
+      } catch (const noisesched::Error&) {
+        // A malformed placement is reported by the command that needs it.
+      }
+    }
+    noisesched::configure_threads(threads);
     for (const auto& run : runners) {
       if (run) return run();
     }

@@ -1,12 +1,17 @@
 // `noisesched train`: train a diffusion model from a TOML configuration.
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/config/config.h"
+#include "noisesched/core/communicator.h"
+#include "noisesched/train/engine.h"
 #include "noisesched/train/trainer.h"
 
 namespace noisesched::cli {
@@ -19,19 +24,65 @@ struct TrainCommandOptions {
   bool resume = false;
   std::int64_t stop_after = 0;
   std::string progress = "auto";
+  int nproc = 0;
 };
+
+// This program's command line without `--nproc N`: what each process of `--nproc` runs.
+std::vector<std::string> command_line_without_nproc() {
+  const std::string text = read_file("/proc/self/cmdline", "this program's command line");
+  std::vector<std::string> words;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = text.find('\0', start);
+    words.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  std::vector<std::string> kept;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (words[i].rfind("--nproc=", 0) == 0) continue;
+    kept.push_back(words[i]);
+  }
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (!error && !kept.empty()) kept[0] = self.string();
+  return kept;
+}
 
 int run(const TrainCommandOptions& options) {
   Config config = load_config(options.config_path);
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
   if (!options.device.empty()) config.train.device = options.device;
   validate_config(config);
+  if (options.nproc > 1) {
+    if (process_environment()("RANK")) {
+      throw Error("--nproc " + std::to_string(options.nproc) +
+                  " inside a launcher that already set RANK; use one or the other");
+    }
+    LocalLaunch launch;
+    launch.argv = command_line_without_nproc();
+    launch.nproc = options.nproc;
+    launch.timeout_seconds = config.train.dist_timeout;
+    return launch_local(launch, std::cerr);
+  }
+  const ProcessPlacement placement = placement_from_environment(process_environment());
+  if (placement.distributed() && config.train.device == "cuda") {
+    // One GPU per process on each machine.
+    config.train.device = "cuda:" + std::to_string(placement.local_rank);
+  }
+  const std::unique_ptr<Communicator> communicator =
+      connect(placement, parse_device(config.train.device), config.train.dist_timeout);
   TrainRequest request;
   request.config = config;
+  request.communicator = communicator.get();
   request.resume = options.resume;
   if (options.stop_after > 0) request.stop_after = options.stop_after;
   request.progress_bar = options.progress == "bar" || (options.progress == "auto" && ::isatty(2));
   const TrainResult result = train(request, std::cerr);
+  if (!communicator->first()) return result.signal != 0 ? 128 + result.signal : 0;
   std::cout << "trained to step " << result.last_step << " of " << config.train.steps;
   // A run resumed at its end trains nothing: there is no loss of this sitting to report.
   if (result.last_step > result.first_step) std::cout << "; last loss " << result.last_loss;
@@ -59,6 +110,10 @@ void add_train_command(CLI::App& app, CommandRunner& runner) {
                 "Continue from the latest checkpoint in train.out_dir");
   cmd->add_option("--stop-after", options->stop_after,
                   "Stop after this many steps of this run, with a checkpoint (0: run to the end)");
+  cmd->add_option("--nproc", options->nproc,
+                  "Train with this many processes on this machine, each with its share of every "
+                  "batch (docs/distributed.md); under torchrun or srun leave it out")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--progress", options->progress,
                   "auto (a bar on a terminal, lines otherwise), bar or lines")
       ->check(CLI::IsMember({"auto", "bar", "lines"}));

@@ -275,6 +275,10 @@ std::vector<ConfigField> config_fields(Config& c) {
         {}, true),
       F("train", "sample_recipe", &c.train.sample_recipe,
         "how the grids are sampled: inference recipe 'SAMPLER key=value ...'", {}, true),
+      F("train", "dist_timeout", &c.train.dist_timeout,
+        "seconds a process of a multi-process run waits for the others before it stops with an "
+        "error",
+        {}, true),
       F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},
         true),
       F("eval", "every_seconds", &c.eval.every_seconds,
@@ -489,6 +493,8 @@ void validate_config(const Config& c) {
 
   const auto& e = c.eval;
   require(e.every >= 0, "eval.every", ">= 0", std::to_string(e.every));
+  require(std::isfinite(t.dist_timeout) && t.dist_timeout > 0 && t.dist_timeout <= 86400,
+          "train.dist_timeout", "in (0, 86400] seconds", format_exact(t.dist_timeout));
   require(std::isfinite(e.every_seconds) && e.every_seconds >= 0, "eval.every_seconds",
           "finite and >= 0", format_exact(e.every_seconds));
   require(e.num >= 2, "eval.num", ">= 2", std::to_string(e.num));

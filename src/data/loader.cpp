@@ -48,13 +48,14 @@ void fill_batch(const Dataset& dataset, const LoaderOptions& options, std::int64
   if (n == 0) throw Error("the data set is empty");
   const std::size_t bytes = dataset.example_bytes();
   batch.step = step;
-  batch.size = options.batch_size;
+  const int count = options.shard_size > 0 ? options.shard_size : options.batch_size;
+  batch.size = count;
   batch.channels = dataset.channels();
   batch.resolution = dataset.resolution();
-  batch.pixels.resize(bytes * options.batch_size);
-  batch.labels.resize(options.batch_size);
-  for (int i = 0; i < options.batch_size; ++i) {
-    const std::int64_t position = step * options.batch_size + i;
+  batch.pixels.resize(bytes * count);
+  batch.labels.resize(count);
+  for (int i = 0; i < count; ++i) {
+    const std::int64_t position = step * options.batch_size + options.shard_begin + i;
     const std::int64_t epoch = position / n;
     const auto order = epoch_order().get(options.seed, static_cast<std::uint32_t>(n), epoch);
     const std::size_t index = (*order)[static_cast<std::size_t>(position % n)];
@@ -73,6 +74,12 @@ BatchLoader::BatchLoader(const Dataset& dataset, LoaderOptions options, std::int
       next_to_build_(first_step),
       next_to_deliver_(first_step) {
   if (options_.batch_size < 1) throw Error("batch size must be >= 1");
+  if (options_.shard_begin < 0 || options_.shard_size < 0 ||
+      options_.shard_begin + options_.shard_size > options_.batch_size) {
+    throw Error("the share [" + std::to_string(options_.shard_begin) + ", " +
+                std::to_string(options_.shard_begin + options_.shard_size) +
+                ") does not fit a batch of " + std::to_string(options_.batch_size));
+  }
   if (options_.workers < 1) throw Error("data.workers must be >= 1");
   if (options_.prefetch < 1) throw Error("data.prefetch must be >= 1");
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });

@@ -10,8 +10,10 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/data/idx.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/io/safetensors.h"
@@ -151,7 +153,14 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tenso
                                        FeatureExtractor& extractor,
                                        const ReferenceFeatures& reference,
                                        const EvalSettings& settings) {
-  const ExtractedFeatures generated = extractor.extract(images, settings.batch_size);
+  return score_features(extractor.extract(images, settings.batch_size), images, labels, extractor,
+                        reference, settings);
+}
+
+nlohmann::ordered_json score_features(const ExtractedFeatures& generated, const at::Tensor& images,
+                                      const at::Tensor& labels, FeatureExtractor& extractor,
+                                      const ReferenceFeatures& reference,
+                                      const EvalSettings& settings) {
   const std::int64_t n = generated.features.size(0);
   nlohmann::ordered_json out;
   out["num_images"] = n;
@@ -216,14 +225,55 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tenso
   return out;
 }
 
-nlohmann::ordered_json sample_and_evaluate(
-    const Denoiser& model, const DiffusionSetup& setup, int num_classes, bool class_conditional,
-    const GenerateOptions& generate, std::int64_t num, FeatureExtractor& extractor,
-    const ReferenceFeatures& reference, const EvalSettings& settings, const c10::Device& device) {
+nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const DiffusionSetup& setup,
+                                           int num_classes, bool class_conditional,
+                                           const GenerateOptions& generate, std::int64_t num,
+                                           FeatureExtractor& extractor,
+                                           const ReferenceFeatures& reference,
+                                           const EvalSettings& settings, const c10::Device& device,
+                                           Communicator* communicator) {
   const std::vector<std::int64_t> labels = evaluation_labels(num, num_classes, class_conditional);
-  const at::Tensor images = generate_images(model, setup, labels, generate, device);
-  return evaluate_images(images, at::tensor(labels, at::TensorOptions().dtype(at::kLong)),
-                         extractor, reference, settings);
+  const at::Tensor label_tensor = at::tensor(labels, at::TensorOptions().dtype(at::kLong));
+  if (communicator == nullptr || communicator->world_size() == 1) {
+    const at::Tensor images = generate_images(model, setup, labels, generate, device);
+    return evaluate_images(images, label_tensor, extractor, reference, settings);
+  }
+  // Each process samples and featurizes its share; the first gathers and scores them all.
+  const auto [begin, end] =
+      shard_range(num, communicator->rank(), communicator->world_size(), generate.batch_size);
+  GenerateOptions mine = generate;
+  mine.first_index = generate.first_index + begin;
+  at::Tensor images = at::empty({0, model->channels(), model->resolution(), model->resolution()},
+                                at::TensorOptions().dtype(at::kByte));
+  if (end > begin) {
+    images = generate_images(
+        model, setup, std::vector<std::int64_t>(labels.begin() + begin, labels.begin() + end), mine,
+        device);
+  }
+  ExtractedFeatures features;
+  if (end > begin) {
+    features = extractor.extract(images, settings.batch_size);
+  } else {
+    features.features = at::empty({0, extractor.feature_dim()}, at::kFloat);
+    features.probabilities = at::empty({0, 0}, at::kDouble);
+  }
+  ExtractedFeatures all;
+  all.features = communicator->gather_rows(features.features, "gathering evaluation features");
+  // Extractors without classes give [N, 0]; the gather needs one width on every process.
+  const int classes =
+      communicator->max(static_cast<int>(features.probabilities.size(1)), "the class count");
+  if (features.probabilities.size(1) != classes) {
+    features.probabilities = at::zeros({features.probabilities.size(0), classes}, at::kDouble);
+  }
+  all.probabilities =
+      communicator->gather_rows(features.probabilities, "gathering evaluation class probabilities");
+  const at::Tensor all_images = communicator->gather_rows(images, "gathering evaluation images");
+  nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+  if (communicator->first()) {
+    scores = score_features(all, all_images, label_tensor, extractor, reference, settings);
+  }
+  communicator->follow_first("scoring the evaluation", kScoringPatienceSeconds);
+  return scores;
 }
 
 std::vector<std::int64_t> evaluation_labels(std::int64_t n, int num_classes,

@@ -7,8 +7,10 @@
 #include <algorithm>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/core/random.h"
 
 namespace noisesched {
@@ -46,8 +48,9 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
     // Each image's starting noise comes from its own generator: batching does not change it.
     std::vector<at::Tensor> noise;
     for (std::int64_t i = start; i < start + count; ++i) {
-      at::Generator g = seeded_generator(at::kCPU, hash_values({options.seed, purpose::kStartNoise,
-                                                                static_cast<std::uint64_t>(i)}));
+      at::Generator g = seeded_generator(
+          at::kCPU, hash_values({options.seed, purpose::kStartNoise,
+                                 static_cast<std::uint64_t>(options.first_index + i)}));
       noise.push_back(at::randn({1, c, r, r}, g, at::TensorOptions().dtype(at::kFloat)));
     }
     const at::Tensor z = at::cat(noise).to(device);
@@ -57,8 +60,8 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
             at::TensorOptions().dtype(at::kLong))
             .to(device);
     at::Generator step_noise = seeded_generator(
-        device,
-        hash_values({options.seed, purpose::kStepNoise, static_cast<std::uint64_t>(start)}));
+        device, hash_values({options.seed, purpose::kStepNoise,
+                             static_cast<std::uint64_t>(options.first_index + start)}));
     const DenoiseFn network = model_denoise_fn(model, setup, batch_labels, options.recipe);
     const DenoiseFn denoise = [&](const at::Tensor& z_now, const DenoiseQuery& query) {
       Prediction p = network(z_now, query);
@@ -69,6 +72,25 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
     chunks.push_back(to_bytes(x0, setup.scale));
   }
   return at::cat(chunks);
+}
+
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device, Communicator& communicator) {
+  if (communicator.world_size() == 1) return generate_images(model, setup, labels, options, device);
+  const auto [begin, end] =
+      shard_range(static_cast<std::int64_t>(labels.size()), communicator.rank(),
+                  communicator.world_size(), options.batch_size);
+  GenerateOptions mine = options;
+  mine.first_index = options.first_index + begin;
+  const std::vector<std::int64_t> my_labels(labels.begin() + begin, labels.begin() + end);
+  // A process without a share still takes part in the gather, with no rows.
+  const at::Tensor images =
+      my_labels.empty()
+          ? at::empty({0, model->channels(), model->resolution(), model->resolution()},
+                      at::TensorOptions().dtype(at::kByte))
+          : generate_images(model, setup, my_labels, mine, device);
+  return communicator.gather_rows(images, "gathering the sampled images");
 }
 
 ImageCHW tensor_image(const at::Tensor& image) {

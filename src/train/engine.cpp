@@ -6,8 +6,10 @@
 #include <torch/cuda.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
@@ -78,7 +80,7 @@ at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, do
 }
 
 TrainingEngine::TrainingEngine(const Config& config, int channels, int num_classes,
-                               const c10::Device& device)
+                               const c10::Device& device, Communicator* communicator)
     : config_(config),
       device_(device),
       setup_(DiffusionSetup::from_config(config.diffusion, config.data.resolution)),
@@ -87,11 +89,40 @@ TrainingEngine::TrainingEngine(const Config& config, int channels, int num_class
       null_class_(num_classes),
       model_(seeded_model(config, channels, num_classes, device)),
       ema_(seeded_model(config, channels, num_classes, device)),
-      optimizer_(*model_, optimizer_options(config.optim)) {
+      optimizer_(*model_, optimizer_options(config.optim)),
+      own_communicator_(communicator == nullptr ? single_process() : nullptr),
+      communicator_(communicator == nullptr ? own_communicator_.get() : communicator) {
   copy_weights(*ema_, *model_);
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   ema_->eval();
   model_->train();
+  const int world = communicator_->world_size();
+  if (config.train.batch_size < world) {
+    throw Error("train.batch_size = " + std::to_string(config.train.batch_size) +
+                " is smaller than the " + std::to_string(world) +
+                " processes that share each batch; use at least one example per process");
+  }
+  std::tie(shard_begin_, shard_end_) =
+      shard_range(config.train.batch_size, communicator_->rank(), world);
+  synchronize();
+}
+
+void TrainingEngine::synchronize() {
+  if (communicator_->world_size() == 1) return;
+  std::vector<at::Tensor> tensors;
+  torch::NoGradGuard no_grad;
+  for (const Denoiser* module : {&model_, &ema_}) {
+    for (const auto& p : (*module)->parameters()) tensors.push_back(p.detach());
+    for (const auto& b : (*module)->buffers()) tensors.push_back(b.detach());
+  }
+  communicator_->broadcast(tensors, "the broadcast of the first process's weights");
+}
+
+LoaderOptions TrainingEngine::loader_options() const {
+  LoaderOptions options = noisesched::loader_options(config_);
+  options.shard_begin = static_cast<int>(shard_begin_);
+  options.shard_size = static_cast<int>(shard_end_ - shard_begin_);
+  return options;
 }
 
 StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
@@ -99,32 +130,48 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   const auto step_seed = [&](std::uint64_t what) {
     return hash_values({seed, what, static_cast<std::uint64_t>(step)});
   };
-  const int batch = bytes.size;
+  // Every draw is made for the whole batch of the step and this process keeps its share, so the
+  // step is the same whatever the number of processes.
+  // One process takes whatever batch it is given.
+  const bool distributed = communicator_->world_size() > 1;
+  const std::int64_t batch = bytes.size;
+  const std::int64_t global = distributed ? config_.train.batch_size : batch;
+  const std::int64_t begin = distributed ? shard_begin_ : 0;
+  if (distributed && batch != shard_end_ - shard_begin_) {
+    throw Error("step " + std::to_string(step + 1) + ": a share of " + std::to_string(batch) +
+                " examples, expected " + std::to_string(shard_end_ - shard_begin_));
+  }
   const auto cpu_double = at::TensorOptions().dtype(at::kDouble);
   at::Generator times_gen = seeded_generator(at::kCPU, step_seed(purpose::kTrainTimes));
   at::Generator noise_gen = seeded_generator(device_, step_seed(purpose::kTrainNoise));
   at::Generator drop_gen = seeded_generator(at::kCPU, step_seed(purpose::kLabelDrop));
   at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(purpose::kSelfCond));
+  const auto mine = [&](const at::Tensor& whole) { return whole.narrow(0, begin, batch); };
 
   const at::Tensor x0 = batch_to_tensor(bytes, device_, setup_.scale);
-  const at::Tensor t_tensor = at::rand({batch}, times_gen, cpu_double);
+  const at::Tensor t_tensor = mine(at::rand({global}, times_gen, cpu_double)).contiguous();
   const std::vector<double> t(t_tensor.data_ptr<double>(), t_tensor.data_ptr<double>() + batch);
-  const at::Tensor eps = at::randn(x0.sizes(), noise_gen, x0.options());
+  std::vector<std::int64_t> noise_shape = x0.sizes().vec();
+  noise_shape[0] = global;
+  const at::Tensor eps = mine(at::randn(noise_shape, noise_gen, x0.options()));
   at::Tensor labels = at::tensor(bytes.labels, at::TensorOptions().dtype(at::kLong));
   if (config_.model.class_conditional) {
     const at::Tensor drop =
-        at::rand({batch}, drop_gen, cpu_double) < config_.diffusion.label_dropout;
+        mine(at::rand({global}, drop_gen, cpu_double) < config_.diffusion.label_dropout);
     labels = at::where(drop, at::full_like(labels, null_class_), labels);
   } else {
     labels = at::full_like(labels, null_class_);
   }
   labels = labels.to(device_);
-  const at::Tensor self_cond_mask =
-      at::rand({batch}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
+  // Whether any example of the whole batch is self-conditioned decides, on every process alike,
+  // whether the first pass runs.
+  const at::Tensor self_cond_all =
+      at::rand({global}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
+  const at::Tensor self_cond_mask = mine(self_cond_all);
 
   const NoisedBatch noised = add_noise(setup_, x0, t, eps);
   at::Tensor self_cond;
-  if (setup_.self_condition && self_cond_mask.any().item<bool>()) {
+  if (setup_.self_condition && self_cond_all.any().item<bool>()) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.
     torch::NoGradGuard no_grad;
@@ -148,25 +195,54 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
     per_example =
         per_example * at::tensor(weights, cpu_double).to(device_, per_example.scalar_type());
   }
-  const at::Tensor loss = per_example.mean();
+  // The mean over the whole batch: each process's sum over its share, divided by the batch
+  // size, so that the summed gradients are those of the whole batch's mean.
+  const at::Tensor loss =
+      distributed ? per_example.sum() / static_cast<double>(global) : per_example.mean();
 
+  // Per-example losses and logSNRs of the whole batch on every process (the metrics, and one
+  // verdict on a non-finite loss for all).
+  const at::Tensor my_losses = per_example.detach().to(at::kCPU, at::kDouble).contiguous();
   StepResult result;
-  result.loss = loss.item<double>();
+  result.losses.assign(my_losses.data_ptr<double>(), my_losses.data_ptr<double>() + batch);
+  result.logsnr = noised.logsnr;
+  if (distributed) {
+    std::vector<at::Tensor> both{at::zeros({2, global}, cpu_double)};
+    both[0][0].narrow(0, begin, batch).copy_(my_losses);
+    both[0][1].narrow(0, begin, batch).copy_(at::tensor(noised.logsnr, cpu_double));
+    communicator_->all_reduce_sum(both, "the loss all-reduce of step " + std::to_string(step + 1));
+    const at::Tensor all = both[0].contiguous();
+    result.losses.assign(all.data_ptr<double>(), all.data_ptr<double>() + global);
+    result.logsnr.assign(all.data_ptr<double>() + global, all.data_ptr<double>() + 2 * global);
+    double sum = 0;
+    for (const double l : result.losses) sum += l;
+    result.loss = sum / static_cast<double>(global);
+  } else {
+    result.loss = loss.item<double>();
+  }
   if (!std::isfinite(result.loss)) {
     throw Error("the loss is " + format_exact(result.loss) + " at step " +
                 std::to_string(step + 1) + "; stopped without applying that step");
   }
   model_->zero_grad();
   loss.backward();
+  if (distributed) {
+    std::vector<at::Tensor> grads;
+    for (auto& p : model_->parameters()) {
+      if (!p.requires_grad()) continue;
+      // A parameter this pass did not reach still takes part, as zeros, so that every process
+      // reduces the same list.
+      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    communicator_->all_reduce_sum(grads,
+                                  "the gradient all-reduce of step " + std::to_string(step + 1));
+  }
   result.grad_norm = clip_grad_norm(*model_, config_.optim.grad_clip).item<double>();
   result.lr =
       config_.optim.lr * lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
   optimizer_.step(result.lr);
   ema_update(*ema_, *model_, ema_decay_at(config_.optim.ema_decay, step, config_.optim.ema_warmup));
-
-  const at::Tensor losses = per_example.detach().to(at::kCPU, at::kDouble).contiguous();
-  result.losses.assign(losses.data_ptr<double>(), losses.data_ptr<double>() + batch);
-  result.logsnr = noised.logsnr;
   return result;
 }
 

@@ -21,10 +21,13 @@ void refuse_existing_run(const std::string& out_dir) {
 
 }  // namespace
 
-RunFolder::RunFolder(const Config& config, bool resume) : config_(config) {
+RunFolder::RunFolder(const Config& config, bool resume, bool writer)
+    : config_(config), writer_(writer) {
   const std::string& out_dir = config.train.out_dir;
   // Lock before reading anything: another writer may be rotating its checkpoints.
-  if (fs::is_directory(out_dir)) lock_ = std::make_unique<FolderLock>(out_dir, "run folder");
+  if (writer_ && fs::is_directory(out_dir)) {
+    lock_ = std::make_unique<FolderLock>(out_dir, "run folder");
+  }
   if (!resume) {
     refuse_existing_run(out_dir);
     return;
@@ -64,6 +67,8 @@ void RunFolder::check_data(int channels, int num_classes) const {
 }
 
 int RunFolder::open(std::int64_t step) {
+  opened_ = true;
+  if (!writer_) return 0;
   if (!lock_) {
     lock_ = std::make_unique<FolderLock>(path(), "run folder");
     // Another process may have started a run here between the constructor and now.
@@ -79,12 +84,15 @@ int RunFolder::open(std::int64_t step) {
 }
 
 void RunFolder::write_metrics(const nlohmann::ordered_json& line) {
-  if (!metrics_) throw Error("run folder '" + path() + "' is not open");
-  metrics_->write(line);
+  if (!opened_) throw Error("run folder '" + path() + "' is not open");
+  if (writer_) metrics_->write(line);
 }
 
 std::string RunFolder::save(const CheckpointContent& content) {
-  last_checkpoint_ = save_checkpoint(path(), content, config_.train.keep_checkpoints);
+  if (!opened_) throw Error("run folder '" + path() + "' is not open");
+  last_checkpoint_ = writer_
+                         ? save_checkpoint(path(), content, config_.train.keep_checkpoints)
+                         : (fs::path(path()) / "checkpoints" / step_name(content.step)).string();
   return last_checkpoint_;
 }
 

@@ -22,6 +22,7 @@
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/config/loss_weight.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -44,6 +45,11 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
+
+// How long the other processes wait for the first one's own work: preparing the evaluation's
+// reference features (once per data set and extractor, then cached) and writing a checkpoint.
+constexpr double kPreparePatienceSeconds = 24 * 3600;
+constexpr double kWritePatienceSeconds = 3600;
 
 std::atomic<int> g_stop_signal{0};
 
@@ -186,9 +192,11 @@ class TrainingLog {
   double last_lr_ = 0, last_loss_ = 0;
 };
 
-// Samples one row per class (two unconditional rows) and writes samples/step_N.png; returns it.
+// Samples one row per class (two unconditional rows), shared among the processes, and the first
+// writes samples/step_N.png; returns it.
 std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& config,
-                       int num_classes, std::int64_t step, const c10::Device& device) {
+                       int num_classes, std::int64_t step, const c10::Device& device,
+                       Communicator& communicator) {
   const int columns = 8;
   std::vector<std::int64_t> labels;
   const int rows = config.model.class_conditional ? num_classes : 2;
@@ -201,11 +209,13 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
   options.recipe = InferenceRecipe::parse(config.train.sample_recipe);
   options.seed =
       hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kGridSamples});
-  const at::Tensor images = generate_images(ema, setup, labels, options, device);
+  const at::Tensor images = generate_images(ema, setup, labels, options, device, communicator);
   const fs::path folder = fs::path(config.train.out_dir) / "samples";
-  create_directories(folder.string());
   const std::string path = (folder / (step_name(step) + ".png")).string();
-  write_png(path, tensor_grid(images, columns));
+  if (communicator.first()) {
+    create_directories(folder.string());
+    write_png(path, tensor_grid(images, columns));
+  }
   return path;
 }
 
@@ -214,9 +224,10 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
 // step, not hours later.
 class TrainingEvaluator {
  public:
+  // With several processes only the first scores, so only it loads the reference features.
   TrainingEvaluator(const Config& config, const Dataset& dataset, const c10::Device& device,
-                    std::ostream& log)
-      : config_(config), device_(device) {
+                    Communicator& communicator, std::ostream& log)
+      : config_(config), device_(device), communicator_(communicator) {
     const std::string cache = config.eval.cache == "auto" ? default_cache_dir() : config.eval.cache;
     extractor_ = load_extractor(config.eval.extractor == "auto"
                                     ? default_extractor_path(config.data.dataset, cache)
@@ -229,9 +240,12 @@ class TrainingEvaluator {
     DataConfig reference_data = config.data;
     reference_data.split = "train";
     reference_data.limit = 0;
-    reference_ =
-        reference_features(*extractor_, reference_data, cache,
-                           [&log](const std::string& line) { log << "eval " << line << "\n"; });
+    if (communicator.first()) {
+      reference_ =
+          reference_features(*extractor_, reference_data, cache,
+                             [&log](const std::string& line) { log << "eval " << line << "\n"; });
+    }
+    communicator.follow_first("the evaluation's reference features", kPreparePatienceSeconds);
     settings_.metrics = MetricSelection::parse(config.eval.metrics);
     settings_.seed =
         hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kEvalSamples});
@@ -240,19 +254,22 @@ class TrainingEvaluator {
   }
 
   // Whether an evaluation is due after `step` with `train_seconds` of training so far.
-  // The last step is always evaluated, so every run ends with its final numbers.
+  // The last step is always evaluated, so every run ends with its final numbers. Processes
+  // whose clocks disagree follow the first's.
   bool due(std::int64_t step, double train_seconds) const {
     if (step == config_.train.steps) return true;
     if (config_.eval.every > 0 && step % config_.eval.every == 0) return true;
-    return config_.eval.every_seconds > 0 && train_seconds >= next_seconds_;
+    if (config_.eval.every_seconds <= 0) return false;
+    const int by_time = communicator_.first() && train_seconds >= next_seconds_ ? 1 : 0;
+    return communicator_.max(by_time, "agreeing on an evaluation by time") == 1;
   }
 
   nlohmann::ordered_json run(const Denoiser& ema, const DiffusionSetup& setup, std::int64_t step,
                              double train_seconds) {
     const auto begin = Clock::now();
-    nlohmann::ordered_json scores =
-        sample_and_evaluate(ema, setup, num_classes_, config_.model.class_conditional, generate_,
-                            config_.eval.num, *extractor_, reference_, settings_, device_);
+    nlohmann::ordered_json scores = sample_and_evaluate(
+        ema, setup, num_classes_, config_.model.class_conditional, generate_, config_.eval.num,
+        *extractor_, reference_, settings_, device_, &communicator_);
     scores["extractor"] = extractor_->kind() + ":" + extractor_->fingerprint();
     scores["recipe"] = generate_.recipe.to_string();
     scores["seconds"] = seconds_since(begin);
@@ -284,6 +301,7 @@ class TrainingEvaluator {
 
   const Config& config_;
   c10::Device device_;
+  Communicator& communicator_;
   std::unique_ptr<FeatureExtractor> extractor_;
   ReferenceFeatures reference_;
   EvalSettings settings_;
@@ -294,17 +312,23 @@ class TrainingEvaluator {
 
 }  // namespace
 
-TrainResult train(const TrainRequest& request, std::ostream& log) {
+TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   const Config config = request.config;
   validate_config(config);
-  RunFolder run(config, request.resume);
+  std::unique_ptr<Communicator> alone;
+  if (request.communicator == nullptr) alone = single_process();
+  Communicator& communicator = request.communicator ? *request.communicator : *alone;
+  // Only the first process logs (the others' errors still reach their stderr as exceptions).
+  std::ostream null_log(nullptr);
+  std::ostream& log = communicator.first() ? first_log : null_log;
+  RunFolder run(config, request.resume, communicator.first());
   const auto& checkpoint = run.resume_point();
 
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
   log << "data: " << dataset->describe() << "\n";
   run.check_data(dataset->channels(), dataset->num_classes());
-  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device);
+  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device, &communicator);
   const DiffusionSetup& setup = engine.setup();
   log << "model: " << engine.model()->describe() << "\n";
   log << "diffusion: schedule " << setup.train_schedule.to_string()
@@ -312,12 +336,19 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
       << to_string(setup.normalization) << ", target " << to_string(setup.target)
       << ", loss weight " << LossWeighting::parse(config.diffusion.loss_weight).to_string()
       << ", self-conditioning " << format_exact(config.diffusion.self_cond_rate) << "; device "
-      << device.str() << ", " << runtime_info().threads << " threads\n";
+      << device.str() << ", " << runtime_info().threads << " threads";
+  if (communicator.world_size() > 1) {
+    log << " per process; " << communicator.world_size() << " processes ("
+        << communicator.describe() << "), " << engine.loader_options().shard_size
+        << " examples of each batch of " << config.train.batch_size << " on the first";
+  }
+  log << "\n";
 
   std::int64_t step = 0;
   double train_seconds = 0;  // time in training steps, over all sittings of the run
   if (checkpoint) {
     engine.load(*checkpoint);
+    engine.synchronize();
     step = checkpoint->step;
     train_seconds = checkpoint->state.train_seconds;
     log << "resumed from " << checkpoint->path << " at step " << step << "\n";
@@ -338,7 +369,7 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   if (step >= total) {
     log << "nothing to do: the run has completed " << step << " of " << total << " steps\n";
     // A finished run still gets its report (a run from before reports, or the main job rerun).
-    if (config.train.report) {
+    if (config.train.report && communicator.first()) {
       result.report =
           report_or_warning(config.train.out_dir, [&]() -> std::ostream& { return log; });
     }
@@ -347,10 +378,10 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
 
   std::unique_ptr<TrainingEvaluator> evaluator;
   if (config.eval.every > 0 || config.eval.every_seconds > 0) {
-    evaluator = std::make_unique<TrainingEvaluator>(config, *dataset, device, log);
+    evaluator = std::make_unique<TrainingEvaluator>(config, *dataset, device, communicator, log);
     evaluator->schedule_after(train_seconds);
   }
-  BatchLoader loader(*dataset, loader_options(config), step);
+  BatchLoader loader(*dataset, engine.loader_options(), step);
   StopSignals signals;
   TrainingLog training_log(config, dataset->size(), request.progress_bar, log);
 
@@ -390,14 +421,15 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     ++step;
     result.last_step = step;
 
-    int stop_signal = signals.received();
+    // A signal to any process stops all of them after this same step.
+    int stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");
     bool finishing = step == stop_at || stop_signal != 0;
     const auto line = training_log.on_step(step, step_result, train_seconds, finishing);
     if (!line.is_null()) run.write_metrics(line);
     if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
       outside_training("grid", [&] {
-        const std::string grid =
-            write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device);
+        const std::string grid = write_grid(engine.ema(), setup, config, dataset->num_classes(),
+                                            step, device, communicator);
         training_log.note() << "wrote " << grid << "\n";
       });
     }
@@ -410,14 +442,18 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
     }
     // A signal that came during the grid or the evaluation stops the run here, after this
     // step's checkpoint (read once more: the study runs cells back to back and must stop too).
-    if (stop_signal == 0 && signals.received() != 0) {
-      stop_signal = signals.received();
-      finishing = true;
+    if (stop_signal == 0) {
+      stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");
+      finishing = finishing || stop_signal != 0;
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
       outside_training("checkpoint", [&] {
         save(step);
-        if (config.train.report && !finishing && seconds_since(last_report) >= 60) write_report();
+        if (communicator.first() && config.train.report && !finishing &&
+            seconds_since(last_report) >= 60) {
+          write_report();
+        }
+        communicator.follow_first("writing checkpoint " + result.checkpoint, kWritePatienceSeconds);
       });
       if (!training_log.progress_bar() || finishing) {
         log << "checkpoint " << result.checkpoint << "\n";
@@ -432,10 +468,14 @@ TrainResult train(const TrainRequest& request, std::ostream& log) {
   }
   result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
-    log << "wrote " << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device)
+    log << "wrote "
+        << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device,
+                      communicator)
         << "\n";
   }
-  if (config.train.report) result.report = write_report();
+  // The processes part here: none leaves while another may still need the first's store.
+  communicator.max(0, "the end of training");
+  if (config.train.report && communicator.first()) result.report = write_report();
   // A signal during the last step's checkpoint, grid or report: the run is complete, but the
   // caller must still stop (a study would otherwise go on to its next cell).
   if (result.signal == 0) result.signal = signals.received();

@@ -92,6 +92,9 @@ struct TrainConfig {
   bool report = true;  // report.html at the end, refreshed at checkpoints (report/run_report.h)
   // How the grids are sampled: an inference recipe (schedule/inference_recipe.h).
   std::string sample_recipe = InferenceRecipe{}.to_string();
+  // Several processes (docs/distributed.md): how long one waits for the others in a collective
+  // operation before it stops with an error naming what it waited for.
+  double dist_timeout = 60;
 };
 
 // Evaluation during training (SPEC section 8): every `every` steps the EMA model samples `num`

@@ -25,9 +25,13 @@ struct LoaderOptions {
   bool random_flip = true;
   int workers = 1;
   int prefetch = 4;  // batches ready or in preparation ahead of the consumer
+  // This process's share of each batch when several processes train together: positions
+  // [shard_begin, shard_begin + shard_size) of the batch of batch_size (0: the whole batch).
+  int shard_begin = 0;
+  int shard_size = 0;
 };
 
-// Bytes of a batch: pixels [B, C, H, W], labels [B].
+// Bytes of a batch (or of this process's share of it): pixels [B, C, H, W], labels [B].
 struct ByteBatch {
   std::int64_t step = 0;
   int size = 0, channels = 0, resolution = 0;

@@ -23,6 +23,8 @@
 
 namespace noisesched {
 
+class Communicator;
+
 struct EvalSettings {
   MetricSelection metrics = MetricSelection::parse("fid,is,kid,pr");
   int is_splits = 10;
@@ -74,18 +76,31 @@ nlohmann::ordered_json evaluate_images(const at::Tensor& images, const at::Tenso
                                        const ReferenceFeatures& reference,
                                        const EvalSettings& settings);
 
+// evaluate_images on features already extracted from `images` (the CPU tensors `extract` gives).
+nlohmann::ordered_json score_features(const ExtractedFeatures& generated, const at::Tensor& images,
+                                      const at::Tensor& labels, FeatureExtractor& extractor,
+                                      const ReferenceFeatures& reference,
+                                      const EvalSettings& settings);
+
 // Share of images [N, C, H, W] (bytes) whose four 3x3 corner patches average above
 // `threshold` (0-255), and the mean corner value: {"share", "mean_corner", "threshold"}.
 nlohmann::ordered_json background_brightness(const at::Tensor& images, double threshold = 40);
 
 // Samples `num` images from `model` (labels from evaluation_labels) with `generate` and scores
 // them as evaluate_images does. The training loop and `noisesched eval --checkpoint` share it.
+// With a `communicator` of several processes, each samples and featurizes its share of the
+// images (the same images one process would sample), the first scores them all and returns the
+// scores; the others return an empty object once it has (they need no reference features).
 nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const DiffusionSetup& setup,
                                            int num_classes, bool class_conditional,
                                            const GenerateOptions& generate, std::int64_t num,
                                            FeatureExtractor& extractor,
                                            const ReferenceFeatures& reference,
-                                           const EvalSettings& settings, const c10::Device& device);
+                                           const EvalSettings& settings, const c10::Device& device,
+                                           Communicator* communicator = nullptr);
+
+// How long the other processes wait for the first to score an evaluation (seconds).
+constexpr double kScoringPatienceSeconds = 3600;
 
 // Labels for `n` evaluation samples: the classes in turn (i mod K) for a class-conditional model,
 // so every class is equally represented, the null class K otherwise.

@@ -22,10 +22,16 @@
 
 namespace noisesched {
 
+class Communicator;
+
 struct GenerateOptions {
   InferenceRecipe recipe;  // sampler, steps, td, inference schedule, guidance, clipping
   std::uint64_t seed = 0;
   int batch_size = 64;
+  // The index of the first label among all the images of this seed: a process that samples
+  // images [first_index, first_index + N) of a larger set gets exactly those images (for DDPM,
+  // when first_index is a multiple of batch_size).
+  std::int64_t first_index = 0;
   // Called after every network evaluation with (evaluations done, evaluations in total).
   std::function<void(std::int64_t, std::int64_t)> progress;
 };
@@ -34,6 +40,13 @@ struct GenerateOptions {
 at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const std::vector<std::int64_t>& labels, const GenerateOptions& options,
                            const c10::Device& device);
+
+// The same images shared among the processes of `communicator`: each samples its share (whole
+// batches of options.batch_size, so stochastic samplers give the images one process would) and
+// every process returns all of them, in label order.
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device, Communicator& communicator);
 
 // The recipe as recorded in every JSON result: {"recipe": canonical text, "sampler", "eta",
 // "steps", "time_difference", "schedule", "guidance", "clip"}.

@@ -12,6 +12,7 @@
 #include "noisesched/config/config.h"
 #include "noisesched/config/loss_weight.h"
 #include "noisesched/config/lr_schedule.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
@@ -21,6 +22,7 @@
 namespace noisesched {
 
 struct StepResult {
+  // Over the whole batch of the step, whatever the number of processes that shared it.
   double loss = 0;       // mean over the batch of the weighted loss (diffusion.loss_weight)
   double grad_norm = 0;  // before clipping
   double lr = 0;
@@ -31,14 +33,25 @@ struct StepResult {
 class TrainingEngine {
  public:
   // Builds the network (initialised from train.seed), its EMA copy and the optimizer.
-  TrainingEngine(const Config& config, int channels, int num_classes, const c10::Device& device);
+  // `communicator` (not owned; null: one process) joins the processes that share each batch:
+  // this process takes its share of every batch (loader_options() below), draws the random
+  // numbers of the whole batch and uses its share, and the gradients are summed across
+  // processes before clipping, so every process applies the same update as one process would
+  // with the whole batch.
+  TrainingEngine(const Config& config, int channels, int num_classes, const c10::Device& device,
+                 Communicator* communicator = nullptr);
 
-  // Runs optimizer step `step` (0-based) on `batch`. Throws, without changing any weight, when the
-  // loss is not finite.
+  // Runs optimizer step `step` (0-based) on `batch` (this process's share of the step's batch).
+  // Throws, without changing any weight, when the loss is not finite.
   StepResult step(const ByteBatch& batch, std::int64_t step);
 
   // Restores weights, EMA and optimizer state from a checkpoint.
   void load(const LoadedCheckpoint& checkpoint);
+  // Makes every process's weights and EMA those of the first process (after init or load).
+  void synchronize();
+  // The loader settings for this process: the configuration's, limited to this process's share.
+  LoaderOptions loader_options() const;
+  Communicator& communicator() const { return *communicator_; }
   // What a checkpoint of this state at `step` holds (state.json extras in `state`).
   CheckpointContent checkpoint_content(std::int64_t step, const nlohmann::json& state) const;
 
@@ -60,6 +73,9 @@ class TrainingEngine {
   std::int64_t null_class_;
   Denoiser model_, ema_;
   Optimizer optimizer_;
+  std::unique_ptr<Communicator> own_communicator_;
+  Communicator* communicator_;
+  std::int64_t shard_begin_ = 0, shard_end_ = 0;  // this process's examples of each batch
 };
 
 // The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).

@@ -26,7 +26,9 @@ class RunFolder {
   // folder, the checkpoint and the differing keys. The folder is locked for this process from
   // here (or from open() when it does not exist yet) to the object's end: a second writer is
   // refused with an error naming the holder.
-  RunFolder(const Config& config, bool resume);
+  // A folder opened by a process that is not the `writer` (the other processes of a multi-process
+  // run) does the same checks and loads the same checkpoint, but takes no lock and writes nothing.
+  RunFolder(const Config& config, bool resume, bool writer = true);
 
   // The checkpoint a resume starts from.
   const std::optional<LoadedCheckpoint>& resume_point() const { return checkpoint_; }
@@ -38,7 +40,7 @@ class RunFolder {
   // interrupted run wrote after its last checkpoint).
   int open(std::int64_t step);
   void write_metrics(const nlohmann::ordered_json& line);
-  // Saves a checkpoint atomically; returns its folder.
+  // Saves a checkpoint atomically; returns its folder (a non-writer: the folder the writer saves).
   std::string save(const CheckpointContent& content);
 
   const std::string& path() const { return config_.train.out_dir; }
@@ -51,6 +53,8 @@ class RunFolder {
   std::optional<LoadedCheckpoint> checkpoint_;
   std::unique_ptr<MetricsFile> metrics_;
   std::string last_checkpoint_;
+  bool writer_ = true;
+  bool opened_ = false;
 };
 
 }  // namespace noisesched

@@ -21,6 +21,8 @@
 
 namespace noisesched {
 
+class Communicator;
+
 struct TrainRequest {
   Config config;
   bool resume = false;                     // continue from out_dir's latest checkpoint
@@ -29,6 +31,9 @@ struct TrainRequest {
   // Called after the work between steps: a sample grid ("grid"), an evaluation ("eval") or a
   // checkpoint ("checkpoint") of `step`. Tests raise signals from it.
   std::function<void(const std::string& stage, std::int64_t step)> after_stage;
+  // The processes that train together (not owned; null: this one alone). Each takes its share of
+  // every batch, of the grids and of the evaluations; only the first writes into out_dir and logs.
+  Communicator* communicator = nullptr;
 };
 
 struct TrainResult {
