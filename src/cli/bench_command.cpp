@@ -1,11 +1,20 @@
 // `noisesched bench train`: training-step throughput against the machine's sgemm throughput.
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/config/config.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/train/bench.h"
+#include "noisesched/train/engine.h"
 
 namespace noisesched::cli {
 namespace {
@@ -16,14 +25,74 @@ struct BenchCommandOptions {
   std::string device;
   TrainBenchOptions bench;
   bool json = false;
+  int nproc = 0;
+  std::string result_file;  // the processes of --nproc: the first writes its result here
 };
+
+// `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
+// of the threads unless --threads says otherwise), on the same machine one after the other.
+int compare_processes(const BenchCommandOptions& options, const Config& config) {
+  const TrainBenchResult one = bench_train(config, options.bench);
+  const std::string result_file = (std::filesystem::temp_directory_path() /
+                                   ("noisesched-bench-" + std::to_string(::getpid()) + ".json"))
+                                      .string();
+  LocalLaunch launch;
+  launch.argv = command_line_without_nproc();
+  launch.argv.insert(launch.argv.end(), {"--result-file", result_file});
+  launch.nproc = options.nproc;
+  launch.timeout_seconds = config.train.dist_timeout;
+  const int status = launch_local(launch, std::cerr);
+  if (status != 0) {
+    throw Error("bench train --nproc " + std::to_string(options.nproc) +
+                ": the processes failed (status " + std::to_string(status) + ")");
+  }
+  const auto many = nlohmann::json::parse(read_file(result_file, "the benchmark's result"));
+  std::filesystem::remove(result_file);
+  const double many_images = many.at("images_per_s").get<double>();
+  const double efficiency = many_images / one.images_per_s;
+  if (options.json) {
+    nlohmann::ordered_json out;
+    out["one_process"] = one.to_json();
+    out["processes"] = many;
+    out["scaling_efficiency"] = efficiency;
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  char text[768];
+  std::snprintf(text, sizeof(text),
+                "%s\n"
+                "device %s, batch %d, median of %d steps\n"
+                "  1 process  x %d threads   %.3f s/step   %.1f images/s\n"
+                "  %d processes x %d threads  %.3f s/step   %.1f images/s (%.1f per process)\n"
+                "  scaling efficiency   %.0f%% (images/s of %d processes / images/s of 1)\n",
+                one.model.c_str(), one.device.c_str(), one.batch_size, one.steps, one.threads,
+                one.step_seconds, one.images_per_s, options.nproc, many.at("threads").get<int>(),
+                many.at("step_seconds").get<double>(), many_images, many_images / options.nproc,
+                100 * efficiency, options.nproc);
+  std::cout << text;
+  return 0;
+}
 
 int run(const BenchCommandOptions& options) {
   Config config = load_config(options.config_path);
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
   if (!options.device.empty()) config.train.device = options.device;
   validate_config(config);
-  const TrainBenchResult r = bench_train(config, options.bench);
+  if (options.nproc > 1) return compare_processes(options, config);
+  const ProcessPlacement placement = placement_from_environment(process_environment());
+  if (placement.distributed() && config.train.device == "cuda") {
+    config.train.device = "cuda:" + std::to_string(placement.local_rank);
+  }
+  const std::unique_ptr<Communicator> communicator =
+      connect(placement, parse_device(config.train.device), config.train.dist_timeout);
+  TrainBenchOptions bench = options.bench;
+  bench.communicator = communicator.get();
+  const TrainBenchResult r = bench_train(config, bench);
+  if (!communicator->first()) return 0;
+  if (!options.result_file.empty()) {
+    write_file_atomically(options.result_file, r.to_json().dump(2) + "\n");
+    return 0;
+  }
   if (options.json) {
     std::cout << r.to_json().dump(2) << "\n";
     return 0;
@@ -31,16 +100,16 @@ int run(const BenchCommandOptions& options) {
   char text[512];
   std::snprintf(text, sizeof(text),
                 "%s\n"
-                "device %s, %d threads, batch %d, median of %d steps\n"
+                "device %s, %d threads, batch %d, %d process(es), median of %d steps\n"
                 "  step            %.3f s   (%.1f GFLOP: %.1f MFLOP forward per image)\n"
                 "  throughput      %.1f images/s\n"
                 "  achieved        %.1f GFLOP/s\n"
                 "  sgemm (%dx%d)  %.1f GFLOP/s\n"
                 "  ratio           %.0f%% of sgemm\n",
-                r.model.c_str(), r.device.c_str(), r.threads, r.batch_size, r.steps, r.step_seconds,
-                r.flops_per_step / 1e9, r.forward_flops_per_example / 1e6, r.images_per_s,
-                r.achieved_gflops, options.bench.sgemm_size, options.bench.sgemm_size,
-                r.sgemm_gflops, 100 * r.sgemm_fraction);
+                r.model.c_str(), r.device.c_str(), r.threads, r.batch_size, r.processes, r.steps,
+                r.step_seconds, r.flops_per_step / 1e9, r.forward_flops_per_example / 1e6,
+                r.images_per_s, r.achieved_gflops, options.bench.sgemm_size,
+                options.bench.sgemm_size, r.sgemm_gflops, 100 * r.sgemm_fraction);
   std::cout << text;
   return 0;
 }
@@ -62,6 +131,13 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--warmup", options->bench.warmup_steps, "Untimed steps first");
   cmd->add_option("--sgemm-size", options->bench.sgemm_size, "n of the n x n x n sgemm reference");
   cmd->add_flag("--json", options->json, "Print one JSON object");
+  cmd->add_option("--nproc", options->nproc,
+                  "Also time this many processes sharing each batch (after one process with the "
+                  "whole batch) and print the scaling efficiency")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--result-file", options->result_file,
+                  "(internal) where the first of the --nproc processes writes its result")
+      ->group("");
   cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
 }
 

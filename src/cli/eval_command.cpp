@@ -9,7 +9,9 @@
 #include "commands.h"
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/eval/evaluate.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/sampling/generate.h"
@@ -40,9 +42,15 @@ struct EvalCommandOptions {
   std::string json;
   std::string device = "cpu";
   std::string progress = "auto";
+  int nproc = 0;
 };
 
-void log_line(const std::string& line) { std::cerr << line << "\n"; }
+// Only the first process of a multi-process evaluation logs.
+bool g_quiet = false;
+
+void log_line(const std::string& line) {
+  if (!g_quiet) std::cerr << line << "\n";
+}
 
 int run(const EvalCommandOptions& o) {
   const auto start = std::chrono::steady_clock::now();
@@ -51,10 +59,28 @@ int run(const EvalCommandOptions& o) {
         "give exactly one of --checkpoint (sample and score a model) and --images "
         "(score a folder, or the data set's train or test split)");
   }
+  const ProcessPlacement placement = placement_from_environment(process_environment());
+  if ((o.nproc > 1 || placement.distributed()) && o.checkpoint.empty()) {
+    throw Error("several processes share the sampling of --checkpoint; --images is scored by one");
+  }
+  if (o.nproc > 1) {
+    if (placement.distributed()) {
+      throw Error("--nproc " + std::to_string(o.nproc) +
+                  " inside a launcher that already set RANK; use one or the other");
+    }
+    LocalLaunch launch;
+    launch.argv = command_line_without_nproc();
+    launch.nproc = o.nproc;
+    return launch_local(launch, std::cerr);
+  }
   EvalSettings settings = o.settings;
   settings.metrics = MetricSelection::parse(o.metrics);
   settings.seed = o.seed;
-  const c10::Device device = parse_device(o.device);
+  const c10::Device device = parse_device(placement.distributed() && o.device == "cuda"
+                                              ? "cuda:" + std::to_string(placement.local_rank)
+                                              : o.device);
+  std::unique_ptr<Communicator> communicator = single_process();
+  g_quiet = placement.rank != 0;
   const std::string cache = o.cache == "auto" ? default_cache_dir() : o.cache;
 
   nlohmann::ordered_json result;
@@ -71,6 +97,7 @@ int run(const EvalCommandOptions& o) {
                   ": classifier-free guidance needs a class-conditional model");
     }
     reference_data = trained->config.data;
+    communicator = connect(placement, device, trained->config.train.dist_timeout);
     if (o.resolution != 0 && o.resolution != reference_data.resolution) {
       throw Error("--resolution " + std::to_string(o.resolution) + " disagrees with the model's " +
                   std::to_string(reference_data.resolution) + " (leave it out)");
@@ -124,9 +151,13 @@ int run(const EvalCommandOptions& o) {
       if (labels.defined()) labels = labels.slice(0, 0, o.limit);
     }
   }
-  const ReferenceFeatures reference =
-      reference_features(*extractor, reference_data, cache, log_line,
-                         counting_progress("reference features", o.progress));
+  // The first process prepares the reference (the others do not score); they wait for it.
+  ReferenceFeatures reference;
+  if (communicator->first()) {
+    reference = reference_features(*extractor, reference_data, cache, log_line,
+                                   counting_progress("reference features", o.progress));
+  }
+  communicator->follow_first("the reference features", 24 * 3600);
 
   if (trained) {
     GenerateOptions options;
@@ -136,10 +167,14 @@ int run(const EvalCommandOptions& o) {
     options.progress = sampling_progress(o.progress, o.num);
     log_line("sampling " + std::to_string(o.num) + " images from " + trained->path + " (step " +
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +
-             recipe.to_string());
+             recipe.to_string() +
+             (communicator->world_size() > 1 ? "; shared among " + communicator->describe() : ""));
     const std::vector<std::int64_t> sampled_for =
         evaluation_labels(o.num, trained->num_classes, trained->config.model.class_conditional);
-    images = generate_images(trained->model, trained->setup, sampled_for, options, device);
+    images = generate_images(trained->model, trained->setup, sampled_for, options, device,
+                             *communicator);
+    // The first process scores; the others are done.
+    if (!communicator->first()) return 0;
     labels = at::tensor(sampled_for, at::TensorOptions().dtype(at::kLong));
     result["source"] = "checkpoint";
     result["checkpoint"] = trained->path;
@@ -246,6 +281,10 @@ void add_eval_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--pr-k", options->settings.pr_k, "k of the precision/recall manifolds");
   cmd->add_option("--json", options->json, "Also write the full result as JSON to this file");
   cmd->add_option("--device", options->device, "cpu, cuda or cuda:N");
+  cmd->add_option("--nproc", options->nproc,
+                  "Share the sampling of --checkpoint among this many processes on this machine "
+                  "(docs/distributed.md); under torchrun or srun leave it out")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--progress", options->progress,
                   "auto (redrawn line on a terminal, else log lines), bar or lines")
       ->check(CLI::IsMember({"auto", "bar", "lines"}));

@@ -1,13 +1,11 @@
 // `noisesched train`: train a diffusion model from a TOML configuration.
 #include <unistd.h>
 
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "noisesched/common/error.h"
-#include "noisesched/common/files.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/config/config.h"
 #include "noisesched/core/communicator.h"
@@ -26,31 +24,6 @@ struct TrainCommandOptions {
   std::string progress = "auto";
   int nproc = 0;
 };
-
-// This program's command line without `--nproc N`: what each process of `--nproc` runs.
-std::vector<std::string> command_line_without_nproc() {
-  const std::string text = read_file("/proc/self/cmdline", "this program's command line");
-  std::vector<std::string> words;
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\0', start);
-    words.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  std::vector<std::string> kept;
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if (words[i] == "--nproc") {
-      ++i;
-      continue;
-    }
-    if (words[i].rfind("--nproc=", 0) == 0) continue;
-    kept.push_back(words[i]);
-  }
-  std::error_code error;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error && !kept.empty()) kept[0] = self.string();
-  return kept;
-}
 
 int run(const TrainCommandOptions& options) {
   Config config = load_config(options.config_path);

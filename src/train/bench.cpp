@@ -32,6 +32,7 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
           {"device", device},
           {"threads", threads},
           {"batch_size", batch_size},
+          {"processes", processes},
           {"steps", steps},
           {"forward_flops_per_example", forward_flops_per_example},
           {"flops_per_step", flops_per_step},
@@ -66,14 +67,16 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   }
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
-  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device);
-  BatchLoader loader(*dataset, loader_options(config), 0);
+  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device,
+                        options.communicator);
+  BatchLoader loader(*dataset, engine.loader_options(), 0);
 
   TrainBenchResult result;
   result.model = engine.model()->describe();
   result.device = device.str();
   result.threads = runtime_info().threads;
   result.batch_size = config.train.batch_size;
+  result.processes = engine.communicator().world_size();
   result.steps = options.steps;
   result.forward_flops_per_example = engine.model()->forward_flops_per_example();
   result.flops_per_step = engine.flops_per_step();

@@ -615,6 +615,26 @@ TEST(CliEval, ScoresACheckpointImagesAndSplitsWithEverythingRecorded) {
   EXPECT_EQ(doc["extractor_kind"], "fmnist_cnn");
   EXPECT_EQ(doc["reference"]["num_images"], 40);
 
+  // Two processes share the sampling (DDPM, whole batches each) and score the same images (one
+  // thread per process in both runs: another thread count sums in another order).
+  const std::string ddpm = " --num 12 --sampler ddpm --steps 3 --batch-size 4 --seed 4";
+  const std::string json1 = (folder / "eval1.json").string();
+  const std::string json2 = (folder / "eval2.json").string();
+  r = run("--threads 1 eval --checkpoint " + (folder / "run").string() + ddpm + " --json " + json1 +
+          common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run("--threads 1 eval --checkpoint " + (folder / "run").string() + ddpm +
+          " --nproc 2 --json " + json2 + common);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "shared among rank 0 of 2")) << r.output;
+  std::ifstream in1(json1), in2(json2);
+  const auto one = nlohmann::json::parse(in1), two = nlohmann::json::parse(in2);
+  EXPECT_EQ(one["metrics"], two["metrics"]);
+  r = run("eval --images train --dataset mnist --data-path " + (folder / "data").string() +
+          " --nproc 2" + common);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "--images is scored by one")) << r.output;
+
   // A `noisesched sample` folder: its per-class images are scored, its grid.png is not.
   ASSERT_EQ(run("sample --checkpoint " + (folder / "run").string() +
                 " --steps 2 --num 2 --progress lines --out " + (folder / "samples").string())

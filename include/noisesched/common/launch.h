@@ -60,6 +60,10 @@ std::string first_slurm_host(const std::string& nodelist);
 // A TCP port on 127.0.0.1 that is free now (bound and released).
 int free_local_port();
 
+// This program's command line (from /proc/self/cmdline, the program as an absolute path) without
+// `--nproc N`: what each process that `--nproc` starts runs.
+std::vector<std::string> command_line_without_nproc();
+
 struct LocalLaunch {
   std::vector<std::string> argv;  // the program and its arguments, run once per process
   int nproc = 2;

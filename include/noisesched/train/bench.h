@@ -13,22 +13,27 @@
 
 namespace noisesched {
 
+class Communicator;
+
 struct TrainBenchOptions {
   int warmup_steps = 2;
   int steps = 5;
   int sgemm_size = 1024;
+  // The processes that share each batch (not owned; null: this one alone).
+  Communicator* communicator = nullptr;
 };
 
 struct TrainBenchResult {
   std::string model;
   std::string device;
   int threads = 0;
-  int batch_size = 0;
+  int batch_size = 0;  // the whole batch of a step, over all processes
+  int processes = 1;
   int steps = 0;
   double forward_flops_per_example = 0;
   double flops_per_step = 0;
   double step_seconds = 0;  // median
-  double images_per_s = 0;
+  double images_per_s = 0;  // of all processes together
   double achieved_gflops = 0;
   double sgemm_gflops = 0;  // best of several n x n x n products
   double sgemm_fraction = 0;
