@@ -43,6 +43,8 @@ std::optional<int> optional_integer(const Environment& env, const std::string& n
 }
 
 constexpr int kMaxProcesses = 1 << 20;
+// How much longer than the timeout the launcher waits for the other ranks after one failed.
+constexpr double kGraceSeconds = 5;
 
 // SLURM_STEP_TASKS_PER_NODE looks like "2(x3),1": the count of the first node group. Tasks are
 // spread evenly in the layouts this program supports, so that count is the one of every node.
@@ -310,7 +312,8 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
     if (pid < 0 && errno != EINTR) break;
     if (pid <= 0) {
       if (deadline && Clock::now() > *deadline && !killed) {
-        log << "nproc: the other ranks did not exit within " << format_exact(launch.timeout_seconds)
+        log << "nproc: the other ranks did not exit within "
+            << format_exact(launch.timeout_seconds + kGraceSeconds)
             << " s of the failure; killing them\n";
         kill_all(SIGKILL);
         killed = true;
@@ -340,7 +343,7 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
       first_failure = code;
       if (code != 128 + SIGINT && code != 128 + SIGTERM) {
         deadline = Clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(
-                                      launch.timeout_seconds * 1000 + 5000));
+                                      (launch.timeout_seconds + kGraceSeconds) * 1000));
       }
     }
   }

@@ -17,6 +17,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "data/data_test_util.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/train/checkpoint.h"
@@ -181,6 +183,57 @@ TEST_F(DistributedTest, ResumeWorksWithAnotherNumberOfProcesses) {
   ASSERT_EQ(train(back, {"--resume", "--nproc", "2", "--stop-after", "1"}), 0) << read_text(log());
   ASSERT_EQ(train(back, {"--resume", "--nproc", "2"}), 0) << read_text(log());
   expect_same_state(run("whole"), run("back"));
+}
+
+TEST_F(DistributedTest, EvaluationsDuringTrainingAreSharedAndScoredOnce) {
+  testing::write_idx_dataset(folder_ / "data", "t10k", 10, 8, 10, false);
+  const std::string extractor = (folder_ / "cnn.safetensors").string();
+  ASSERT_EQ(wait_for(start({"featurizer", "train", "--dataset", "mnist", "--data-path",
+                            (folder_ / "data").string(), "--epochs", "1", "--batch-size", "8",
+                            "--progress", "lines", "--out", extractor},
+                           {}, log())),
+            0)
+      << read_text(log());
+  // By steps on one process; by steps and by training time (clocks the processes must agree on)
+  // on two. 80 images in sampling batches of 64: 64 for the first process, 16 for the second.
+  const std::string eval =
+      "[eval]\nevery = 2\nnum = 80\nrecipe = \"ddim steps=2\"\n"
+      "metrics = \"fid,cacc,bg\"\nextractor = \"" +
+      extractor + "\"\ncache = \"" + (folder_ / "cache").string() + "\"\n";
+  config("one", 4);
+  const auto scores = [&](const std::string& name) {
+    std::vector<nlohmann::json> found;
+    std::ifstream metrics(run(name) / "metrics.jsonl");
+    for (std::string line; std::getline(metrics, line);) {
+      const auto doc = nlohmann::json::parse(line);
+      if (doc.contains("eval")) found.push_back(doc);
+    }
+    return found;
+  };
+  std::ofstream(folder_ / "one_eval.toml") << read_text(folder_ / "one.toml") << eval;
+  std::ofstream(folder_ / "two_eval.toml")
+      << read_text(folder_ / "one.toml") << eval << "every_seconds = 1e-6\n";
+  fs::remove_all(run("one"));
+  ASSERT_EQ(train((folder_ / "one_eval.toml").string()), 0) << read_text(log());
+  // The same run folder name for both files: move the first aside.
+  fs::rename(run("one"), run("one_done"));
+  ASSERT_EQ(train((folder_ / "two_eval.toml").string(), {"--nproc", "2"}), 0) << read_text(log());
+  const auto one = scores("one_done"), two = scores("one");
+  ASSERT_EQ(one.size(), 2u);
+  ASSERT_EQ(two.size(), 4u);  // by time after every step
+  for (const auto& doc : two) {
+    const auto& e = doc["eval"];
+    EXPECT_EQ(e["num_images"], 80);
+    EXPECT_TRUE(e.contains("fid") && e.contains("cacc") && e.contains("bg")) << e;
+  }
+  // Steps 2 and 4 score the same images up to the rounding of the weights (3e-7).
+  for (int i = 0; i < 2; ++i) {
+    const auto& a = one[i]["eval"];
+    const auto& b = two[2 * i + 1]["eval"];
+    EXPECT_EQ(one[i]["step"], two[2 * i + 1]["step"]);
+    EXPECT_NEAR(a["fid"].get<double>(), b["fid"].get<double>(), 1e-3 * a["fid"].get<double>());
+    EXPECT_EQ(a["cacc"]["accuracy"], b["cacc"]["accuracy"]);
+  }
 }
 
 // The ranks started as torchrun starts them: the variables, no launcher in between.
