@@ -103,13 +103,21 @@ int run(const BenchCommandOptions& options) {
                 "device %s, %d threads, batch %d, %d process(es), median of %d steps\n"
                 "  step            %.3f s   (%.1f GFLOP: %.1f MFLOP forward per image)\n"
                 "  throughput      %.1f images/s\n"
-                "  achieved        %.1f GFLOP/s\n"
-                "  sgemm (%dx%d)  %.1f GFLOP/s\n"
-                "  ratio           %.0f%% of sgemm\n",
+                "  achieved        %.1f GFLOP/s\n",
                 r.model.c_str(), r.device.c_str(), r.threads, r.batch_size, r.processes, r.steps,
                 r.step_seconds, r.flops_per_step / 1e9, r.forward_flops_per_example / 1e6,
-                r.images_per_s, r.achieved_gflops, options.bench.sgemm_size,
-                options.bench.sgemm_size, r.sgemm_gflops, 100 * r.sgemm_fraction);
+                r.images_per_s, r.achieved_gflops);
+  std::cout << text;
+  if (r.processes > 1) {
+    std::cout << "  sgemm           not measured with several processes (each has a share of the "
+                 "cores)\n";
+    return 0;
+  }
+  std::snprintf(text, sizeof(text),
+                "  sgemm (%dx%d)  %.1f GFLOP/s\n"
+                "  ratio           %.0f%% of sgemm\n",
+                options.bench.sgemm_size, options.bench.sgemm_size, r.sgemm_gflops,
+                100 * r.sgemm_fraction);
   std::cout << text;
   return 0;
 }

@@ -65,8 +65,8 @@ int run(const EvalCommandOptions& o) {
   }
   if (o.nproc > 1) {
     if (placement.distributed()) {
-      throw Error("--nproc " + std::to_string(o.nproc) +
-                  " inside a launcher that already set RANK; use one or the other");
+      throw Error("--nproc " + std::to_string(o.nproc) + " inside a launcher (" +
+                  placement.describe() + "); use one or the other");
     }
     LocalLaunch launch;
     launch.argv = command_line_without_nproc();

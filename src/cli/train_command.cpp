@@ -30,10 +30,11 @@ int run(const TrainCommandOptions& options) {
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
   if (!options.device.empty()) config.train.device = options.device;
   validate_config(config);
+  const ProcessPlacement placement = placement_from_environment(process_environment());
   if (options.nproc > 1) {
-    if (process_environment()("RANK")) {
-      throw Error("--nproc " + std::to_string(options.nproc) +
-                  " inside a launcher that already set RANK; use one or the other");
+    if (placement.distributed()) {
+      throw Error("--nproc " + std::to_string(options.nproc) + " inside a launcher (" +
+                  placement.describe() + "); use one or the other");
     }
     LocalLaunch launch;
     launch.argv = command_line_without_nproc();
@@ -41,7 +42,6 @@ int run(const TrainCommandOptions& options) {
     launch.timeout_seconds = config.train.dist_timeout;
     return launch_local(launch, std::cerr);
   }
-  const ProcessPlacement placement = placement_from_environment(process_environment());
   if (placement.distributed() && config.train.device == "cuda") {
     // One GPU per process on each machine.
     config.train.device = "cuda:" + std::to_string(placement.local_rank);

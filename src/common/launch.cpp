@@ -45,6 +45,8 @@ std::optional<int> optional_integer(const Environment& env, const std::string& n
 constexpr int kMaxProcesses = 1 << 20;
 // How much longer than the timeout the launcher waits for the other ranks after one failed.
 constexpr double kGraceSeconds = 5;
+// After a rank stopped on SIGINT/SIGTERM, how long the others may take to save and exit.
+constexpr double kStopPatienceSeconds = 3600;
 
 // SLURM_STEP_TASKS_PER_NODE looks like "2(x3),1": the count of the first node group. Tasks are
 // spread evenly in the layouts this program supports, so that count is the one of every node.
@@ -304,7 +306,9 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
   using Clock = std::chrono::steady_clock;
   int first_failure = 0;
   std::optional<Clock::time_point> deadline;
+  double deadline_seconds = 0;
   bool killed = false;
+  const auto is_stop = [](int code) { return code == 128 + SIGINT || code == 128 + SIGTERM; };
   while (!running.empty()) {
     if (const int signal = g_forward_signal.exchange(0)) kill_all(signal);
     int status = 0;
@@ -312,9 +316,8 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
     if (pid < 0 && errno != EINTR) break;
     if (pid <= 0) {
       if (deadline && Clock::now() > *deadline && !killed) {
-        log << "nproc: the other ranks did not exit within "
-            << format_exact(launch.timeout_seconds + kGraceSeconds)
-            << " s of the failure; killing them\n";
+        log << "nproc: the other ranks did not exit within " << format_exact(deadline_seconds)
+            << " s of the first one's end; killing them\n";
         kill_all(SIGKILL);
         killed = true;
       }
@@ -338,13 +341,18 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
             << signal_name(WTERMSIG(status)) << " (" << WTERMSIG(status) << ")\n";
       }
     }
-    // SIGINT/SIGTERM stops end with 130/143 on every rank: that is not a failure of one.
-    if (code != 0 && first_failure == 0) {
-      first_failure = code;
-      if (code != 128 + SIGINT && code != 128 + SIGTERM) {
-        deadline = Clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(
-                                      (launch.timeout_seconds + kGraceSeconds) * 1000));
-      }
+    if (code == 0) continue;
+    // A stop by SIGINT/SIGTERM ends every rank with 130/143 after the same step, the first one's
+    // checkpoint may take a while: the others get the write patience. Any other failure: the
+    // timeout and a grace period. The status returned is the first real failure, else the stop.
+    const bool stop = is_stop(code);
+    if (first_failure == 0 || (is_stop(first_failure) && !stop && !killed)) first_failure = code;
+    const double wait = stop ? kStopPatienceSeconds : launch.timeout_seconds + kGraceSeconds;
+    const auto candidate =
+        Clock::now() + std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000));
+    if (!deadline || candidate < *deadline) {
+      deadline = candidate;
+      deadline_seconds = wait;
     }
   }
   sigaction(SIGINT, &old_int, nullptr);

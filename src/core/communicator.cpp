@@ -8,6 +8,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 #if NOISESCHED_HAVE_NCCL
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -89,7 +90,9 @@ class C10dCommunicator : public Communicator {
       for (const auto& bucket : buckets) {
         std::vector<at::Tensor> parts;
         for (const std::size_t i : bucket) parts.push_back(tensors[i].reshape({-1}));
-        std::vector<at::Tensor> flat{at::cat(parts)};
+        // NCCL reduces CUDA tensors only, Gloo these CPU ones: the buffer lives on the group's
+        // device and the results are copied back to wherever the tensors are.
+        std::vector<at::Tensor> flat{at::cat(parts).to(device_)};
         works.push_back(group_->allreduce(flat, c10d::AllreduceOptions()));
         flats.push_back(flat[0]);
       }
@@ -111,7 +114,8 @@ class C10dCommunicator : public Communicator {
       std::vector<std::vector<at::Tensor>> lists;
       lists.reserve(tensors.size());
       for (auto& t : tensors) {
-        lists.push_back({t.is_contiguous() ? t : t.contiguous()});
+        lists.push_back(
+            {t.device() == device_ && t.is_contiguous() ? t : t.to(device_).contiguous()});
         c10d::BroadcastOptions options;
         options.rootRank = 0;
         works.push_back(group_->broadcast(lists.back(), options));
@@ -145,17 +149,25 @@ class C10dCommunicator : public Communicator {
       heartbeat_changed_.notify_all();
       heartbeat_.join();
     }
+    if (failed_) {
+      // After a failed operation the group's queue may hold work that waits for a peer that
+      // will never answer, each piece up to the timeout; the process is ending with an error,
+      // so the group and the store are left to the operating system instead of destroyed.
+      (void)group_.release();
+      (void)store_.release();
+    }
   }
 
-  // The first process beats every half second while it lives and runs (a store counter), so that
-  // the others, waiting for its own work, can tell a slow first process from a hung one.
+  // Every process beats every half second while it lives and is not stopped (a store counter of
+  // its own), so that a process waiting for another can tell a slow one from a dead or stopped
+  // one. The beat comes from a thread of its own: it says nothing about a main thread that is
+  // stuck inside its work.
   void start_heartbeat() {
-    if (!first()) return;
     heartbeat_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(heartbeat_mutex_);
       while (!stopping_) {
         try {
-          store_->add(kHeartbeatKey, 1);
+          store_->add(heartbeat_key(rank()), 1);
         } catch (const std::exception&) {
           return;  // the store is gone: the run is ending
         }
@@ -166,41 +178,21 @@ class C10dCommunicator : public Communicator {
 
   void follow_first(const std::string& what, double patience_seconds) override {
     const std::string key = "follow/" + std::to_string(++follows_);
-    const double patience = std::max(patience_seconds, timeout_seconds_);
-    std::string failure;
-    try {
-      if (first()) {
-        store_->set(key, std::vector<std::uint8_t>{1});
-        return;
-      }
-      const auto begin = std::chrono::steady_clock::now();
-      auto last_beat = begin;
-      std::int64_t beats = store_->add(kHeartbeatKey, 0);
-      while (!store_->check({key})) {
-        const auto now = std::chrono::steady_clock::now();
-        const std::int64_t seen = store_->add(kHeartbeatKey, 0);
-        if (seen != beats) {
-          beats = seen;
-          last_beat = now;
-        }
-        if (std::chrono::duration<double>(now - last_beat).count() > timeout_seconds_) {
-          failure = "the first process stopped answering for " + format_exact(timeout_seconds_) +
-                    " s (train.dist_timeout)";
-          break;
-        }
-        if (std::chrono::duration<double>(now - begin).count() > patience) {
-          failure = "the first process took longer than " + format_exact(patience) + " s";
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    } catch (const std::exception& e) {
-      failure = reason_of(e) + "; the first process died";
+    if (first()) {
+      set_key(key, "finishing " + what);
+      return;
     }
-    if (!failure.empty()) {
-      throw Error(placement_.describe() + ": waiting for the first process to finish " + what +
-                  " failed: " + failure);
+    wait_for_keys("waiting for the first process to finish " + what, {{0, key}}, patience_seconds);
+  }
+
+  void arrive_together(const std::string& what, double patience_seconds) override {
+    const std::string prefix = "arrive/" + std::to_string(++arrivals_) + "/";
+    set_key(prefix + std::to_string(rank()), what);
+    std::vector<std::pair<int, std::string>> others;
+    for (int r = 0; r < world_size(); ++r) {
+      if (r != rank()) others.emplace_back(r, prefix + std::to_string(r));
     }
+    wait_for_keys("waiting for the other processes to finish " + what, others, patience_seconds);
   }
 
   at::Tensor gather_rows(const at::Tensor& rows, const std::string& what) override {
@@ -232,11 +224,72 @@ class C10dCommunicator : public Communicator {
   }
 
  private:
+  static std::string heartbeat_key(int rank) { return "heartbeat/" + std::to_string(rank); }
+
+  void set_key(const std::string& key, const std::string& what) {
+    try {
+      store_->set(key, std::vector<std::uint8_t>{1});
+    } catch (const std::exception& e) {
+      failed_ = true;
+      throw Error(placement_.describe() + ": telling the others about " + what + " failed (" +
+                  reason_of(e) + "); the process hosting the store died");
+    }
+  }
+
+  // Waits until the key of every (rank, key) pair exists, for up to `patience_seconds` (at least
+  // the timeout); a rank whose heartbeat stands still for the timeout ends the wait with an error
+  // naming it.
+  void wait_for_keys(const std::string& what, std::vector<std::pair<int, std::string>> pending,
+                     double patience_seconds) {
+    const double patience = std::max(patience_seconds, timeout_seconds_);
+    const auto begin = std::chrono::steady_clock::now();
+    std::string failure;
+    try {
+      std::map<int, std::pair<std::int64_t, std::chrono::steady_clock::time_point>> beats;
+      for (const auto& [r, key] : pending) beats[r] = {store_->add(heartbeat_key(r), 0), begin};
+      while (!pending.empty()) {
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = pending.begin(); it != pending.end();) {
+          if (store_->check({it->second})) {
+            it = pending.erase(it);
+            continue;
+          }
+          auto& [count, when] = beats[it->first];
+          const std::int64_t seen = store_->add(heartbeat_key(it->first), 0);
+          if (seen != count) {
+            count = seen;
+            when = now;
+          }
+          if (std::chrono::duration<double>(now - when).count() > timeout_seconds_) {
+            failure = "rank " + std::to_string(it->first) + " stopped answering for " +
+                      format_exact(timeout_seconds_) + " s (train.dist_timeout)";
+            break;
+          }
+          ++it;
+        }
+        if (!failure.empty() || pending.empty()) break;
+        if (std::chrono::duration<double>(now - begin).count() > patience) {
+          failure = "rank " + std::to_string(pending.front().first) + " took longer than " +
+                    format_exact(patience) + " s";
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    } catch (const std::exception& e) {
+      failure = reason_of(e) + "; the process hosting the store (rank 0) died";
+    }
+    if (!failure.empty()) {
+      failed_ = true;
+      throw Error(placement_.describe() + ": " + what + " failed: " + failure);
+    }
+  }
+
   template <class F>
   void guarded(const std::string& what, F&& work) {
     try {
       work();
     } catch (const std::exception& e) {
+      failed_ = true;
       throw Error(placement_.describe() + ": " + what + " failed (" + reason_of(e) +
                   "); another process of the run died, was stopped or did not answer within " +
                   format_exact(timeout_seconds_) + " s (train.dist_timeout)");
@@ -249,8 +302,8 @@ class C10dCommunicator : public Communicator {
   std::string backend_;
   c10::Device device_;
   double timeout_seconds_;
-  std::int64_t follows_ = 0;
-  static constexpr const char* kHeartbeatKey = "heartbeat";
+  std::int64_t follows_ = 0, arrivals_ = 0;
+  bool failed_ = false;
   std::thread heartbeat_;
   std::mutex heartbeat_mutex_;
   std::condition_variable heartbeat_changed_;
@@ -311,6 +364,15 @@ std::unique_ptr<Communicator> connect(const ProcessPlacement& placement, const c
   try {
     if (device.is_cuda()) {
 #if NOISESCHED_HAVE_NCCL
+      // Without blocking wait, NCCL's wait() neither blocks nor reports a timeout (a watchdog
+      // aborts the process instead); with it, failures reach the same error as Gloo's. The
+      // variable's name changed between LibTorch 1.13 and 2.x; a user's own setting is kept.
+      ::setenv("NCCL_BLOCKING_WAIT", "1", 0);
+      ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+      // Each process on its own GPU before NCCL creates its communicators.
+      c10::cuda::set_device(device.has_index()
+                                ? device.index()
+                                : static_cast<c10::DeviceIndex>(placement.local_rank));
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = to_milliseconds(timeout_seconds);
       auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, placement.rank,

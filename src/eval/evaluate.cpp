@@ -257,6 +257,8 @@ nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const Diffusio
     features.features = at::empty({0, extractor.feature_dim()}, at::kFloat);
     features.probabilities = at::empty({0, 0}, at::kDouble);
   }
+  communicator->arrive_together("sampling their share of the evaluation images",
+                                kSharedSamplingPatienceSeconds);
   ExtractedFeatures all;
   all.features = communicator->gather_rows(features.features, "gathering evaluation features");
   // Extractors without classes give [N, 0]; the gather needs one width on every process.

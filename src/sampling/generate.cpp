@@ -90,6 +90,9 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
           ? at::empty({0, model->channels(), model->resolution(), model->resolution()},
                       at::TensorOptions().dtype(at::kByte))
           : generate_images(model, setup, my_labels, mine, device);
+  // Shares differ by up to one batch: the processes meet before the gather, each at its pace.
+  communicator.arrive_together("sampling their share of the images",
+                               kSharedSamplingPatienceSeconds);
   return communicator.gather_rows(images, "gathering the sampled images");
 }
 

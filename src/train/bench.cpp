@@ -96,8 +96,12 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   result.step_seconds = median(seconds);
   result.images_per_s = config.train.batch_size / result.step_seconds;
   result.achieved_gflops = result.flops_per_step / result.step_seconds / 1e9;
-  result.sgemm_gflops = measure_sgemm_gflops(config.train.device, options.sgemm_size);
-  result.sgemm_fraction = result.achieved_gflops / result.sgemm_gflops;
+  // One process has the machine to itself; with several, each has a share of the cores and a
+  // product timed on one would not be the machine's rate: left at 0 (not measured).
+  if (result.processes == 1) {
+    result.sgemm_gflops = measure_sgemm_gflops(config.train.device, options.sgemm_size);
+    result.sgemm_fraction = result.achieved_gflops / result.sgemm_gflops;
+  }
   return result;
 }
 

@@ -348,10 +348,22 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   double train_seconds = 0;  // time in training steps, over all sittings of the run
   if (checkpoint) {
     engine.load(*checkpoint);
-    engine.synchronize();
     step = checkpoint->step;
     train_seconds = checkpoint->state.train_seconds;
     log << "resumed from " << checkpoint->path << " at step " << step << "\n";
+  }
+  // Every process resumes from the same step (a shared folder seen late on one machine would
+  // give it an older `latest`), with the first process's weights.
+  if (communicator.world_size() > 1) {
+    const int highest = communicator.max(static_cast<int>(step), "comparing the resumed steps");
+    const int lowest = -communicator.max(-static_cast<int>(step), "comparing the resumed steps");
+    if (highest != lowest) {
+      throw Error("the processes resumed from different checkpoints (steps " +
+                  std::to_string(lowest) + " to " + std::to_string(highest) + "; this is " +
+                  communicator.describe() + ", at step " + std::to_string(step) +
+                  "): every process must see the same train.out_dir");
+    }
+    engine.synchronize();
   }
   const nlohmann::json state_base = model_state(config, *dataset, setup, engine.model());
   if (const int removed = run.open(step)) {

@@ -45,9 +45,16 @@ class Communicator {
   }
   // Work only the first process does (a checkpoint, scoring an evaluation): it calls this when
   // done, the others wait here for it, up to `patience_seconds` (longer than the timeout of the
-  // collective operations: writing or scoring may take a while). A first process that dies
-  // meanwhile ends the wait at once when it hosts the store.
+  // collective operations: writing or scoring may take a while). A first process that dies or is
+  // stopped ends the wait within the timeout; one whose work hangs, only after the patience.
   virtual void follow_first(const std::string& what, double patience_seconds) {
+    (void)what, (void)patience_seconds;
+  }
+  // Waits until every process has reached this point, each at its own pace (sampling shares of
+  // different sizes), for up to `patience_seconds`; a process that dies or is stopped ends the
+  // wait within the timeout. Call before a collective operation that some processes may reach
+  // much later than others.
+  virtual void arrive_together(const std::string& what, double patience_seconds) {
     (void)what, (void)patience_seconds;
   }
   // Every process's `rows` (same shape but for dim 0, which may differ) concatenated along dim 0

@@ -48,6 +48,9 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const std::vector<std::int64_t>& labels, const GenerateOptions& options,
                            const c10::Device& device, Communicator& communicator);
 
+// How long processes that sampled their shares wait for the slowest one (seconds).
+constexpr double kSharedSamplingPatienceSeconds = 3600;
+
 // The recipe as recorded in every JSON result: {"recipe": canonical text, "sampler", "eta",
 // "steps", "time_difference", "schedule", "guidance", "clip"}.
 nlohmann::ordered_json recipe_json(const InferenceRecipe& recipe);

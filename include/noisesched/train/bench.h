@@ -35,7 +35,7 @@ struct TrainBenchResult {
   double step_seconds = 0;  // median
   double images_per_s = 0;  // of all processes together
   double achieved_gflops = 0;
-  double sgemm_gflops = 0;  // best of several n x n x n products
+  double sgemm_gflops = 0;  // best of several n x n x n products (0: several processes)
   double sgemm_fraction = 0;
 
   nlohmann::ordered_json to_json() const;
