@@ -1,6 +1,7 @@
 // `noisesched bench train`: training-step throughput against the machine's sgemm throughput.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -122,6 +123,38 @@ int run(const BenchCommandOptions& options) {
   return 0;
 }
 
+struct SampleCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string device;
+  SampleBenchOptions bench;
+  bool json = false;
+};
+
+int run_sample(const SampleCommandOptions& options) {
+  Config config = load_config(options.config_path);
+  for (const auto& assignment : options.overrides) apply_override(config, assignment);
+  if (!options.device.empty()) config.train.device = options.device;
+  validate_config(config);
+  const SampleBenchResult r = bench_sample(config, options.bench);
+  if (options.json) {
+    std::cout << r.to_json().dump(2) << "\n";
+    return 0;
+  }
+  char text[512];
+  std::snprintf(text, sizeof(text),
+                "%s\n"
+                "device %s, %d threads, batch %d, %s\n"
+                "  %lld network evaluations in %.2f s: %.3f s each\n"
+                "  throughput      %.1f images/s per network evaluation\n",
+                r.model.c_str(), r.device.c_str(), r.threads, r.batch_size, r.recipe.c_str(),
+                static_cast<long long>(r.evaluations), r.seconds,
+                r.seconds / static_cast<double>(std::max<std::int64_t>(r.evaluations, 1)),
+                r.images_per_s_per_evaluation);
+  std::cout << text;
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, CommandRunner& runner) {
@@ -147,6 +180,23 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
                   "(internal) where the first of the --nproc processes writes its result")
       ->group("");
   cmd->callback([options, &runner] { runner = [options] { return run(*options); }; });
+
+  auto sample = std::make_shared<SampleCommandOptions>();
+  auto* sample_cmd = bench->add_subcommand(
+      "sample",
+      "Time sampling from a configuration's network (initialised, untrained: the cost does not\n"
+      "depend on the weights) under no-grad: images/s per network evaluation.");
+  sample_cmd->add_option("--config", sample->config_path, "TOML configuration")->required();
+  sample_cmd->add_option("--set", sample->overrides,
+                         "Override a key: section.key=value (repeatable)");
+  sample_cmd->add_option("--device", sample->device,
+                         "cpu, cuda or cuda:N (overrides train.device)");
+  sample_cmd->add_option("--batch", sample->bench.batch_size, "Images sampled together");
+  sample_cmd->add_option("--recipe", sample->bench.recipe, "Inference recipe timed");
+  sample_cmd->add_option("--warmup", sample->bench.warmup_evaluations,
+                         "Untimed network evaluations first");
+  sample_cmd->add_flag("--json", sample->json, "Print one JSON object");
+  sample_cmd->callback([sample, &runner] { runner = [sample] { return run_sample(*sample); }; });
 }
 
 }  // namespace noisesched::cli

@@ -2,15 +2,21 @@
 #include "noisesched/train/bench.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/api/include/torch/utils.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/random.h"
+#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
+#include "noisesched/diffusion/process.h"
+#include "noisesched/models/denoiser.h"
+#include "noisesched/sampling/generate.h"
 #include "noisesched/train/engine.h"
 
 namespace noisesched {
@@ -102,6 +108,56 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
     result.sgemm_gflops = measure_sgemm_gflops(config.train.device, options.sgemm_size);
     result.sgemm_fraction = result.achieved_gflops / result.sgemm_gflops;
   }
+  return result;
+}
+
+nlohmann::ordered_json SampleBenchResult::to_json() const {
+  return {{"model", model},           {"device", device},
+          {"recipe", recipe},         {"threads", threads},
+          {"batch_size", batch_size}, {"evaluations", evaluations},
+          {"seconds", seconds},       {"images_per_s_per_evaluation", images_per_s_per_evaluation}};
+}
+
+SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options) {
+  if (options.batch_size < 1 || options.warmup_evaluations < 0) {
+    throw Error("bench sample: --batch must be >= 1 and --warmup >= 0");
+  }
+  const c10::Device device = parse_device(config.train.device);
+  const auto dataset = open_dataset(config.data);
+  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
+  Denoiser model = make_denoiser(config, dataset->channels(), dataset->num_classes());
+  model->to(device);
+  model->eval();
+  const DiffusionSetup setup =
+      DiffusionSetup::from_config(config.diffusion, config.data.resolution);
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(options.batch_size));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    labels[i] = static_cast<std::int64_t>(i) % dataset->num_classes();
+  }
+  GenerateOptions generate;
+  generate.recipe = InferenceRecipe::parse(options.recipe);
+  generate.batch_size = options.batch_size;
+  SampleBenchResult result;
+  result.model = model->describe();
+  result.device = device.str();
+  result.recipe = generate.recipe.to_string();
+  result.threads = runtime_info().threads;
+  result.batch_size = options.batch_size;
+  if (options.warmup_evaluations > 0) {
+    GenerateOptions warmup = generate;
+    warmup.recipe.steps = options.warmup_evaluations;
+    generate_images(model, setup, labels, warmup, device);
+  }
+  std::int64_t evaluations = 0;
+  generate.progress = [&evaluations](std::int64_t done, std::int64_t) { evaluations = done; };
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  generate_images(model, setup, labels, generate, device);
+  synchronize(device);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.evaluations = evaluations;
+  result.images_per_s_per_evaluation =
+      static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;
   return result;
 }
 

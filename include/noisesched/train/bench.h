@@ -41,6 +41,30 @@ struct TrainBenchResult {
   nlohmann::ordered_json to_json() const;
 };
 
+struct SampleBenchOptions {
+  int batch_size = 100;
+  std::string recipe = "ddim steps=50";
+  int warmup_evaluations = 2;  // untimed network evaluations first (a short sampling run)
+};
+
+struct SampleBenchResult {
+  std::string model;
+  std::string device;
+  std::string recipe;
+  int threads = 0;
+  int batch_size = 0;
+  std::int64_t evaluations = 0;  // network evaluations of the timed run
+  double seconds = 0;
+  // Images through the network per second: batch x evaluations / seconds.
+  double images_per_s_per_evaluation = 0;
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Times sampling a batch from the configuration's network (initialised from train.seed, no
+// training: the cost of a network evaluation does not depend on the weights) under no-grad.
+SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options);
+
 // Measures an n x n by n x n float product on `device` ("cpu", "cuda"), in GFLOP/s.
 double measure_sgemm_gflops(const std::string& device, int n, int repeats = 10);
 
