@@ -1,10 +1,15 @@
 // Running a shell command line in tests, capturing its status and output.
 #pragma once
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 namespace noisesched::testing {
 
@@ -22,6 +27,30 @@ inline ShellResult run_shell(const std::string& command_line) {
   const int status = ::pclose(pipe);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Starts args[0] (a path) with `args`, `extra_env` ("NAME=value") added to this process's
+// environment, stdout and stderr written to `log` (appended, or the file emptied first when
+// `truncate`). Returns the process id, or -1 when it could not start.
+inline pid_t spawn_logged(std::vector<std::string> args, const std::vector<std::string>& extra_env,
+                          const std::string& log, bool truncate = false) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> environment = extra_env;
+  for (char** e = environ; *e != nullptr; ++e) environment.push_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
+                                   O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND), 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
 }
 
 }  // namespace noisesched::testing

@@ -30,6 +30,16 @@ struct BenchCommandOptions {
   std::string result_file;  // the processes of --nproc: the first writes its result here
 };
 
+// The configuration a benchmark times: the file, its overrides and the device.
+Config bench_config(const std::string& path, const std::vector<std::string>& overrides,
+                    const std::string& device) {
+  Config config = load_config(path);
+  for (const auto& assignment : overrides) apply_override(config, assignment);
+  if (!device.empty()) config.train.device = device;
+  validate_config(config);
+  return config;
+}
+
 // `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
 // of the threads unless --threads says otherwise), on the same machine one after the other.
 int compare_processes(const BenchCommandOptions& options, const Config& config) {
@@ -37,11 +47,9 @@ int compare_processes(const BenchCommandOptions& options, const Config& config) 
   const std::string result_file = (std::filesystem::temp_directory_path() /
                                    ("noisesched-bench-" + std::to_string(::getpid()) + ".json"))
                                       .string();
-  LocalLaunch launch;
-  launch.argv = command_line_without_nproc();
+  LocalLaunch launch = launch_of_this_command(
+      options.nproc, placement_from_environment(process_environment()), config.train.dist_timeout);
   launch.argv.insert(launch.argv.end(), {"--result-file", result_file});
-  launch.nproc = options.nproc;
-  launch.timeout_seconds = config.train.dist_timeout;
   const int status = launch_local(launch, std::cerr);
   if (status != 0) {
     throw Error("bench train --nproc " + std::to_string(options.nproc) +
@@ -75,15 +83,10 @@ int compare_processes(const BenchCommandOptions& options, const Config& config) 
 }
 
 int run(const BenchCommandOptions& options) {
-  Config config = load_config(options.config_path);
-  for (const auto& assignment : options.overrides) apply_override(config, assignment);
-  if (!options.device.empty()) config.train.device = options.device;
-  validate_config(config);
+  Config config = bench_config(options.config_path, options.overrides, options.device);
   if (options.nproc > 1) return compare_processes(options, config);
   const ProcessPlacement placement = placement_from_environment(process_environment());
-  if (placement.distributed() && config.train.device == "cuda") {
-    config.train.device = "cuda:" + std::to_string(placement.local_rank);
-  }
+  config.train.device = device_of_process(config.train.device, placement);
   const std::unique_ptr<Communicator> communicator =
       connect(placement, parse_device(config.train.device), config.train.dist_timeout);
   TrainBenchOptions bench = options.bench;
@@ -132,10 +135,7 @@ struct SampleCommandOptions {
 };
 
 int run_sample(const SampleCommandOptions& options) {
-  Config config = load_config(options.config_path);
-  for (const auto& assignment : options.overrides) apply_override(config, assignment);
-  if (!options.device.empty()) config.train.device = options.device;
-  validate_config(config);
+  const Config config = bench_config(options.config_path, options.overrides, options.device);
   const SampleBenchResult r = bench_sample(config, options.bench);
   if (options.json) {
     std::cout << r.to_json().dump(2) << "\n";

@@ -64,21 +64,15 @@ int run(const EvalCommandOptions& o) {
     throw Error("several processes share the sampling of --checkpoint; --images is scored by one");
   }
   if (o.nproc > 1) {
-    if (placement.distributed()) {
-      throw Error("--nproc " + std::to_string(o.nproc) + " inside a launcher (" +
-                  placement.describe() + "); use one or the other");
-    }
-    LocalLaunch launch;
-    launch.argv = command_line_without_nproc();
-    launch.nproc = o.nproc;
-    return launch_local(launch, std::cerr);
+    // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
+    // after a failure uses the default.
+    return launch_local(launch_of_this_command(o.nproc, placement, TrainConfig{}.dist_timeout),
+                        std::cerr);
   }
   EvalSettings settings = o.settings;
   settings.metrics = MetricSelection::parse(o.metrics);
   settings.seed = o.seed;
-  const c10::Device device = parse_device(placement.distributed() && o.device == "cuda"
-                                              ? "cuda:" + std::to_string(placement.local_rank)
-                                              : o.device);
+  const c10::Device device = parse_device(device_of_process(o.device, placement));
   std::unique_ptr<Communicator> communicator = single_process();
   g_quiet = placement.rank != 0;
   const std::string cache = o.cache == "auto" ? default_cache_dir() : o.cache;

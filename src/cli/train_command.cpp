@@ -32,20 +32,10 @@ int run(const TrainCommandOptions& options) {
   validate_config(config);
   const ProcessPlacement placement = placement_from_environment(process_environment());
   if (options.nproc > 1) {
-    if (placement.distributed()) {
-      throw Error("--nproc " + std::to_string(options.nproc) + " inside a launcher (" +
-                  placement.describe() + "); use one or the other");
-    }
-    LocalLaunch launch;
-    launch.argv = command_line_without_nproc();
-    launch.nproc = options.nproc;
-    launch.timeout_seconds = config.train.dist_timeout;
-    return launch_local(launch, std::cerr);
+    return launch_local(launch_of_this_command(options.nproc, placement, config.train.dist_timeout),
+                        std::cerr);
   }
-  if (placement.distributed() && config.train.device == "cuda") {
-    // One GPU per process on each machine.
-    config.train.device = "cuda:" + std::to_string(placement.local_rank);
-  }
+  config.train.device = device_of_process(config.train.device, placement);
   const std::unique_ptr<Communicator> communicator =
       connect(placement, parse_device(config.train.device), config.train.dist_timeout);
   TrainRequest request;

@@ -247,6 +247,26 @@ std::vector<std::string> command_line_without_nproc() {
   return kept;
 }
 
+LocalLaunch launch_of_this_command(int nproc, const ProcessPlacement& placement,
+                                   double timeout_seconds) {
+  if (placement.distributed()) {
+    throw Error("--nproc " + std::to_string(nproc) + " inside a launcher (" + placement.describe() +
+                "); use one or the other");
+  }
+  LocalLaunch launch;
+  launch.argv = command_line_without_nproc();
+  launch.nproc = nproc;
+  launch.timeout_seconds = timeout_seconds;
+  return launch;
+}
+
+std::string device_of_process(const std::string& device, const ProcessPlacement& placement) {
+  if (placement.distributed() && device == "cuda") {
+    return "cuda:" + std::to_string(placement.local_rank);
+  }
+  return device;
+}
+
 int launch_local(const LocalLaunch& launch, std::ostream& log) {
   if (launch.nproc < 1) throw Error("--nproc must be >= 1, got " + std::to_string(launch.nproc));
   if (launch.argv.empty()) throw Error("launch_local: no program given");

@@ -227,9 +227,7 @@ TEST(Cli, InfoReportsThreads) {
 
 // ---- train, bench, noised-strip on a tiny data set --------------------------------------------
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -237,8 +235,6 @@ TEST(Cli, InfoReportsThreads) {
 #include <thread>
 
 #include "data/data_test_util.h"
-
-extern char** environ;
 
 namespace {
 
@@ -388,16 +384,8 @@ TEST(CliTrain, SigintFinishesTheStepSavesAndExits130) {
   const std::string log = (folder / "log.txt").string();
   std::vector<std::string> args = {NOISESCHED_BINARY, "train", "--config", config,
                                    "--progress",      "lines"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 2, 1);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, NOISESCHED_BINARY, &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = noisesched::testing::spawn_logged(args, {}, log, /*truncate=*/true);
+  ASSERT_GT(pid, 0);
   // Wait until a few steps are logged, then interrupt.
   const auto metrics = folder / "run" / "metrics.jsonl";
   for (int i = 0; i < 600 && (!fs::exists(metrics) || fs::file_size(metrics) < 400); ++i) {

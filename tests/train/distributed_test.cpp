@@ -2,9 +2,7 @@
 // weights as one process with the whole batch, resume with another process count, a killed or
 // stopped process ends the run with an error within the timeout, SIGINT stops every process after
 // the same step. Runs the real program (`train --nproc`, and ranks started as torchrun would).
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,8 +20,7 @@
 #include "data/data_test_util.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/train/checkpoint.h"
-
-extern char** environ;
+#include "shell_util.h"
 
 namespace noisesched {
 namespace {
@@ -37,22 +34,7 @@ pid_t start(const std::vector<std::string>& args, const std::vector<std::string>
             const std::string& log) {
   std::vector<std::string> all = {NOISESCHED_BINARY, "--threads", "1"};
   all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> environment = env;
-  for (char** e = environ; *e != nullptr; ++e) environment.push_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : environment) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, NOISESCHED_BINARY, &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
+  return testing::spawn_logged(all, env, log);
 }
 
 // Waits for `pid`; its exit status, or 128 + the signal that killed it.

@@ -4,9 +4,7 @@
 // cleanly, leaving no temporaries. The suite runs a few kills
 // (label train); the long form is scripts/kill-test.sh (100 kills by default), which sets
 // NOISESCHED_KILLS.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +21,7 @@
 #include "data/data_test_util.h"
 #include "noisesched/common/folder_lock.h"
 #include "noisesched/train/checkpoint.h"
-
-extern char** environ;
+#include "shell_util.h"
 
 namespace noisesched {
 namespace {
@@ -39,17 +36,7 @@ pid_t start_training(const std::string& config, bool resume, const std::string& 
                                    "--config",        config,      "--progress", "lines"};
   if (resume) args.push_back("--resume");
   if (!stop_after.empty()) args.insert(args.end(), {"--stop-after", stop_after});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, NOISESCHED_BINARY, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? pid : -1;
+  return testing::spawn_logged(args, {}, log);
 }
 
 // Whether process `pid` has a save under way: a temporary of a step folder or of `latest` with

@@ -70,6 +70,15 @@ struct LocalLaunch {
   double timeout_seconds = 60;  // how long the others may take to exit after one failed
 };
 
+// The launch of `--nproc N` for this command (its own command line without the option); throws
+// when `placement` says a launcher already started this process.
+LocalLaunch launch_of_this_command(int nproc, const ProcessPlacement& placement,
+                                   double timeout_seconds);
+
+// "cuda" means the GPU of this process's local rank when several processes run; anything else
+// is kept.
+std::string device_of_process(const std::string& device, const ProcessPlacement& placement);
+
 // `train --nproc N`: starts N copies of argv with the variables of ranks 0..N-1 on this machine
 // (a free port on 127.0.0.1), forwards SIGINT and SIGTERM to them, and waits. When one exits
 // with an error or is killed, the others get `timeout_seconds` to notice and exit (they see a
