@@ -155,6 +155,34 @@ int run_sample(const SampleCommandOptions& options) {
   return 0;
 }
 
+struct DataCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::vector<int> workers;
+  int batches = 20;
+  bool json = false;
+};
+
+int run_data(const DataCommandOptions& options) {
+  const Config config = bench_config(options.config_path, options.overrides, "");
+  std::vector<int> workers = options.workers;
+  if (workers.empty()) workers.push_back(config.data.workers);
+  const DataBenchResult r = bench_data(config, workers, options.batches);
+  if (options.json) {
+    std::cout << r.to_json().dump(2) << "\n";
+    return 0;
+  }
+  std::cout << r.data << "\nbatch " << r.batch_size << ", " << options.batches
+            << " batches timed per worker count\n";
+  for (const auto& row : r.rows) {
+    char text[128];
+    std::snprintf(text, sizeof(text), "  %2d workers   %8.1f images/s\n", row.workers,
+                  row.images_per_s);
+    std::cout << text;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, CommandRunner& runner) {
@@ -197,6 +225,21 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
                          "Untimed network evaluations first");
   sample_cmd->add_flag("--json", sample->json, "Print one JSON object");
   sample_cmd->callback([sample, &runner] { runner = [sample] { return run_sample(*sample); }; });
+
+  auto data = std::make_shared<DataCommandOptions>();
+  auto* data_cmd = bench->add_subcommand(
+      "data",
+      "Time the batch loader on a configuration's data (decoding, crop, resize, flips):\n"
+      "images/s for each worker count, to set beside the training step's consumption.");
+  data_cmd->add_option("--config", data->config_path, "TOML configuration")->required();
+  data_cmd->add_option("--set", data->overrides, "Override a key: section.key=value (repeatable)");
+  data_cmd
+      ->add_option("--workers", data->workers,
+                   "Worker counts to time, e.g. --workers 1 2 4 (default: data.workers)")
+      ->check(CLI::Range(1, 1024));
+  data_cmd->add_option("--batches", data->batches, "Batches timed per worker count");
+  data_cmd->add_flag("--json", data->json, "Print one JSON object");
+  data_cmd->callback([data, &runner] { runner = [data] { return run_data(*data); }; });
 }
 
 }  // namespace noisesched::cli

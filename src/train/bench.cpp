@@ -161,4 +161,51 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
   return result;
 }
 
+nlohmann::ordered_json DataBenchResult::to_json() const {
+  nlohmann::ordered_json out;
+  out["data"] = data;
+  out["batch_size"] = batch_size;
+  out["rows"] = nlohmann::ordered_json::array();
+  for (const Row& row : rows) {
+    out["rows"].push_back({{"workers", row.workers},
+                           {"batches", row.batches},
+                           {"seconds", row.seconds},
+                           {"images_per_s", row.images_per_s}});
+  }
+  return out;
+}
+
+DataBenchResult bench_data(const Config& config, const std::vector<int>& workers, int batches) {
+  if (batches < 1) throw Error("bench data: --batches must be >= 1");
+  const auto dataset = open_dataset(config.data);
+  DataBenchResult result;
+  result.data = dataset->describe();
+  result.batch_size = config.train.batch_size;
+  // One untimed pass first, with the most workers: every timed run then reads files from the
+  // page cache, and none is favoured by the one before it.
+  {
+    LoaderOptions options = loader_options(config);
+    options.workers = *std::max_element(workers.begin(), workers.end());
+    BatchLoader loader(*dataset, options, 0);
+    for (int b = 0; b < batches + options.prefetch + 1; ++b) loader.next();
+  }
+  for (const int count : workers) {
+    LoaderOptions options = loader_options(config);
+    options.workers = count;
+    BatchLoader loader(*dataset, options, 0);
+    // Not timed: the workers start and fill the queue of `prefetch` batches, which is then
+    // emptied, so that the timed batches are those the workers make while the consumer waits.
+    for (int b = 0; b < options.prefetch + 1; ++b) loader.next();
+    const auto start = std::chrono::steady_clock::now();
+    for (int b = 0; b < batches; ++b) loader.next();
+    DataBenchResult::Row row;
+    row.workers = count;
+    row.batches = batches;
+    row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    row.images_per_s = static_cast<double>(batches) * config.train.batch_size / row.seconds;
+    result.rows.push_back(row);
+  }
+  return result;
+}
+
 }  // namespace noisesched

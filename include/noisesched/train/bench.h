@@ -65,6 +65,26 @@ struct SampleBenchResult {
 // training: the cost of a network evaluation does not depend on the weights) under no-grad.
 SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options);
 
+struct DataBenchResult {
+  std::string data;  // the data set's description
+  int batch_size = 0;
+  struct Row {
+    int workers = 0;
+    int batches = 0;
+    double seconds = 0;
+    double images_per_s = 0;
+  };
+  std::vector<Row> rows;  // one per worker count
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Times the batch loader on the configuration's data (decoding, cropping, resizing, flips):
+// `batches` batches of train.batch_size for each worker count, after the untimed batches that
+// fill and empty the prefetch queue, and after an untimed pass over the same batches (the files
+// then come from the page cache in every run).
+DataBenchResult bench_data(const Config& config, const std::vector<int>& workers, int batches);
+
 // Measures an n x n by n x n float product on `device` ("cpu", "cuda"), in GFLOP/s.
 double measure_sgemm_gflops(const std::string& device, int n, int repeats = 10);
 
