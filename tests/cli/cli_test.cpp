@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "shell_util.h"
 
 namespace {
@@ -418,6 +420,26 @@ TEST(CliBench, PrintsThroughputBesideSgemm) {
                           "\"sgemm_fraction\"", "\"flops_per_step\""}) {
     EXPECT_TRUE(contains(r.output, key)) << key << r.output;
   }
+}
+
+TEST(CliBench, SamplingAndDataLoaderThroughput) {
+  const auto folder = noisesched::testing::fresh_folder("cli-bench-sample");
+  const std::string config = tiny_config(folder, 4);
+  Result r = run("bench sample --config " + config + " --batch 6 --recipe 'ddim steps=3' --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto doc = nlohmann::json::parse(r.output);
+  // Three timed network evaluations of 6 images each.
+  EXPECT_EQ(doc["evaluations"], 3);
+  EXPECT_NEAR(doc["images_per_s_per_evaluation"].get<double>(),
+              6.0 * 3 / doc["seconds"].get<double>(),
+              1e-6 * doc["images_per_s_per_evaluation"].get<double>());
+  r = run("bench data --config " + config + " --workers 1 2 --batches 3 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  doc = nlohmann::json::parse(r.output);
+  ASSERT_EQ(doc["rows"].size(), 2u);
+  EXPECT_EQ(doc["rows"][0]["workers"], 1);
+  EXPECT_EQ(doc["rows"][1]["workers"], 2);
+  for (const auto& row : doc["rows"]) EXPECT_GT(row["images_per_s"].get<double>(), 0.0);
 }
 
 TEST(CliNoisedStrip, WritesTheFigureAndRejectsBadGammas) {
