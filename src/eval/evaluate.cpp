@@ -10,7 +10,6 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
-#include "noisesched/common/launch.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/core/communicator.h"
@@ -239,19 +238,9 @@ nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const Diffusio
     return evaluate_images(images, label_tensor, extractor, reference, settings);
   }
   // Each process samples and featurizes its share; the first gathers and scores them all.
-  const auto [begin, end] =
-      shard_range(num, communicator->rank(), communicator->world_size(), generate.batch_size);
-  GenerateOptions mine = generate;
-  mine.first_index = generate.first_index + begin;
-  at::Tensor images = at::empty({0, model->channels(), model->resolution(), model->resolution()},
-                                at::TensorOptions().dtype(at::kByte));
-  if (end > begin) {
-    images = generate_images(
-        model, setup, std::vector<std::int64_t>(labels.begin() + begin, labels.begin() + end), mine,
-        device);
-  }
+  const at::Tensor images = generate_share(model, setup, labels, generate, device, *communicator);
   ExtractedFeatures features;
-  if (end > begin) {
+  if (images.size(0) > 0) {
     features = extractor.extract(images, settings.batch_size);
   } else {
     features.features = at::empty({0, extractor.feature_dim()}, at::kFloat);

@@ -74,22 +74,30 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
   return at::cat(chunks);
 }
 
-at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
-                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
-                           const c10::Device& device, Communicator& communicator) {
+at::Tensor generate_share(const Denoiser& model, const DiffusionSetup& setup,
+                          const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                          const c10::Device& device, const Communicator& communicator) {
   if (communicator.world_size() == 1) return generate_images(model, setup, labels, options, device);
   const auto [begin, end] =
       shard_range(static_cast<std::int64_t>(labels.size()), communicator.rank(),
                   communicator.world_size(), options.batch_size);
+  // A process without a share still takes part in the gathers that follow, with no rows.
+  if (begin == end) {
+    return at::empty({0, model->channels(), model->resolution(), model->resolution()},
+                     at::TensorOptions().dtype(at::kByte));
+  }
   GenerateOptions mine = options;
   mine.first_index = options.first_index + begin;
-  const std::vector<std::int64_t> my_labels(labels.begin() + begin, labels.begin() + end);
-  // A process without a share still takes part in the gather, with no rows.
-  const at::Tensor images =
-      my_labels.empty()
-          ? at::empty({0, model->channels(), model->resolution(), model->resolution()},
-                      at::TensorOptions().dtype(at::kByte))
-          : generate_images(model, setup, my_labels, mine, device);
+  return generate_images(model, setup,
+                         std::vector<std::int64_t>(labels.begin() + begin, labels.begin() + end),
+                         mine, device);
+}
+
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device, Communicator& communicator) {
+  if (communicator.world_size() == 1) return generate_images(model, setup, labels, options, device);
+  const at::Tensor images = generate_share(model, setup, labels, options, device, communicator);
   // Shares differ by up to one batch: the processes meet before the gather, each at its pace.
   communicator.arrive_together("sampling their share of the images",
                                kSharedSamplingPatienceSeconds);

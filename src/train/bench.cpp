@@ -2,15 +2,12 @@
 #include "noisesched/train/bench.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/api/include/torch/utils.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "noisesched/common/error.h"
-#include "noisesched/common/random.h"
-#include "noisesched/common/random_purpose.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -124,9 +121,7 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
   }
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
-  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
-  Denoiser model = make_denoiser(config, dataset->channels(), dataset->num_classes());
-  model->to(device);
+  Denoiser model = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
   model->eval();
   const DiffusionSetup setup =
       DiffusionSetup::from_config(config.diffusion, config.data.resolution);

@@ -17,6 +17,15 @@
 #include "noisesched/diffusion/network.h"
 
 namespace noisesched {
+
+Denoiser seeded_model(const Config& config, int channels, int num_classes,
+                      const c10::Device& device) {
+  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
+  Denoiser model = make_denoiser(config, channels, num_classes);
+  model->to(device);
+  return model;
+}
+
 namespace {
 
 OptimizerOptions optimizer_options(const OptimConfig& config) {
@@ -27,16 +36,6 @@ OptimizerOptions optimizer_options(const OptimConfig& config) {
   options.eps = config.eps;
   options.weight_decay = config.weight_decay;
   return options;
-}
-
-// The network, initialised from train.seed and moved to the device (before the optimizer
-// allocates its moments beside the parameters).
-Denoiser seeded_model(const Config& config, int channels, int num_classes,
-                      const c10::Device& device) {
-  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
-  Denoiser model = make_denoiser(config, channels, num_classes);
-  model->to(device);
-  return model;
 }
 
 }  // namespace

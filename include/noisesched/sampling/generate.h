@@ -41,6 +41,13 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const std::vector<std::int64_t>& labels, const GenerateOptions& options,
                            const c10::Device& device);
 
+// This process's share of those images: a contiguous run of whole batches of
+// options.batch_size (shard_range), sampled as one process samples them ([0, C, H, W] when it
+// has none). All the images for one process.
+at::Tensor generate_share(const Denoiser& model, const DiffusionSetup& setup,
+                          const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                          const c10::Device& device, const Communicator& communicator);
+
 // The same images shared among the processes of `communicator`: each samples its share (whole
 // batches of options.batch_size, so stochastic samplers give the images one process would) and
 // every process returns all of them, in label order.

@@ -78,6 +78,11 @@ class TrainingEngine {
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // this process's examples of each batch
 };
 
+// The network a configuration describes, initialised from train.seed (what training starts
+// from) and moved to `device`.
+Denoiser seeded_model(const Config& config, int channels, int num_classes,
+                      const c10::Device& device);
+
 // The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).
 LoaderOptions loader_options(const Config& config);
 
