@@ -9,8 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh >/dev/null
-if [ ! -x build/noisesched ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build build --target noisesched >/dev/null
-exec /usr/bin/python3 bench/reference/compare.py --binary build/noisesched "$@"
+scripts/build.sh --target noisesched >/dev/null
+exec /usr/bin/python3 bench/reference/compare.py --binary "${NOISESCHED_BUILD_DIR:-build}/noisesched" "$@"

@@ -9,10 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh >/dev/null
-if [ ! -x build/noisesched ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build build --target noisesched >/dev/null
+scripts/build.sh --target noisesched >/dev/null
 workers=("$@")
 if [ ${#workers[@]} -eq 0 ]; then workers=($(seq 1 "$(nproc)")); fi
 root=out/bench-data
@@ -42,12 +39,12 @@ PY
 for res in 64 256; do
   for fmt in jpg png; do
     echo "== ${fmt^^} at ${res} px: $(du -sh "$root/$fmt$res" | cut -f1) for 400 images"
-    build/noisesched bench data --config "configs/imagenet$res.toml" \
+    "${NOISESCHED_BUILD_DIR:-build}"/noisesched bench data --config "configs/imagenet$res.toml" \
       --set data.path="$root/$fmt$res" --set train.batch_size=64 --batches $((res == 64 ? 200 : 40)) \
       --workers "${workers[@]}" | tail -n +3
   done
   echo "== training consumption of configs/imagenet$res.toml here (batch 8)"
-  build/noisesched bench train --config "configs/imagenet$res.toml" \
+  "${NOISESCHED_BUILD_DIR:-build}"/noisesched bench train --config "configs/imagenet$res.toml" \
     --set data.path="$root/jpg$res" --set train.batch_size=8 --device cpu --steps 2 --warmup 1 \
     --sgemm-size 256 |
     grep -E 'throughput|^RIN|^U-Net'
