@@ -127,9 +127,11 @@ void write_bar_images(const fs::path& folder, const std::string& prefix, int n,
                        testing::idx_bytes(0x801, {static_cast<std::uint32_t>(n)}, labels), false);
 }
 
-// A tiny Fashion-MNIST-layout data set the classifier can learn.
+// A tiny Fashion-MNIST-layout data set the classifier can learn, in a folder of the running test
+// (ctest runs the tests of this suite in parallel; a shared folder was removed under the other).
 fs::path tiny_idx_data() {
-  const fs::path folder = testing::fresh_folder("eval-idx");
+  const fs::path folder = testing::fresh_folder(
+      std::string("eval-idx-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
   write_bar_images(folder, "train", 600, 1);
   write_bar_images(folder, "t10k", 200, 2);
   return folder;

@@ -53,8 +53,11 @@ Config tiny_config(const fs::path& data, const fs::path& out) {
 }
 
 fs::path tiny_data() {
+  // Per test: ctest runs the tests of this suite as parallel processes, and a shared folder
+  // would be removed and rewritten under another test reading it.
   static const fs::path folder = [] {
-    auto f = testing::fresh_folder("trainer-data");
+    auto f = testing::fresh_folder(std::string("trainer-data-") +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
     testing::write_idx_dataset(f, "train", 23, 8, 10, false);
     return f;
   }();
