@@ -6,9 +6,19 @@ no-grad) and the same in PyTorch (models.sample_ddim); the same threads and batc
 after the other on the same machine. Prints a table with the ratios (C++ / PyTorch) and, with
 --json FILE, writes every figure.
 
+Beside each ratio stands its ceiling: the ratio noisesched would reach if it ran every FLOP of the
+model at the machine's best matrix-product rate (a 1024^3 sgemm, measured by `bench train` in the
+same run); a target above the ceiling cannot be met by any implementation of the same model.
+
+--profile adds, per model, the training step's time by kind of operation on both sides (LibTorch's
+RecordFunction hooks: `noisesched bench train --profile` and torch.autograd.profiler), from
+`--profile-steps` extra steps of each.
+
 Usage (scripts/bench-compare.sh runs this with Debian's /usr/bin/python3):
   compare.py --binary build/noisesched [--threads N] [--models unet,rin,rin_paper]
              [--steps 5] [--warmup 2] [--sample-steps 50] [--sample-batch 100] [--json FILE]
+             [--profile [--profile-steps 2]] [--device cuda] [--precision bf16] [--compile]
+             [--set section.key=value ...]
   compare.py --counts   (each model's parameter count, for the test against the C++ models)
 """
 
@@ -35,6 +45,8 @@ MODELS = {
     "rin_paper": ("configs/fmnist32_rin.toml", [
         "rin.patch_size=2", "rin.latents=64", "rin.latent_dim=256", "rin.interface_dim=128",
         "rin.heads=8", "rin.cross_heads=4", "rin.blocks=3", "train.batch_size=128"]),
+    # The GPU preset (scripts/device-check.sh; needs --set data.path=FOLDER for the C++ side).
+    "imagenet64": ("configs/imagenet64.toml", []),
 }
 
 
@@ -43,11 +55,11 @@ def run_json(command):
     return json.loads(out.stdout)
 
 
-def cpp_train(binary, threads, path, overrides, steps, warmup):
+def cpp_train(binary, threads, path, overrides, steps, warmup, profile=False):
     sets = [arg for o in overrides for arg in ("--set", o)]
     return run_json([binary, "--threads", str(threads), "bench", "train", "--config", path, *sets,
-                     "--steps", str(steps), "--warmup", str(warmup), "--sgemm-size", "256",
-                     "--json"])
+                     "--steps", str(steps), "--warmup", str(warmup), "--sgemm-size", "1024",
+                     "--json", *(["--profile"] if profile else [])])
 
 
 def cpp_sample(binary, threads, path, overrides, batch, sample_steps):
@@ -57,12 +69,20 @@ def cpp_sample(binary, threads, path, overrides, batch, sample_steps):
                      "--json"])
 
 
-def python_train(config, steps, warmup):
-    """Median seconds of one training step, as `bench train` measures it."""
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def python_train(config, steps, warmup, compiled=False):
+    """Median seconds of one training step, as `bench train` measures it (on train.device; with
+    `compiled`, the network under torch.compile)."""
+    device = torch.device(config["train"]["device"])
     torch.manual_seed(0)
-    model = M.build_model(config)
+    model = M.build_model(config).to(device)
     ema = M.make_ema(model)
     optimizer = M.Optimizer.from_config(model, config)
+    network = torch.compile(model) if compiled else model
     batch = config["train"]["batch_size"]
     generator = torch.Generator().manual_seed(1)
     seconds = []
@@ -70,24 +90,119 @@ def python_train(config, steps, warmup):
         images = torch.randint(0, 256, (batch, model.channels, model.resolution, model.resolution),
                                generator=generator, dtype=torch.uint8)
         labels = torch.randint(0, model.num_classes, (batch,), generator=generator)
+        synchronize(device)
         start = time.perf_counter()
-        M.train_step(model, ema, optimizer, images, labels, step, config, generator=generator)
+        M.train_step(network, ema, optimizer, images, labels, step, config, generator=generator)
+        synchronize(device)
         if step >= warmup:
             seconds.append(time.perf_counter() - start)
     return statistics.median(seconds), M.parameter_count(model)
 
 
+def python_profile(config, steps):
+    """Self seconds per training step by operation, as `bench train --profile` counts them: the
+    operations inside a "noisesched::" scope count as the scope; also the profiled step time."""
+    torch.manual_seed(0)
+    model = M.build_model(config)
+    ema = M.make_ema(model)
+    optimizer = M.Optimizer.from_config(model, config)
+    batch = config["train"]["batch_size"]
+    generator = torch.Generator().manual_seed(1)
+
+    def inputs():
+        return (torch.randint(0, 256, (batch, model.channels, model.resolution, model.resolution),
+                              generator=generator, dtype=torch.uint8),
+                torch.randint(0, model.num_classes, (batch,), generator=generator))
+
+    images, labels = inputs()
+    M.train_step(model, ema, optimizer, images, labels, 0, config, generator=generator)
+    with torch.autograd.profiler.profile() as prof:
+        start = time.perf_counter()
+        for step in range(steps):
+            images, labels = inputs()
+            M.train_step(model, ema, optimizer, images, labels, step + 1, config,
+                         generator=generator)
+        seconds = (time.perf_counter() - start) / steps
+    ops = {}
+    for event in prof.function_events:
+        name, parent = event.name, event.cpu_parent
+        while parent is not None:
+            if parent.name.startswith("noisesched::"):
+                name = parent.name
+            parent = parent.cpu_parent
+        ops[name] = ops.get(name, 0.0) + event.self_cpu_time_total * 1e-6 / steps
+    return seconds, ops
+
+
+# Kinds of operation for the profile table, first match wins (LibTorch's operator names, the
+# same on both sides).
+KINDS = [
+    ("optimizer, clipping, EMA", lambda n: n.startswith("noisesched::")),
+    ("matrix products", lambda n: n in {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm",
+                                        "aten::addbmm", "aten::dot", "aten::mv"}),
+    ("convolutions", lambda n: "conv" in n),
+    ("normalisation", lambda n: "_norm" in n),
+    ("softmax", lambda n: "softmax" in n),
+    ("activations", lambda n: any(a in n for a in ("gelu", "silu", "sigmoid", "tanh", "relu"))),
+    ("copies, concatenation, resampling",
+     lambda n: any(a in n for a in ("copy", "aten::cat", "clone", "contiguous", "stack",
+                                    "upsample", "pad", "index", "gather", "scatter",
+                                    "embedding", "repeat", "flip", "aten::to"))),
+    ("framework: views, allocation, autograd",
+     lambda n: n.startswith("autograd::") or "Backward" in n or n.split("::")[-1] in {
+         "view", "reshape", "_reshape_alias", "transpose", "t", "permute", "select", "slice",
+         "as_strided", "expand", "squeeze", "unsqueeze", "chunk", "split", "unbind", "narrow",
+         "flatten", "resolve_conj", "resolve_neg", "detach", "detach_", "empty", "empty_strided",
+         "empty_like", "zeros", "zeros_like", "ones", "ones_like", "full", "full_like", "alias",
+         "_unsafe_view", "matmul", "linear", "conv2d", "layer_norm", "group_norm", "lift",
+         "lift_fresh", "set_", "requires_grad_", "result_type", "is_nonzero", "item",
+         "_local_scalar_dense", "_has_compatible_shallow_copy_type", "numpy_T", "to"}),
+    ("element-wise and reductions", lambda n: n.startswith("aten::")),
+]
+
+
+def kind_of(name):
+    for kind, matches in KINDS:
+        if matches(name):
+            return kind
+    return "other"
+
+
+def by_kind(ops, step_seconds):
+    """{kind: seconds per step}, with the step's time outside any operation."""
+    kinds = {}
+    for name, seconds in ops.items():
+        kinds[kind_of(name)] = kinds.get(kind_of(name), 0.0) + seconds
+    kinds["outside any operation (interpreter, program)"] = max(
+        0.0, step_seconds - sum(ops.values()))
+    return kinds
+
+
 def python_sample(config, batch, sample_steps):
     """Seconds of one DDIM sampling run of `sample_steps` network evaluations (after 2 warm-up
     evaluations, as `bench sample` does)."""
+    device = torch.device(config["train"]["device"])
     torch.manual_seed(0)
-    model = M.build_model(config)
+    model = M.build_model(config).to(device)
     model.eval()
     labels = [i % model.num_classes for i in range(batch)]
     M.sample_ddim(model, labels, steps=2, config=config)
+    synchronize(device)
     start = time.perf_counter()
     M.sample_ddim(model, labels, steps=sample_steps, config=config)
+    synchronize(device)
     return time.perf_counter() - start
+
+
+def print_profile(profile):
+    cpp, py = profile["cpp_kinds"], profile["py_kinds"]
+    print(f"  profiled training step, ms: noisesched {1e3 * profile['cpp_step_seconds']:.0f}, "
+          f"PyTorch eager {1e3 * profile['py_step_seconds']:.0f}")
+    print(f"    {'kind of operation':<46} {'noisesched':>10} {'eager':>10} {'eager/ns':>9}")
+    for kind in sorted(set(cpp) | set(py), key=lambda k: -max(cpp.get(k, 0), py.get(k, 0))):
+        a, b = 1e3 * cpp.get(kind, 0.0), 1e3 * py.get(kind, 0.0)
+        ratio = f"{b / a:9.2f}" if a > 0.05 else f"{'':>9}"
+        print(f"    {kind:<46} {a:10.1f} {b:10.1f} {ratio}")
 
 
 def main(argv):
@@ -100,6 +215,18 @@ def main(argv):
     parser.add_argument("--sample-steps", type=int, default=50)
     parser.add_argument("--sample-batch", type=int, default=100)
     parser.add_argument("--json", default="")
+    parser.add_argument("--profile", action="store_true",
+                        help="also each side's training step by kind of operation")
+    parser.add_argument("--profile-steps", type=int, default=2)
+    parser.add_argument("--device", default="",
+                        help="cpu, cuda or cuda:N for both sides (default: the configuration's "
+                             "train.device, cpu for the CPU models)")
+    parser.add_argument("--precision", default="",
+                        help="train.precision for both sides: fp32, tf32 or bf16")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time the PyTorch step with the network under torch.compile")
+    parser.add_argument("--set", action="append", default=[], dest="extra",
+                        help="an override for both sides, section.key=value (repeatable)")
     parser.add_argument("--counts", action="store_true",
                         help="print each model's configuration and parameter count as JSON "
                              "(the test compares them with the C++ models); time nothing")
@@ -121,10 +248,16 @@ def main(argv):
     results = []
     for name in names:
         path, overrides = MODELS[name]
+        overrides = overrides + args.extra
+        if args.device:
+            overrides = overrides + [f"train.device={args.device}"]
+        if args.precision:
+            overrides = overrides + [f"train.precision={args.precision}"]
         config = M.load_config(os.path.join(ROOT, path), overrides)
         batch = config["train"]["batch_size"]
         train_cpp = cpp_train(args.binary, args.threads, os.path.join(ROOT, path), overrides,
                               args.steps, args.warmup)
+        sgemm = train_cpp["sgemm_gflops"] * 1e9
         train_py, parameters = python_train(config, args.steps, args.warmup)
         sample_cpp = cpp_sample(args.binary, args.threads, os.path.join(ROOT, path), overrides,
                                 args.sample_batch, args.sample_steps)
@@ -140,8 +273,32 @@ def main(argv):
         }
         row["train_ratio"] = row["train_cpp_images_per_s"] / row["train_py_images_per_s"]
         row["sample_ratio"] = row["sample_cpp_images_per_s"] / row["sample_py_images_per_s"]
+        # Ceilings: PyTorch's time over the model's FLOPs at the best sgemm rate.
+        row["sgemm_gflops"] = sgemm / 1e9
+        row["train_ceiling"] = train_py / (train_cpp["flops_per_step"] / sgemm)
+        row["sample_ceiling"] = (sample_py / (args.sample_batch * args.sample_steps *
+                                              train_cpp["forward_flops_per_example"] / sgemm))
+        if args.profile:
+            profiled = cpp_train(args.binary, args.threads, os.path.join(ROOT, path), overrides,
+                                 args.profile_steps, 1, profile=True)
+            cpp_ops = {op["name"]: op["self_seconds"] for op in profiled["ops"]}
+            py_seconds, py_ops = python_profile(config, args.profile_steps)
+            row["profile"] = {
+                "cpp_step_seconds": profiled["profiled_step_seconds"],
+                "py_step_seconds": py_seconds,
+                "cpp_kinds": by_kind(cpp_ops, profiled["profiled_step_seconds"]),
+                "py_kinds": by_kind(py_ops, py_seconds),
+                "cpp_ops": cpp_ops, "py_ops": py_ops,
+            }
+        if args.compile:
+            compiled, _ = python_train(config, args.steps, args.warmup, compiled=True)
+            row["train_py_compiled_images_per_s"] = batch / compiled
+            row["train_ratio_compiled"] = row["train_cpp_images_per_s"] / (batch / compiled)
+        row["device"] = config["train"]["device"]
+        row["precision"] = config["train"]["precision"]
+        row["train_cpp_achieved_gflops"] = train_cpp["achieved_gflops"]
         results.append(row)
-        print(f"{name}: {train_cpp['model']}", flush=True)
+        print(f"{name}: {train_cpp['model']} ({row['device']}, {row['precision']})", flush=True)
         print(f"  train  (batch {batch}): noisesched {row['train_cpp_images_per_s']:.1f} images/s, "
               f"PyTorch eager {row['train_py_images_per_s']:.1f} images/s, "
               f"ratio {row['train_ratio']:.2f}", flush=True)
@@ -149,6 +306,13 @@ def main(argv):
               f"noisesched {row['sample_cpp_images_per_s']:.1f}, PyTorch eager "
               f"{row['sample_py_images_per_s']:.1f} images/s per network evaluation, "
               f"ratio {row['sample_ratio']:.2f}", flush=True)
+        if args.compile:
+            print(f"  train under torch.compile: {row['train_py_compiled_images_per_s']:.1f} "
+                  f"images/s, ratio {row['train_ratio_compiled']:.2f}", flush=True)
+        print(f"  ceilings at the {row['sgemm_gflops']:.0f} GFLOP/s of a 1024^3 sgemm: train "
+              f"{row['train_ceiling']:.2f}, sample {row['sample_ceiling']:.2f}", flush=True)
+        if args.profile:
+            print_profile(row["profile"])
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"threads": args.threads, "torch": torch.__version__, "results": results},

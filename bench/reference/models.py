@@ -15,13 +15,15 @@ For side-by-side speed benchmarks against the C++ program. Each piece mirrors a 
                                                 src/config/config.cpp
   sample_ddim                                   src/sampling/sampler.cpp, schedule/sampler_step.cpp
 
-Same layers, shapes, parameter names and parameter counts as the C++ models (the attention is
-written out as the C++ writes it, not with scaled_dot_product_attention). Random numbers are
-not the C++ ones. Works with torch 1.13 and 2.x; needs Python 3.11+ (tomllib).
+Same layers, shapes, parameter names and parameter counts as the C++ models; the attention is
+LibTorch's scaled_dot_product_attention where torch has it (2.0 on), written out otherwise, as
+the C++ build does (src/models/layers.cpp). Random numbers are not the C++ ones. Works with
+torch 1.13 and 2.x; needs Python 3.11+ (tomllib).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import sys
@@ -62,7 +64,7 @@ DEFAULTS = {
     "train": {
         "steps": 6000, "batch_size": 128, "seed": 0, "out_dir": "runs/fmnist32", "device": "cpu",
         "log_every": 50, "checkpoint_every": 500, "keep_checkpoints": 3, "sample_every": 1000,
-        "report": True, "dist_timeout": 60.0,
+        "report": True, "dist_timeout": 60.0, "precision": "fp32",
     },
 }
 
@@ -120,13 +122,17 @@ def attention_flops(tq, tk, d):
 
 
 def attention(q, k, v, heads: int):
-    """q [B, Tq, D], k, v [B, Tk, D] -> [B, Tq, D]; the 1/sqrt(d) scale folded into q."""
+    """q [B, Tq, D], k, v [B, Tk, D] -> [B, Tq, D]."""
     batch, tq, dim = q.shape
     tk = k.shape[1]
     head_dim = dim // heads
-    qh = (q * (1.0 / math.sqrt(head_dim))).view(batch, tq, heads, head_dim).transpose(1, 2)
     kh = k.view(batch, tk, heads, head_dim).transpose(1, 2)
     vh = v.view(batch, tk, heads, head_dim).transpose(1, 2)
+    if hasattr(F, "scaled_dot_product_attention"):
+        qh = q.view(batch, tq, heads, head_dim).transpose(1, 2)
+        out = F.scaled_dot_product_attention(qh, kh, vh)
+        return out.transpose(1, 2).reshape(batch, tq, dim)
+    qh = (q * (1.0 / math.sqrt(head_dim))).view(batch, tq, heads, head_dim).transpose(1, 2)
     weights = torch.softmax(torch.matmul(qh, kh.transpose(-2, -1)), -1)
     return torch.matmul(weights, vh).transpose(1, 2).reshape(batch, tq, dim)
 
@@ -629,6 +635,16 @@ def target_value(target, x0, eps, a, s):
     raise ValueError(f"unknown target '{target}'")
 
 
+def precision_scope(precision, device):
+    """The C++ PrecisionScope: TF32 on CUDA unless fp32, bf16 autocast for bf16."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
+        torch.backends.cudnn.allow_tf32 = precision != "fp32"
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def predict(model, config, z, var, labels, self_cond=None, estimate=True, clip=True, guidance=0.0):
     """predict() of network.cpp: var is a list of (gamma, 1 - gamma) per example.
 
@@ -841,10 +857,13 @@ def train_step(model, ema, optimizer, batch_images_uint8, labels, step, config, 
         raise FloatingPointError(f"the loss is {loss_value} at step {step + 1}")
     model.zero_grad(set_to_none=True)
     loss.backward()
-    grad_norm = clip_grad_norm(model, o["grad_clip"]).item()
-    lr = o["lr"] * lr_factor(o["lr_schedule"], step, o["warmup_steps"], config["train"]["steps"])
-    optimizer.step(lr)
-    ema_update(ema, model, ema_decay_at(o["ema_decay"], step, o["ema_warmup"]))
+    # One row of the profile, as the C++ step names it (compare.py --profile).
+    with torch.autograd.profiler.record_function("noisesched::optimizer"):
+        grad_norm = clip_grad_norm(model, o["grad_clip"]).item()
+        lr = o["lr"] * lr_factor(o["lr_schedule"], step, o["warmup_steps"],
+                                 config["train"]["steps"])
+        optimizer.step(lr)
+        ema_update(ema, model, ema_decay_at(o["ema_decay"], step, o["ema_warmup"]))
     return {"loss": loss_value, "grad_norm": grad_norm, "lr": lr, "forward_passes": passes}
 
 

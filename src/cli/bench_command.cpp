@@ -28,6 +28,7 @@ struct BenchCommandOptions {
   bool json = false;
   int nproc = 0;
   std::string result_file;  // the processes of --nproc: the first writes its result here
+  int profile_rows = 25;
 };
 
 // The configuration a benchmark times: the file, its overrides and the device.
@@ -38,6 +39,40 @@ Config bench_config(const std::string& path, const std::vector<std::string>& ove
   if (!device.empty()) config.train.device = device;
   validate_config(config);
   return config;
+}
+
+// The operations of a profiled step by self time: the largest `rows`, the rest summed, and the
+// step's time outside any operation (the program's own work between them).
+void print_profile(const TrainBenchResult& r, int rows) {
+  double in_ops = 0;
+  for (const OpTime& op : r.ops) in_ops += op.self_seconds;
+  char text[256];
+  std::snprintf(text, sizeof(text),
+                "profile of %d more steps: %.3f s per step (the hooks cost a little), self time "
+                "per step:\n  %-52s %8s %10s %6s\n",
+                r.steps, r.profiled_step_seconds, "operation", "calls", "ms", "%");
+  std::cout << text;
+  const auto row = [&](const std::string& name, std::int64_t calls, double seconds) {
+    std::snprintf(text, sizeof(text), "  %-52s %8s %10.1f %5.1f%%\n", name.c_str(),
+                  calls < 0 ? "" : std::to_string(calls).c_str(), 1e3 * seconds,
+                  100 * seconds / r.profiled_step_seconds);
+    std::cout << text;
+  };
+  double rest = 0;
+  std::int64_t rest_calls = 0;
+  for (std::size_t i = 0; i < r.ops.size(); ++i) {
+    if (static_cast<int>(i) < rows) {
+      row(r.ops[i].name, r.ops[i].calls, r.ops[i].self_seconds);
+    } else {
+      rest += r.ops[i].self_seconds;
+      rest_calls += r.ops[i].calls;
+    }
+  }
+  if (r.ops.size() > static_cast<std::size_t>(rows)) {
+    row("(" + std::to_string(r.ops.size() - static_cast<std::size_t>(rows)) + " more operations)",
+        rest_calls, rest);
+  }
+  row("(outside any operation)", -1, std::max(0.0, r.profiled_step_seconds - in_ops));
 }
 
 // `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
@@ -115,14 +150,15 @@ int run(const BenchCommandOptions& options) {
   if (r.processes > 1) {
     std::cout << "  sgemm           not measured with several processes (each has a share of the "
                  "cores)\n";
-    return 0;
+  } else {
+    std::snprintf(text, sizeof(text),
+                  "  sgemm (%dx%d)  %.1f GFLOP/s\n"
+                  "  ratio           %.0f%% of sgemm\n",
+                  options.bench.sgemm_size, options.bench.sgemm_size, r.sgemm_gflops,
+                  100 * r.sgemm_fraction);
+    std::cout << text;
   }
-  std::snprintf(text, sizeof(text),
-                "  sgemm (%dx%d)  %.1f GFLOP/s\n"
-                "  ratio           %.0f%% of sgemm\n",
-                options.bench.sgemm_size, options.bench.sgemm_size, r.sgemm_gflops,
-                100 * r.sgemm_fraction);
-  std::cout << text;
+  if (options.bench.profile) print_profile(r, options.profile_rows);
   return 0;
 }
 
@@ -200,6 +236,12 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--warmup", options->bench.warmup_steps, "Untimed steps first");
   cmd->add_option("--sgemm-size", options->bench.sgemm_size, "n of the n x n x n sgemm reference");
   cmd->add_flag("--json", options->json, "Print one JSON object");
+  cmd->add_flag("--profile", options->bench.profile,
+                "After the timed steps, profile as many more: each LibTorch operation's self "
+                "time per step (in the JSON: \"ops\")");
+  cmd->add_option("--profile-rows", options->profile_rows,
+                  "Operations listed by --profile (the rest are summed)")
+      ->capture_default_str();
   cmd->add_option("--nproc", options->nproc,
                   "Also time this many processes sharing each batch (after one process with the "
                   "whole batch) and print the scaling efficiency")

@@ -31,19 +31,28 @@ double median(std::vector<double> values) {
 }  // namespace
 
 nlohmann::ordered_json TrainBenchResult::to_json() const {
-  return {{"model", model},
-          {"device", device},
-          {"threads", threads},
-          {"batch_size", batch_size},
-          {"processes", processes},
-          {"steps", steps},
-          {"forward_flops_per_example", forward_flops_per_example},
-          {"flops_per_step", flops_per_step},
-          {"step_seconds", step_seconds},
-          {"images_per_s", images_per_s},
-          {"achieved_gflops", achieved_gflops},
-          {"sgemm_gflops", sgemm_gflops},
-          {"sgemm_fraction", sgemm_fraction}};
+  nlohmann::ordered_json out = {{"model", model},
+                                {"device", device},
+                                {"threads", threads},
+                                {"batch_size", batch_size},
+                                {"processes", processes},
+                                {"steps", steps},
+                                {"forward_flops_per_example", forward_flops_per_example},
+                                {"flops_per_step", flops_per_step},
+                                {"step_seconds", step_seconds},
+                                {"images_per_s", images_per_s},
+                                {"achieved_gflops", achieved_gflops},
+                                {"sgemm_gflops", sgemm_gflops},
+                                {"sgemm_fraction", sgemm_fraction}};
+  if (!ops.empty()) {
+    out["profiled_step_seconds"] = profiled_step_seconds;
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const OpTime& op : ops) {
+      rows.push_back({{"name", op.name}, {"calls", op.calls}, {"self_seconds", op.self_seconds}});
+    }
+    out["ops"] = std::move(rows);
+  }
+  return out;
 }
 
 double measure_sgemm_gflops(const std::string& device_name, int n, int repeats) {
@@ -94,6 +103,25 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
     if (s >= options.warmup_steps) {
       seconds.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  if (options.profile) {
+    // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
+    // self times divided by the steps (a step's operations are the same every step).
+    OpProfile profile;
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    for (int s = 0; s < options.steps; ++s) {
+      engine.step(loader.next(), options.warmup_steps + options.steps + s);
+    }
+    synchronize(device);
+    result.profiled_step_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+        options.steps;
+    result.ops = profile.stop();
+    for (OpTime& op : result.ops) {
+      op.calls = (op.calls + options.steps / 2) / options.steps;
+      op.self_seconds /= options.steps;
     }
   }
   result.step_seconds = median(seconds);

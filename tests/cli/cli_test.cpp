@@ -422,6 +422,42 @@ TEST(CliBench, PrintsThroughputBesideSgemm) {
   }
 }
 
+TEST(CliBench, ProfileSplitsTheStepByOperation) {
+  const auto folder = noisesched::testing::fresh_folder("cli-bench-profile");
+  const std::string config = tiny_config(folder, 4);
+  Result r = run("bench train --config " + config +
+                 " --steps 2 --warmup 1 --sgemm-size 64 --profile --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto doc = nlohmann::json::parse(r.output);
+  const double step = doc.at("profiled_step_seconds").get<double>();
+  EXPECT_GT(step, 0);
+  double total = 0, optimizer = -1;
+  std::int64_t products = 0;
+  for (const auto& op : doc.at("ops")) {
+    const double self = op.at("self_seconds").get<double>();
+    EXPECT_GE(self, 0) << op.dump();
+    total += self;
+    const std::string name = op.at("name").get<std::string>();
+    if (name == "noisesched::optimizer") {
+      optimizer = self;
+      EXPECT_EQ(op.at("calls").get<int>(), 1);  // one update per step, its operations inside
+    }
+    if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm") {
+      products += op.at("calls").get<std::int64_t>();
+    }
+  }
+  EXPECT_GT(optimizer, 0);
+  EXPECT_GT(products, 0);
+  // Self times partition the step's time spent in operations: they cannot add up to more.
+  EXPECT_LE(total, step * 1.02);
+  r = run("bench train --config " + config +
+          " --steps 1 --warmup 0 --sgemm-size 64 --profile --profile-rows 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "self time per step")) << r.output;
+  EXPECT_TRUE(contains(r.output, "more operations)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "(outside any operation)")) << r.output;
+}
+
 TEST(CliBench, SamplingAndDataLoaderThroughput) {
   const auto folder = noisesched::testing::fresh_folder("cli-bench-sample");
   const std::string config = tiny_config(folder, 4);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "noisesched/config/config.h"
+#include "noisesched/core/op_profile.h"
 
 namespace noisesched {
 
@@ -19,6 +20,9 @@ struct TrainBenchOptions {
   int warmup_steps = 2;
   int steps = 5;
   int sgemm_size = 1024;
+  // After the timed steps, as many steps again under an operation profile (OpProfile): each
+  // operation's self time per step, in `ops`.
+  bool profile = false;
   // The processes that share each batch (not owned; null: this one alone).
   Communicator* communicator = nullptr;
 };
@@ -37,6 +41,10 @@ struct TrainBenchResult {
   double achieved_gflops = 0;
   double sgemm_gflops = 0;  // best of several n x n x n products (0: several processes)
   double sgemm_fraction = 0;
+  // With TrainBenchOptions::profile: the mean profiled step (the hooks cost a little) and each
+  // operation's calls and self seconds per step, largest first.
+  double profiled_step_seconds = 0;
+  std::vector<OpTime> ops;
 
   nlohmann::ordered_json to_json() const;
 };

@@ -1,0 +1,54 @@
+// noisesched/core/op_profile.h: where a piece of LibTorch work spends its time, per operation.
+//
+// While an OpProfile is alive, every LibTorch operation on every thread (the aten operators, the
+// autograd engine's nodes, and the program's own named scopes) is timed through LibTorch's
+// RecordFunction hooks, the ones PyTorch's profiler uses; `stop()` returns each operation's self
+// time (its time minus that of the operations it called). Work inside a scope whose name starts
+// with "noisesched::" is counted as that scope (for example the optimizer's whole update as one
+// row), so a table of the step reads forward/backward operators plus the program's phases.
+// One profile at a time per process. This header includes no LibTorch header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace noisesched {
+
+struct OpTime {
+  std::string name;
+  std::int64_t calls = 0;
+  double self_seconds = 0;
+};
+
+class OpProfile {
+ public:
+  OpProfile();  // starts recording; throws if another profile is recording
+  ~OpProfile();
+  OpProfile(const OpProfile&) = delete;
+  OpProfile& operator=(const OpProfile&) = delete;
+
+  // Stops recording and returns the operations by self time, largest first.
+  std::vector<OpTime> stop();
+
+ private:
+  std::uint64_t handle_ = 0;
+  bool recording_ = false;
+};
+
+// Marks a phase of the program's own work as a profile row ("noisesched::" + name); costs nothing
+// measurable when no profile is recording.
+class ProfileScope {
+ public:
+  explicit ProfileScope(const char* name);  // `name` must outlive the scope (a literal)
+  ~ProfileScope();
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  struct Guard;
+  std::unique_ptr<Guard> guard_;
+};
+
+}  // namespace noisesched

@@ -1,0 +1,130 @@
+// Per-operation self times through LibTorch's RecordFunction hooks (see op_profile.h).
+#include "noisesched/core/op_profile.h"
+
+#include <ATen/record_function.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "noisesched/common/error.h"
+
+namespace noisesched {
+namespace {
+
+constexpr const char* kScopePrefix = "noisesched::";
+
+struct Totals {
+  std::int64_t calls = 0;
+  std::int64_t self_ns = 0;
+};
+
+std::mutex totals_mutex;
+std::map<std::string, Totals, std::less<>> totals;  // guarded by totals_mutex
+bool recording = false;                             // guarded by totals_mutex
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One open operation on this thread. The frames of a thread form a stack: RecordFunction calls
+// its end hooks in the reverse order of the start hooks on the thread that started them.
+struct Frame : at::ObserverContext {
+  std::int64_t start_ns = 0;
+  std::int64_t children_ns = 0;
+  Frame* parent = nullptr;
+  const char* scope = nullptr;  // the enclosing "noisesched::" scope, if any
+};
+
+thread_local Frame* open_frame = nullptr;
+
+std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
+  auto frame = std::make_unique<Frame>();
+  frame->parent = open_frame;
+  frame->scope = open_frame != nullptr ? open_frame->scope : nullptr;
+  const char* name = fn.name();
+  if (frame->scope == nullptr && name != nullptr &&
+      std::strncmp(name, kScopePrefix, std::strlen(kScopePrefix)) == 0) {
+    frame->scope = name;
+  }
+  open_frame = frame.get();
+  frame->start_ns = now_ns();
+  return frame;
+}
+
+void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
+  const std::int64_t end = now_ns();
+  auto* frame = static_cast<Frame*>(context);
+  if (frame == nullptr) return;
+  const std::int64_t total = end - frame->start_ns;
+  if (frame->parent != nullptr) frame->parent->children_ns += total;
+  open_frame = frame->parent;
+  // Inside a scope of the program every operation counts as the scope: the self times of the
+  // scope's frames add up to the scope's time, and the call is counted once, by its own frame.
+  const bool scope_row =
+      frame->scope != nullptr && (frame->parent == nullptr || frame->parent->scope != frame->scope);
+  const char* name = frame->scope != nullptr ? frame->scope : fn.name();
+  const std::int64_t self = total - frame->children_ns;
+  std::lock_guard<std::mutex> lock(totals_mutex);
+  if (!recording) return;
+  // Looked up without building a string: the hooks' own cost lands in the self times of the
+  // smallest operations, so it is kept to a map search.
+  const char* key = name != nullptr ? name : "(unnamed)";
+  auto found = totals.find(key);
+  if (found == totals.end()) found = totals.emplace(key, Totals{}).first;
+  Totals& t = found->second;
+  if (frame->scope == nullptr || scope_row) t.calls += 1;
+  t.self_ns += self;
+}
+
+}  // namespace
+
+OpProfile::OpProfile() {
+  {
+    std::lock_guard<std::mutex> lock(totals_mutex);
+    if (recording) throw Error("an operation profile is already recording in this process");
+    recording = true;
+    totals.clear();
+  }
+  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_start, &on_end));
+  recording_ = true;
+}
+
+OpProfile::~OpProfile() {
+  if (recording_) stop();
+}
+
+std::vector<OpTime> OpProfile::stop() {
+  if (!recording_) throw Error("the operation profile was already stopped");
+  at::removeCallback(handle_);
+  recording_ = false;
+  std::vector<OpTime> out;
+  std::lock_guard<std::mutex> lock(totals_mutex);
+  recording = false;
+  for (const auto& [name, t] : totals) {
+    out.push_back({name, t.calls, static_cast<double>(t.self_ns) * 1e-9});
+  }
+  totals.clear();
+  std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) {
+    return a.self_seconds != b.self_seconds ? a.self_seconds > b.self_seconds : a.name < b.name;
+  });
+  return out;
+}
+
+struct ProfileScope::Guard {
+  at::RecordFunction function{at::RecordScope::USER_SCOPE};
+};
+
+ProfileScope::ProfileScope(const char* name) : guard_(std::make_unique<Guard>()) {
+  if (guard_->function.isActive()) {
+    guard_->function.before(name, c10::ArrayRef<const c10::IValue>{});
+  }
+}
+
+ProfileScope::~ProfileScope() = default;
+
+}  // namespace noisesched
