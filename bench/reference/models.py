@@ -665,7 +665,11 @@ def predict(model, config, z, var, labels, self_cond=None, estimate=True, clip=T
     factor = normalization_factor(z_batch, batch_gamma, b, d["normalization"])
     x = z_batch * factor
     nl = torch.tensor(batch_level, dtype=torch.float64).to(z.device, torch.float32)
-    output, latents = model(x, nl, batch_labels, self_cond if self_condition else None)
+    # train.precision (src/core/precision.cpp): bf16 autocast around the network, float32 out.
+    with precision_scope(config["train"]["precision"], z.device):
+        output, latents = model(x, nl, batch_labels, self_cond if self_condition else None)
+    output = output.float()
+    latents = latents.float() if latents is not None else None
     if guided:
         cond, uncond = output.chunk(2)
         output = cond * (1.0 + guidance) - uncond * guidance

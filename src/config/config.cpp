@@ -279,6 +279,9 @@ std::vector<ConfigField> config_fields(Config& c) {
         "seconds a process of a multi-process run waits for the others before it stops with an "
         "error",
         {}, true),
+      F("train", "precision", &c.train.precision,
+        "arithmetic of the network's passes (weights and optimizer state stay float32)",
+        precision_names_table().names(), true),
       F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},
         true),
       F("eval", "every_seconds", &c.eval.every_seconds,

@@ -37,4 +37,20 @@ OptimizerKind parse_optimizer(std::string_view name) {
 }
 std::string to_string(OptimizerKind kind) { return optimizer_names_table().name(kind); }
 
+const NameTable<Precision>& precision_names_table() {
+  static const NameTable<Precision> table(
+      "train.precision",
+      {{Precision::kFp32, "fp32", "float32 throughout"},
+       {Precision::kTf32, "tf32",
+        "float32, with TF32 matrix products and convolutions on CUDA (as fp32 on the CPU)"},
+       {Precision::kBf16, "bf16",
+        "bfloat16 autocast on CUDA: matrix products and convolutions in bfloat16, float32 "
+        "weights, gradients and optimizer state"}});
+  return table;
+}
+Precision parse_precision(std::string_view name) {
+  return precision_names_table().parse(trim(name));
+}
+std::string to_string(Precision precision) { return precision_names_table().name(precision); }
+
 }  // namespace noisesched

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/precision.h"
 
 namespace noisesched {
 
@@ -42,7 +43,15 @@ NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, cons
       at::tensor(batch_level, at::TensorOptions().dtype(at::kDouble)).to(z.device(), at::kFloat);
   input.labels = batch_labels;
   if (setup.self_condition) input.self_cond = self_cond;
-  const DenoiserOutput out = model.forward(input);
+  DenoiserOutput out;
+  {
+    const PrecisionScope precision(model.precision(), z.device());
+    out = model.forward(input);
+  }
+  // Whatever the passes computed in, what leaves the network is float32 (the loss, the
+  // samplers' arithmetic and the self-conditioning signal).
+  out.prediction = out.prediction.to(at::kFloat);
+  if (out.latents.defined()) out.latents = out.latents.to(at::kFloat);
 
   NetworkPrediction result;
   result.output = out.prediction;

@@ -10,15 +10,20 @@ namespace noisesched {
 
 Denoiser make_denoiser(const Config& config, int channels, int num_classes) {
   const int resolution = config.data.resolution;
+  Denoiser model;
   switch (parse_architecture(config.model.arch)) {
     case Architecture::kRin:
-      return std::make_shared<RinImpl>(config.rin, channels, resolution, num_classes,
-                                       config.model.class_conditional);
-    case Architecture::kUnet:
-      return std::make_shared<UnetImpl>(config.unet, channels, resolution, num_classes,
+      model = std::make_shared<RinImpl>(config.rin, channels, resolution, num_classes,
                                         config.model.class_conditional);
+      break;
+    case Architecture::kUnet:
+      model = std::make_shared<UnetImpl>(config.unet, channels, resolution, num_classes,
+                                         config.model.class_conditional);
+      break;
   }
-  throw Error("model.arch '" + config.model.arch + "' has no network");
+  if (!model) throw Error("model.arch '" + config.model.arch + "' has no network");
+  model->set_precision(parse_precision(config.train.precision));
+  return model;
 }
 
 std::int64_t parameter_count(const torch::nn::Module& module) {

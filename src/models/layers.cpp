@@ -10,14 +10,23 @@ namespace noisesched::layers {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, int heads) {
   const auto batch = q.size(0), tq = q.size(1), tk = k.size(1), dim = q.size(2);
   const auto head_dim = dim / heads;
-  // [B, T, D] -> [B, h, T, d]; the 1/sqrt(d) scale is folded into q (Tq d work, not Tq Tk).
+  // [B, T, D] -> [B, h, T, d].
+  const auto kh = k.view({batch, tk, heads, head_dim}).transpose(1, 2);
+  const auto vh = v.view({batch, tk, heads, head_dim}).transpose(1, 2);
+#if NOISESCHED_HAVE_SDPA
+  // LibTorch's fused kernels (flash or memory-efficient on CUDA, a fused kernel on the CPU), with
+  // the same 1/sqrt(d) scale.
+  const auto qh = q.view({batch, tq, heads, head_dim}).transpose(1, 2);
+  const auto out = at::scaled_dot_product_attention(qh, kh, vh);
+#else
+  // The 1/sqrt(d) scale is folded into q (Tq d work, not Tq Tk).
   const auto qh = (q * (1.0 / std::sqrt(static_cast<double>(head_dim))))
                       .view({batch, tq, heads, head_dim})
                       .transpose(1, 2);
-  const auto kh = k.view({batch, tk, heads, head_dim}).transpose(1, 2);
-  const auto vh = v.view({batch, tk, heads, head_dim}).transpose(1, 2);
   const auto weights = at::softmax(at::matmul(qh, kh.transpose(-2, -1)), -1);  // [B, h, Tq, Tk]
-  return at::matmul(weights, vh).transpose(1, 2).reshape({batch, tq, dim});
+  const auto out = at::matmul(weights, vh);
+#endif
+  return out.transpose(1, 2).reshape({batch, tq, dim});
 }
 
 MlpImpl::MlpImpl(int dim, double ratio)

@@ -96,6 +96,11 @@ TrainingEngine::TrainingEngine(const Config& config, int channels, int num_class
   for (auto& p : ema_->parameters()) p.set_requires_grad(false);
   ema_->eval();
   model_->train();
+  if (model_->precision() == Precision::kBf16 && !device_.is_cuda()) {
+    throw Error("train.precision = bf16 needs a CUDA device (train.device = '" +
+                config.train.device +
+                "'); on the CPU the passes would compute in float32 anyway: use fp32");
+  }
   const int world = communicator_->world_size();
   if (config.train.batch_size < world) {
     throw Error("train.batch_size = " + std::to_string(config.train.batch_size) +

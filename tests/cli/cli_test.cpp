@@ -356,6 +356,12 @@ TEST(CliTrain, ConfigErrorsNameTheKeyOrFile) {
   r = run("train --config " + config + " --device cuda");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "error: ")) << r.output;
+  r = run("train --config " + config + " --set train.precision=fp16");
+  EXPECT_TRUE(contains(r.output, "choose one of: fp32, tf32, bf16")) << r.output;
+  r = run("train --config " + config + " --set train.precision=bf16");
+  EXPECT_NE(r.status, 0);
+  EXPECT_TRUE(contains(r.output, "train.precision = bf16 needs a CUDA device")) << r.output;
+  EXPECT_FALSE(fs::exists(folder / "run" / "checkpoints")) << "a refused run wrote checkpoints";
   r = run("train --config " + config + " --set data.path=" + (folder / "nothing").string());
   EXPECT_TRUE(contains(r.output, "is data.path an MNIST-layout folder")) << r.output;
 }

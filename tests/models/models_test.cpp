@@ -1,5 +1,5 @@
-// Networks: shapes at several resolutions, gradients everywhere, FLOP counts, save/load, and
-// the loss falling when overfitting one batch.
+// Networks: shapes at several resolutions, gradients everywhere, FLOP counts, save/load, the
+// loss falling when overfitting one batch, and the precision policy (train.precision).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/nn/module.h>
@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/precision.h"
 #include "noisesched/io/safetensors.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/optim/optimizer.h"
@@ -251,6 +252,18 @@ TEST(Models, LossFallsWhenOverfittingOneBatch) {
     }
     EXPECT_LT(last, 0.2 * first) << config.model.arch << ": " << first << " -> " << last;
   }
+}
+
+TEST(Precision, CpuPassesComputeInFloat32WhateverThePrecision) {
+  // bf16 autocast is CUDA's (core/precision.h); the CUDA side is in the gpu suite.
+  const at::Tensor a = at::randn({4, 8}), b = at::randn({8, 3});
+  for (const Precision precision : {Precision::kFp32, Precision::kTf32, Precision::kBf16}) {
+    const PrecisionScope scope(precision, c10::Device(c10::kCPU));
+    EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat) << to_string(precision);
+  }
+  Config config = tiny_rin(8, 2);
+  config.train.precision = "bf16";
+  EXPECT_EQ(make_denoiser(config, 1, 10)->precision(), Precision::kBf16);
 }
 
 }  // namespace

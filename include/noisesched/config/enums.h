@@ -28,4 +28,13 @@ const NameTable<OptimizerKind>& optimizer_names_table();
 OptimizerKind parse_optimizer(std::string_view name);
 std::string to_string(OptimizerKind kind);
 
+// The arithmetic of the network's forward and backward passes (train.precision): fp32
+// throughout; fp32 with TF32 matrix products on CUDA; or bf16 autocast (matrix products and
+// convolutions in bfloat16, everything else in float32). Weights, gradients and optimizer state
+// stay float32 in every case.
+enum class Precision { kFp32, kTf32, kBf16 };
+const NameTable<Precision>& precision_names_table();
+Precision parse_precision(std::string_view name);
+std::string to_string(Precision precision);
+
 }  // namespace noisesched

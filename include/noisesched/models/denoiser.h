@@ -13,6 +13,7 @@
 #include <string>
 
 #include "noisesched/config/config.h"
+#include "noisesched/config/enums.h"
 
 namespace noisesched {
 
@@ -46,6 +47,11 @@ class DenoiserImpl : public torch::nn::Module {
 
   virtual std::string describe() const = 0;
 
+  // The arithmetic predict() runs the passes in (train.precision; core/precision.h). The
+  // parameters stay float32 whatever it is.
+  Precision precision() const { return precision_; }
+  void set_precision(Precision precision) { precision_ = precision; }
+
   int num_classes() const { return num_classes_; }  // K (labels use K + 1 rows)
   int channels() const { return channels_; }
   int resolution() const { return resolution_; }
@@ -56,12 +62,13 @@ class DenoiserImpl : public torch::nn::Module {
 
  private:
   int channels_, resolution_, num_classes_;
+  Precision precision_ = Precision::kFp32;
 };
 
 using Denoiser = std::shared_ptr<DenoiserImpl>;
 
 // Builds the network named by config.model.arch for images [channels, resolution, resolution]
-// and `num_classes` classes (plus the null class).
+// and `num_classes` classes (plus the null class), computing in config.train.precision.
 Denoiser make_denoiser(const Config& config, int channels, int num_classes);
 
 // Number of scalar parameters.

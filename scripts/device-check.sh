@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The GPU half of noisesched's checks, in one command, on a machine with an NVIDIA GPU and a
+# PyTorch 2.x with CUDA (docs/performance.md, "On a GPU"):
+#   1. builds against that PyTorch's LibTorch (build-gpu/), with the Debian packages fetched
+#      beforehand into .devdeps/ by scripts/device-deps.sh (such machines reach no registry);
+#   2. runs the `gpu` tests (CUDA against the CPU, bf16 against fp32, the program on CUDA) and the
+#      `tensor` suite on this LibTorch;
+#   3. benchmarks the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
+#      classes): `bench train` in bf16 and tf32, its model FLOP utilisation against the device's
+#      measured and nominal dense bf16 rates, `bench sample`, and the same model in PyTorch eager
+#      and under torch.compile (bench/reference/compare.py).
+# Every figure goes to OUT (default out/device-check): device-check.log, gpu-tests.log,
+# tensor-tests.log, peak.json, bench-*.json, compare.json, summary.md. Budget: under 8 minutes on an H200 (each stage prints
+# its start time; a stage that fails is reported and the rest still run).
+# Usage: scripts/device-check.sh [OUT]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-out/device-check}
+mkdir -p "$out"
+exec > >(tee "$out/device-check.log") 2>&1
+t0=$SECONDS
+failed=()
+stage() { echo "== [$((SECONDS - t0)) s] $*"; }
+check() { "$@" || { echo "!! failed: $*"; failed+=("$*"); }; }
+
+stage "device"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
+                                torch.cuda.get_device_name(0))'
+
+stage "Debian packages from .devdeps"
+root=/tmp/noisesched-devroot
+lib=$root/usr/lib/x86_64-linux-gnu
+if [ -d .devdeps ]; then
+  mkdir -p "$root"
+  for f in .devdeps/*.deb; do dpkg -x "$f" "$root"; done
+else
+  echo "no .devdeps/ (run scripts/device-deps.sh where the Debian archive is reachable); using" \
+    "what this machine has"
+fi
+export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+stage "build (LibTorch of $(python3 -c 'import torch; print(torch.__version__)'))"
+export NOISESCHED_BUILD_DIR=build-gpu
+if ! scripts/build.sh --torch-from-python --target gpu_test --target tensor_test \
+  -DCMAKE_PREFIX_PATH="$root/usr;$lib/cmake;$root/usr/share/cmake" \
+  -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib"; then
+  echo "!! the build failed; nothing else can run"
+  exit 1
+fi
+bin=build-gpu/noisesched
+
+stage "gpu tests"
+check ctest --test-dir build-gpu -L gpu --output-on-failure --output-log "$out/gpu-tests.log"
+stage "tensor suite on this LibTorch"
+check ctest --test-dir build-gpu -L tensor -j 8 --output-on-failure \
+  --output-log "$out/tensor-tests.log"
+
+stage "synthetic 64 px JPEG classes"
+data=out/device-data/jpg64
+python3 - "$data" <<'PY'
+import os, random, sys
+from PIL import Image
+folder = sys.argv[1]
+random.seed(0)
+for c in range(10):
+    os.makedirs(os.path.join(folder, f"class{c}"), exist_ok=True)
+    for i in range(40):
+        path = os.path.join(folder, f"class{c}", f"{i:03d}.jpg")
+        if not os.path.exists(path):
+            small = Image.new("RGB", (8, 8))
+            small.putdata([tuple(random.randrange(256) for _ in range(3)) for _ in range(64)])
+            small.resize((80, 64), Image.BICUBIC).save(path, quality=90)
+PY
+
+stage "dense bf16 rate of this device (8192^3 products)"
+python3 - > "$out/peak.json" <<'PY'
+import json, torch
+a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+for _ in range(3):
+    a @ b
+torch.cuda.synchronize()
+start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+start.record()
+for _ in range(20):
+    a @ b
+end.record()
+torch.cuda.synchronize()
+measured = 20 * 2 * 8192 ** 3 / (start.elapsed_time(end) / 1e3) / 1e12
+name = torch.cuda.get_device_name(0)
+# Nominal dense bf16 tensor-core rates (vendor data sheets, without sparsity).
+nominal = {"H200": 989.4, "H100": 989.4, "A100": 312.0}
+peak = next((v for k, v in nominal.items() if k in name), None)
+print(json.dumps({"device": name, "measured_bf16_tflops": measured, "nominal_bf16_tflops": peak}))
+PY
+cat "$out/peak.json"
+
+sets=(--set "data.path=$data" --set data.workers=8)
+for precision in bf16 tf32; do
+  stage "bench train, ImageNet-64 RIN preset, $precision"
+  check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" \
+    --set "train.precision=$precision" --device cuda --steps 10 --warmup 3 --sgemm-size 8192 \
+    --json >"$out/bench-train-$precision.json"
+done
+stage "bench sample, bf16"
+check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
+  --set train.precision=bf16 --device cuda --batch 256 --recipe "ddim steps=20" \
+  --json >"$out/bench-sample-bf16.json"
+
+stage "PyTorch eager and torch.compile on the same model, bf16"
+check python3 bench/reference/compare.py --binary "$bin" --models imagenet64 --device cuda \
+  --precision bf16 --compile --steps 10 --warmup 3 --sample-steps 20 --sample-batch 256 \
+  "${sets[@]}" --json "$out/compare.json"
+
+stage "summary"
+python3 - "$out" <<'PY' | tee "$out/summary.md"
+import json, os, sys
+out = sys.argv[1]
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else None
+peak, compare = load("peak.json"), load("compare.json")
+print(f"# Device check: {peak['device'] if peak else '?'}\n")
+if peak:
+    print(f"dense bf16 product rate: measured {peak['measured_bf16_tflops']:.0f} TFLOP/s, "
+          f"nominal {peak['nominal_bf16_tflops']} TFLOP/s\n")
+print("| precision | images/s | achieved TFLOP/s | MFU vs measured | MFU vs nominal |")
+print("| --- | --- | --- | --- | --- |")
+for precision in ("bf16", "tf32"):
+    r = load(f"bench-train-{precision}.json")
+    if not r:
+        print(f"| {precision} | failed | | | |")
+        continue
+    tflops = r["achieved_gflops"] / 1e3
+    measured = f"{tflops / peak['measured_bf16_tflops']:.0%}" if peak else "?"
+    nominal = (f"{tflops / peak['nominal_bf16_tflops']:.0%}"
+               if peak and peak["nominal_bf16_tflops"] else "?")
+    print(f"| {precision} | {r['images_per_s']:.0f} | {tflops:.0f} | {measured} | {nominal} |")
+s = load("bench-sample-bf16.json")
+if s:
+    print(f"\nsampling (bf16, batch 256, DDIM 20): {s['images_per_s_per_evaluation']:.0f} images/s "
+          "per network evaluation")
+if compare:
+    row = compare["results"][0]
+    print(f"\nPyTorch on the same model and device (bf16): eager "
+          f"{row['train_py_images_per_s']:.0f} images/s (noisesched / eager "
+          f"{row['train_ratio']:.2f}), torch.compile {row.get('train_py_compiled_images_per_s', 0):.0f}"
+          f" (noisesched / compiled {row.get('train_ratio_compiled', 0):.2f}); sampling "
+          f"noisesched / eager {row['sample_ratio']:.2f}")
+PY
+stage "done in $((SECONDS - t0)) s; failed stages: ${#failed[@]}"
+for f in "${failed[@]}"; do echo "  $f"; done
+[ ${#failed[@]} -eq 0 ]

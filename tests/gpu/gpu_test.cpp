@@ -1,0 +1,251 @@
+// CUDA checks (label `gpu`; each skips where no CUDA device is present). scripts/device-check.sh
+// runs them on a GPU machine:
+//   - one training step (forward with self-conditioning off, loss, backward, clipping, LAMB) on
+//     CUDA against the same step on the CPU, for the RIN and the U-Net;
+//   - the deterministic samplers (DDIM, DPM-Solver++(2M), Heun) on CUDA against the CPU;
+//   - bf16 autocast: predictions close to fp32's with float32 weights and gradients, and the
+//     training loss over 300 steps following fp32's;
+//   - train, sample and evaluate through the program on CUDA.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "data/data_test_util.h"
+#include "noisesched/diffusion/network.h"
+#include "noisesched/diffusion/process.h"
+#include "noisesched/models/denoiser.h"
+#include "noisesched/optim/optimizer.h"
+#include "noisesched/sampling/generate.h"
+#include "noisesched/train/engine.h"
+#include "shell_util.h"
+
+namespace noisesched {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define REQUIRE_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device here"
+
+const c10::Device kCuda(c10::kCUDA, 0);
+const c10::Device kCpu(c10::kCPU);
+
+Config tiny(const std::string& arch) {
+  Config c;
+  c.model.arch = arch;
+  c.data.resolution = 16;
+  c.rin.patch_size = 2;
+  c.rin.latents = 16;
+  c.rin.latent_dim = 64;
+  c.rin.interface_dim = 32;
+  c.rin.blocks = 2;
+  c.rin.layers_per_block = 2;
+  c.rin.heads = 4;
+  c.rin.cross_heads = 2;
+  c.unet.channels = 32;
+  c.unet.channel_mult = {1, 2};
+  c.unet.res_blocks = 1;
+  c.unet.attention_resolutions = {8};
+  c.unet.heads = 2;
+  return c;
+}
+
+TEST(Gpu, TrainingStepAgreesWithTheCpu) {
+  REQUIRE_CUDA();
+  for (const std::string arch : {"rin", "unet"}) {
+    SCOPED_TRACE(arch);
+    const Config config = tiny(arch);
+    const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+    at::manual_seed(3);
+    const at::Tensor x0 = at::rand({8, 1, 16, 16}) * 2 - 1;
+    const at::Tensor eps = at::randn({8, 1, 16, 16});
+    const at::Tensor labels = at::randint(0, 11, {8}, at::kLong);
+    std::vector<double> t;
+    for (int i = 0; i < 8; ++i) t.push_back(0.05 + 0.11 * i);
+    std::vector<double> losses;
+    std::vector<std::vector<at::Tensor>> weights;
+    for (const c10::Device& device : {kCpu, kCuda}) {
+      at::manual_seed(1);
+      const Denoiser model = make_denoiser(config, 1, 10);
+      model->to(device);
+      Optimizer optimizer(*model, OptimizerOptions{});
+      const NoisedBatch noised = add_noise(setup, x0.to(device), t, eps.to(device));
+      PredictOptions options;
+      options.estimate = false;
+      const at::Tensor out =
+          predict(*model, setup, noised.z, noised.v, labels.to(device), at::Tensor(), options)
+              .output;
+      const at::Tensor loss = (out - eps.to(device)).pow(2).mean();
+      model->zero_grad();
+      loss.backward();
+      clip_grad_norm(*model, 1.0);
+      optimizer.step(1e-3);
+      losses.push_back(loss.item<double>());
+      std::vector<at::Tensor> w;
+      for (const auto& p : model->parameters()) w.push_back(p.detach().cpu());
+      weights.push_back(std::move(w));
+    }
+    EXPECT_NEAR(losses[1], losses[0], 1e-5 * std::abs(losses[0]));
+    double worst = 0;
+    for (std::size_t i = 0; i < weights[0].size(); ++i) {
+      worst = std::max(worst, (weights[1][i] - weights[0][i]).abs().max().item<double>());
+    }
+    // The step moves each weight by about lr = 1e-3; the devices agree to 1% of that.
+    EXPECT_LT(worst, 1e-5);
+  }
+}
+
+TEST(Gpu, DeterministicSamplersAgreeWithTheCpu) {
+  REQUIRE_CUDA();
+  const Config config = tiny("rin");
+  const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < 16; ++i) labels.push_back(i % 10);
+  for (const std::string recipe : {"ddim steps=10", "dpmpp_2m steps=10", "heun steps=5"}) {
+    SCOPED_TRACE(recipe);
+    GenerateOptions options;
+    options.recipe = InferenceRecipe::parse(recipe);
+    options.batch_size = 8;
+    std::vector<at::Tensor> images;
+    for (const c10::Device& device : {kCpu, kCuda}) {
+      at::manual_seed(1);
+      const Denoiser model = make_denoiser(config, 1, 10);
+      model->to(device);
+      model->eval();
+      images.push_back(generate_images(model, setup, labels, options, device).to(at::kFloat));
+    }
+    // Bytes: rounding may flip a level here and there, no more.
+    const at::Tensor diff = (images[1] - images[0]).abs();
+    EXPECT_LE(diff.max().item<double>(), 2.0);
+    EXPECT_LT(diff.mean().item<double>(), 0.05);
+  }
+}
+
+TEST(Gpu, Bf16PredictionsAreCloseToFp32OnesWithFloat32WeightsAndGradients) {
+  REQUIRE_CUDA();
+  for (const std::string arch : {"rin", "unet"}) {
+    SCOPED_TRACE(arch);
+    Config config = tiny(arch);
+    const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+    at::manual_seed(5);
+    const at::Tensor z = at::randn({6, 1, 16, 16}).to(kCuda);
+    const at::Tensor labels = at::randint(0, 11, {6}, at::kLong).to(kCuda);
+    std::vector<Variances> v;
+    for (int i = 0; i < 6; ++i) v.push_back(setup.train_schedule.variances(0.1 + 0.15 * i));
+    std::vector<at::Tensor> outputs;
+    for (const char* precision : {"fp32", "bf16"}) {
+      config.train.precision = precision;
+      at::manual_seed(1);  // the same weights for both
+      const Denoiser model = make_denoiser(config, 1, 10);
+      model->to(kCuda);
+      PredictOptions options;
+      options.estimate = false;
+      const at::Tensor out = predict(*model, setup, z, v, labels, at::Tensor(), options).output;
+      EXPECT_EQ(out.scalar_type(), at::kFloat);
+      out.pow(2).mean().backward();
+      for (const auto& p : model->named_parameters()) {
+        EXPECT_EQ(p.value().scalar_type(), at::kFloat) << p.key();
+        if (p.value().grad().defined()) {
+          EXPECT_EQ(p.value().grad().scalar_type(), at::kFloat) << p.key();
+          EXPECT_TRUE(p.value().grad().isfinite().all().item<bool>()) << p.key();
+        }
+      }
+      outputs.push_back(out.detach().cpu());
+    }
+    // bfloat16 keeps 8 bits of mantissa: the outputs differ (the products did run in bfloat16)
+    // by about its rounding, not more.
+    const double scale = outputs[0].abs().max().item<double>();
+    const double diff = (outputs[1] - outputs[0]).abs().max().item<double>();
+    EXPECT_GT(diff, 1e-6 * scale);
+    EXPECT_LT(diff, 0.05 * scale);
+  }
+}
+
+// A fixed little data set of smooth blobs (the loss curve needs data with structure).
+ByteBatch blob_batch(int size, std::int64_t step) {
+  ByteBatch batch;
+  batch.step = step;
+  batch.size = size;
+  batch.channels = 1;
+  batch.resolution = 16;
+  batch.pixels.resize(static_cast<std::size_t>(size) * 256);
+  for (int i = 0; i < size; ++i) {
+    const int k = static_cast<int>((step * size + i) % 40);
+    const double cx = 4 + k % 8, cy = 4 + (k / 8) % 8, r = 2 + k % 3;
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x) {
+        const double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+        batch.pixels[static_cast<std::size_t>(i) * 256 + y * 16 + x] =
+            static_cast<std::uint8_t>(255.0 * std::exp(-d2 / (2 * r * r)));
+      }
+    }
+    batch.labels.push_back(k % 10);
+  }
+  return batch;
+}
+
+TEST(Gpu, Bf16LossCurveFollowsFp32) {
+  REQUIRE_CUDA();
+  std::vector<double> tails;
+  for (const char* precision : {"fp32", "bf16"}) {
+    Config config = tiny("rin");
+    config.train.precision = precision;
+    config.train.device = "cuda";
+    config.train.steps = 300;
+    config.train.batch_size = 32;
+    config.optim.warmup_steps = 30;
+    TrainingEngine engine(config, 1, 10, kCuda);
+    double tail = 0;
+    for (int step = 0; step < 300; ++step) {
+      const StepResult r = engine.step(blob_batch(32, step), step);
+      ASSERT_TRUE(std::isfinite(r.loss)) << precision << " step " << step;
+      if (step >= 200) tail += r.loss / 100;
+    }
+    tails.push_back(tail);
+  }
+  // The same data and random draws: the last 100 steps' mean losses within 5% of each other.
+  EXPECT_NEAR(tails[1], tails[0], 0.05 * tails[0]) << "fp32 " << tails[0] << ", bf16 " << tails[1];
+}
+
+TEST(Gpu, TrainSampleAndEvaluateThroughTheProgram) {
+  REQUIRE_CUDA();
+  const auto folder = testing::fresh_folder("gpu-pipeline");
+  const auto data = folder / "data";
+  testing::write_idx_dataset(data, "train", 40, 8, 10, true);
+  testing::write_idx_dataset(data, "t10k", 10, 8, 10, true);
+  const auto config = folder / "tiny.toml";
+  std::ofstream(config) << "[data]\ndataset = \"mnist\"\npath = \"" << data.string()
+                        << "\"\nresolution = 8\n"
+                           "[rin]\npatch_size = 2\nlatents = 4\nlatent_dim = 16\n"
+                           "interface_dim = 8\nblocks = 1\nlayers_per_block = 1\nheads = 2\n"
+                           "cross_heads = 2\n"
+                           "[train]\nsteps = 20\nbatch_size = 8\nlog_every = 5\n"
+                           "checkpoint_every = 1000\nreport = false\nsample_every = 0\n"
+                           "device = \"cuda\"\nprecision = \"bf16\"\nout_dir = \""
+                        << (folder / "run").string() << "\"\n";
+  const std::string binary = NOISESCHED_BINARY;
+  const auto run = [&](const std::string& args) {
+    const testing::ShellResult r = testing::run_shell(binary + " " + args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.output;
+    return r.output;
+  };
+  const std::string trained = run("train --config " + config.string() + " --progress lines");
+  EXPECT_NE(trained.find("step 20/20"), std::string::npos) << trained;
+  run("sample --checkpoint " + (folder / "run").string() + " --device cuda --sampler dpmpp_2m " +
+      "--steps 10 --num 2 --out " + (folder / "samples").string());
+  EXPECT_TRUE(fs::exists(folder / "samples"));
+  const std::string extractor = (folder / "cnn.safetensors").string();
+  run("featurizer train --dataset mnist --data-path " + data.string() +
+      " --epochs 1 --batch-size 8 --out " + extractor);
+  const std::string scores =
+      run("eval --checkpoint " + (folder / "run").string() + " --device cuda --sampler dpmpp_2m " +
+          "--steps 10 --num 20 --metrics fid --extractor " + extractor + " --cache " +
+          (folder / "cache").string());
+  EXPECT_NE(scores.find("fid"), std::string::npos) << scores;
+}
+
+}  // namespace
+}  // namespace noisesched
