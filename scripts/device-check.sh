@@ -21,12 +21,20 @@ exec > >(tee "$out/device-check.log") 2>&1
 t0=$SECONDS
 failed=()
 stage() { echo "== [$((SECONDS - t0)) s] $*"; }
-check() { "$@" || { echo "!! failed: $*"; failed+=("$*"); }; }
+# Runs a stage; a failure is reported on stderr (never into a file the stage's output goes to).
+check() { "$@" || { echo "!! failed: $*" >&2; failed+=("$*"); }; }
 
 stage "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
                                 torch.cuda.get_device_name(0))'
+# Debian's static libraries (GoogleTest) use the C++11 string ABI, which PyTorch's wheels use
+# from 2.7 on; and LibTorch's CMake files want a CUDA compiler for a CUDA build.
+if ! python3 -c 'import sys, torch; sys.exit(0 if torch.compiled_with_cxx11_abi() else 1)'; then
+  echo "!! this PyTorch uses the pre-C++11 string ABI (before 2.7): the build would not link"
+  exit 1
+fi
+command -v nvcc >/dev/null || echo "note: no nvcc in PATH; LibTorch's CMake files may not find CUDA"
 
 stage "Debian packages from .devdeps"
 root=/tmp/noisesched-devroot
@@ -34,6 +42,7 @@ lib=$root/usr/lib/x86_64-linux-gnu
 if [ -d .devdeps ]; then
   mkdir -p "$root"
   for f in .devdeps/*.deb; do dpkg -x "$f" "$root"; done
+  echo "$(ls .devdeps/*.deb | wc -l) packages unpacked into $root"
 else
   echo "no .devdeps/ (run scripts/device-deps.sh where the Debian archive is reachable); using" \
     "what this machine has"
@@ -43,17 +52,20 @@ export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 stage "build (LibTorch of $(python3 -c 'import torch; print(torch.__version__)'))"
 export NOISESCHED_BUILD_DIR=build-gpu
 if ! scripts/build.sh --torch-from-python --target gpu_test --target tensor_test \
+  -DNOISESCHED_BUILD_BENCHMARKS=OFF \
   -DCMAKE_PREFIX_PATH="$root/usr;$lib/cmake;$root/usr/share/cmake" \
   -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib"; then
   echo "!! the build failed; nothing else can run"
   exit 1
 fi
+grep -E '^NOISESCHED_(HAVE_[A-Z]+|AUTOCAST_DEVICE_API):' build-gpu/CMakeCache.txt
 bin=build-gpu/noisesched
 
 stage "gpu tests"
 check ctest --test-dir build-gpu -L gpu --output-on-failure --output-log "$out/gpu-tests.log"
 stage "tensor suite on this LibTorch"
-check ctest --test-dir build-gpu -L tensor -j 8 --output-on-failure \
+# (ReferenceModels runs Debian's /usr/bin/python3 against the CPU build; not this machine's.)
+check ctest --test-dir build-gpu -L tensor -E ReferenceModels -j 8 --output-on-failure \
   --output-log "$out/tensor-tests.log"
 
 stage "synthetic 64 px JPEG classes"
@@ -97,11 +109,14 @@ PY
 cat "$out/peak.json"
 
 sets=(--set "data.path=$data" --set data.workers=8)
-for precision in bf16 tf32; do
-  stage "bench train, ImageNet-64 RIN preset, $precision"
+# The preset's batch (1024) in bf16; tf32 keeps float32 activations, about twice the memory, at
+# a quarter of the batch.
+for run in "bf16 1024" "tf32 256"; do
+  read -r precision batch <<<"$run"
+  stage "bench train, ImageNet-64 RIN preset, $precision, batch $batch"
   check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" \
-    --set "train.precision=$precision" --device cuda --steps 10 --warmup 3 --sgemm-size 8192 \
-    --json >"$out/bench-train-$precision.json"
+    --set "train.precision=$precision" --set "train.batch_size=$batch" --device cuda \
+    --steps 10 --warmup 3 --sgemm-size 8192 --json >"$out/bench-train-$precision.json"
 done
 stage "bench sample, bf16"
 check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
@@ -118,25 +133,29 @@ python3 - "$out" <<'PY' | tee "$out/summary.md"
 import json, os, sys
 out = sys.argv[1]
 def load(name):
-    path = os.path.join(out, name)
-    return json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else None
+    try:
+        with open(os.path.join(out, name)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None  # the stage failed (its error is in device-check.log)
 peak, compare = load("peak.json"), load("compare.json")
 print(f"# Device check: {peak['device'] if peak else '?'}\n")
 if peak:
     print(f"dense bf16 product rate: measured {peak['measured_bf16_tflops']:.0f} TFLOP/s, "
           f"nominal {peak['nominal_bf16_tflops']} TFLOP/s\n")
-print("| precision | images/s | achieved TFLOP/s | MFU vs measured | MFU vs nominal |")
-print("| --- | --- | --- | --- | --- |")
+print("| precision | batch | images/s | achieved TFLOP/s | MFU vs measured | MFU vs nominal |")
+print("| --- | --- | --- | --- | --- | --- |")
 for precision in ("bf16", "tf32"):
     r = load(f"bench-train-{precision}.json")
     if not r:
-        print(f"| {precision} | failed | | | |")
+        print(f"| {precision} | | failed | | | |")
         continue
     tflops = r["achieved_gflops"] / 1e3
     measured = f"{tflops / peak['measured_bf16_tflops']:.0%}" if peak else "?"
     nominal = (f"{tflops / peak['nominal_bf16_tflops']:.0%}"
                if peak and peak["nominal_bf16_tflops"] else "?")
-    print(f"| {precision} | {r['images_per_s']:.0f} | {tflops:.0f} | {measured} | {nominal} |")
+    print(f"| {precision} | {r['batch_size']} | {r['images_per_s']:.0f} | {tflops:.0f} | "
+          f"{measured} | {nominal} |")
 s = load("bench-sample-bf16.json")
 if s:
     print(f"\nsampling (bf16, batch 256, DDIM 20): {s['images_per_s_per_evaluation']:.0f} images/s "

@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(
   libcli11-dev libtomlplusplus-dev libtomlplusplus3 nlohmann-json3-dev libstb-dev libstb0
-  libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo zlib1g-dev libgloo-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libbenchmark1debian
+  libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo zlib1g-dev zlib1g libgloo-dev
+  libgtest-dev libgmock-dev
 )
 mkdir -p .devdeps
 cd .devdeps

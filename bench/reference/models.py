@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import os
 import sys
 import tomllib
 
@@ -533,6 +534,9 @@ def build_model(config: dict, channels: int | None = None, num_classes: int | No
     for section, values in config.items():
         full.setdefault(section, {}).update(values)
     shape = DATASET_SHAPES.get(full["data"]["dataset"], (None, None))
+    if full["data"]["dataset"] == "folder" and os.path.isdir(full["data"]["path"]):
+        # Image folders (src/data/image_folder.cpp): RGB, one class per sub-folder.
+        shape = (3, sum(1 for e in os.scandir(full["data"]["path"]) if e.is_dir()))
     channels = channels if channels is not None else shape[0]
     num_classes = num_classes if num_classes is not None else shape[1]
     if channels is None or num_classes is None:
@@ -636,7 +640,8 @@ def target_value(target, x0, eps, a, s):
 
 
 def precision_scope(precision, device):
-    """The C++ PrecisionScope: TF32 on CUDA unless fp32, bf16 autocast for bf16."""
+    """The C++ PrecisionScope: TF32 on CUDA unless fp32 (process-wide, kept for the backward
+    pass and the optimizer), bf16 autocast around the network for bf16."""
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = precision != "fp32"
         torch.backends.cudnn.allow_tf32 = precision != "fp32"

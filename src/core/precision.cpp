@@ -58,8 +58,6 @@ struct PrecisionScope::State {
   bool autocast = false;  // this scope turned autocast on
   bool was_enabled = false;
   at::ScalarType was_dtype = at::kFloat;
-  bool tf32 = false;  // this scope set the TF32 flags
-  bool was_tf32_cublas = false, was_tf32_cudnn = false;
 };
 
 PrecisionScope::PrecisionScope(Precision precision, const c10::Device& device)
@@ -67,15 +65,13 @@ PrecisionScope::PrecisionScope(Precision precision, const c10::Device& device)
   State& s = *state_;
   s.type = device.type();
   if (device.is_cuda()) {
-    // Set both ways: LibTorch's own defaults differ (TF32 convolutions on, products off), and
-    // fp32 means float32 arithmetic throughout.
+    // Process-wide flags, set both ways (LibTorch's own defaults differ: TF32 convolutions on,
+    // products off) and kept after the scope: the backward pass and the optimizer run after it
+    // and must compute in the same arithmetic.
     auto& context = at::globalContext();
     const bool tf32 = precision != Precision::kFp32;
-    s.tf32 = true;
-    s.was_tf32_cublas = context.allowTF32CuBLAS();
-    s.was_tf32_cudnn = context.allowTF32CuDNN();
-    context.setAllowTF32CuBLAS(tf32);
-    context.setAllowTF32CuDNN(tf32);
+    if (context.allowTF32CuBLAS() != tf32) context.setAllowTF32CuBLAS(tf32);
+    if (context.allowTF32CuDNN() != tf32) context.setAllowTF32CuDNN(tf32);
   }
   // CUDA only: LibTorch 1.13's CPU autocast casts LayerNorm's input but not its weight, and the
   // models' normalisations then fail; on the CPU every precision computes in float32.
@@ -97,11 +93,6 @@ PrecisionScope::~PrecisionScope() {
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     set_autocast_enabled(s.type, s.was_enabled);
     set_autocast_dtype(s.type, s.was_dtype);
-  }
-  if (s.tf32) {
-    auto& context = at::globalContext();
-    context.setAllowTF32CuBLAS(s.was_tf32_cublas);
-    context.setAllowTF32CuDNN(s.was_tf32_cudnn);
   }
 }
 

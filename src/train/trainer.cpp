@@ -336,7 +336,8 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
       << to_string(setup.normalization) << ", target " << to_string(setup.target)
       << ", loss weight " << LossWeighting::parse(config.diffusion.loss_weight).to_string()
       << ", self-conditioning " << format_exact(config.diffusion.self_cond_rate) << "; device "
-      << device.str() << ", " << runtime_info().threads << " threads";
+      << device.str() << ", " << runtime_info().threads << " threads, precision "
+      << config.train.precision;
   if (communicator.world_size() > 1) {
     log << " per process; " << communicator.world_size() << " processes ("
         << communicator.describe() << "), " << engine.loader_options().shard_size

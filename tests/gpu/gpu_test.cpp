@@ -1,10 +1,10 @@
 // CUDA checks (label `gpu`; each skips where no CUDA device is present). scripts/device-check.sh
 // runs them on a GPU machine:
-//   - one training step (forward with self-conditioning off, loss, backward, clipping, LAMB) on
-//     CUDA against the same step on the CPU, for the RIN and the U-Net;
+//   - one training step on CUDA against the same step on the CPU, for the RIN and the U-Net:
+//     loss and gradients from the same inputs, then clipping and LAMB from the same gradients;
 //   - the deterministic samplers (DDIM, DPM-Solver++(2M), Heun) on CUDA against the CPU;
 //   - bf16 autocast: predictions close to fp32's with float32 weights and gradients, and the
-//     training loss over 300 steps following fp32's;
+//     training loss over 300 steps following fp32's (within 10%);
 //   - train, sample and evaluate through the program on CUDA.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -57,7 +57,7 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
   REQUIRE_CUDA();
   for (const std::string arch : {"rin", "unet"}) {
     SCOPED_TRACE(arch);
-    const Config config = tiny(arch);
+    const Config config = tiny(arch);  // fp32: TF32 off on CUDA for the whole step
     const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
     at::manual_seed(3);
     const at::Tensor x0 = at::rand({8, 1, 16, 16}) * 2 - 1;
@@ -65,13 +65,12 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
     const at::Tensor labels = at::randint(0, 11, {8}, at::kLong);
     std::vector<double> t;
     for (int i = 0; i < 8; ++i) t.push_back(0.05 + 0.11 * i);
+    std::vector<Denoiser> models;
     std::vector<double> losses;
-    std::vector<std::vector<at::Tensor>> weights;
     for (const c10::Device& device : {kCpu, kCuda}) {
       at::manual_seed(1);
       const Denoiser model = make_denoiser(config, 1, 10);
       model->to(device);
-      Optimizer optimizer(*model, OptimizerOptions{});
       const NoisedBatch noised = add_noise(setup, x0.to(device), t, eps.to(device));
       PredictOptions options;
       options.estimate = false;
@@ -81,20 +80,32 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
       const at::Tensor loss = (out - eps.to(device)).pow(2).mean();
       model->zero_grad();
       loss.backward();
-      clip_grad_norm(*model, 1.0);
-      optimizer.step(1e-3);
       losses.push_back(loss.item<double>());
-      std::vector<at::Tensor> w;
-      for (const auto& p : model->parameters()) w.push_back(p.detach().cpu());
-      weights.push_back(std::move(w));
+      models.push_back(model);
     }
     EXPECT_NEAR(losses[1], losses[0], 1e-5 * std::abs(losses[0]));
-    double worst = 0;
-    for (std::size_t i = 0; i < weights[0].size(); ++i) {
-      worst = std::max(worst, (weights[1][i] - weights[0][i]).abs().max().item<double>());
+    // Gradients tensor by tensor, relative to the largest gradient norm: some are zero in exact
+    // arithmetic (a key bias under softmax) and only rounding noise on either device.
+    const auto cpu = models[0]->parameters(), gpu = models[1]->parameters();
+    double largest = 0;
+    for (const auto& p : cpu) largest = std::max(largest, p.grad().norm().item<double>());
+    for (std::size_t i = 0; i < cpu.size(); ++i) {
+      const double diff = (gpu[i].grad().cpu() - cpu[i].grad()).norm().item<double>();
+      EXPECT_LT(diff, 1e-4 * std::max(cpu[i].grad().norm().item<double>(), 1e-3 * largest))
+          << "parameter " << i;
     }
-    // The step moves each weight by about lr = 1e-3; the devices agree to 1% of that.
-    EXPECT_LT(worst, 1e-5);
+    // The update from the same gradients: LAMB on CUDA against LAMB on the CPU.
+    for (std::size_t i = 0; i < cpu.size(); ++i) gpu[i].mutable_grad() = cpu[i].grad().to(kCuda);
+    for (const Denoiser& model : models) {
+      Optimizer optimizer(*model, OptimizerOptions{});
+      clip_grad_norm(*model, 1.0);
+      optimizer.step(1e-3);
+    }
+    double worst = 0;
+    for (std::size_t i = 0; i < cpu.size(); ++i) {
+      worst = std::max(worst, (gpu[i].detach().cpu() - cpu[i].detach()).abs().max().item<double>());
+    }
+    EXPECT_LT(worst, 1e-6);  // the step moves weights by about lr = 1e-3
   }
 }
 
@@ -206,8 +217,9 @@ TEST(Gpu, Bf16LossCurveFollowsFp32) {
     }
     tails.push_back(tail);
   }
-  // The same data and random draws: the last 100 steps' mean losses within 5% of each other.
-  EXPECT_NEAR(tails[1], tails[0], 0.05 * tails[0]) << "fp32 " << tails[0] << ", bf16 " << tails[1];
+  // The same data and random draws: the last 100 steps' mean losses within 10% of each other
+  // (the weights' paths part by bfloat16's rounding, the losses stay alike).
+  EXPECT_NEAR(tails[1], tails[0], 0.1 * tails[0]) << "fp32 " << tails[0] << ", bf16 " << tails[1];
 }
 
 TEST(Gpu, TrainSampleAndEvaluateThroughTheProgram) {
@@ -244,7 +256,7 @@ TEST(Gpu, TrainSampleAndEvaluateThroughTheProgram) {
       run("eval --checkpoint " + (folder / "run").string() + " --device cuda --sampler dpmpp_2m " +
           "--steps 10 --num 20 --metrics fid --extractor " + extractor + " --cache " +
           (folder / "cache").string());
-  EXPECT_NE(scores.find("fid"), std::string::npos) << scores;
+  EXPECT_NE(scores.find("FID "), std::string::npos) << scores;
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 // The weights, their gradients and the optimizer state are float32 in every case (autocast
 // casts copies of the weights for the products, and the gradients flow back to the float32
 // weights). The backward pass runs the casts' mirror images, outside the scope, as autocast
-// intends. This header includes no LibTorch header.
+// intends. The TF32 switches are process-wide in LibTorch: the scope sets them on CUDA and
+// leaves them set, so that the backward pass and the optimizer that follow compute alike.
+// This header includes no LibTorch header.
 #pragma once
 
 #include <memory>
