@@ -10,9 +10,10 @@ Beside each ratio stands its ceiling: the ratio noisesched would reach if it ran
 model at the machine's best matrix-product rate (a 1024^3 sgemm, measured by `bench train` in the
 same run); a target above the ceiling cannot be met by any implementation of the same model.
 
---profile adds, per model, the training step's time by kind of operation on both sides (LibTorch's
-RecordFunction hooks: `noisesched bench train --profile` and torch.autograd.profiler), from
-`--profile-steps` extra steps of each.
+--profile adds, per model, the training step's and a sampling network evaluation's time by kind
+of operation on both sides (LibTorch's RecordFunction hooks: `noisesched bench train --profile`,
+`bench sample --profile`, and torch.autograd.profiler), from `--profile-steps` extra training
+steps and a DDIM run of at most 10 evaluations on each side.
 
 Usage (scripts/bench-compare.sh runs this with Debian's /usr/bin/python3):
   compare.py --binary build/noisesched [--threads N] [--models unet,rin,rin_paper]
@@ -65,11 +66,11 @@ def cpp_train(binary, threads, path, overrides, steps, warmup, profile=False):
                      "--json", *(["--profile"] if profile else [])])
 
 
-def cpp_sample(binary, threads, path, overrides, batch, sample_steps):
+def cpp_sample(binary, threads, path, overrides, batch, sample_steps, profile=False):
     sets = [arg for o in overrides for arg in ("--set", o)]
     return run_json([binary, "--threads", str(threads), "bench", "sample", "--config", path,
                      *sets, "--batch", str(batch), "--recipe", f"ddim steps={sample_steps}",
-                     "--json"])
+                     "--json", *(["--profile"] if profile else [])])
 
 
 def synchronize(device):
@@ -126,6 +127,12 @@ def python_profile(config, steps):
             M.train_step(model, ema, optimizer, images, labels, step + 1, config,
                          generator=generator)
         seconds = (time.perf_counter() - start) / steps
+    return seconds, ops_per_unit(prof, steps)
+
+
+def ops_per_unit(prof, units):
+    """{operation: self seconds per unit of work}, the operations inside a "noisesched::" scope
+    counted as the scope (as OpProfile counts them)."""
     ops = {}
     for event in prof.function_events:
         name, parent = event.name, event.cpu_parent
@@ -133,8 +140,22 @@ def python_profile(config, steps):
             if parent.name.startswith("noisesched::"):
                 name = parent.name
             parent = parent.cpu_parent
-        ops[name] = ops.get(name, 0.0) + event.self_cpu_time_total * 1e-6 / steps
-    return seconds, ops
+        ops[name] = ops.get(name, 0.0) + event.self_cpu_time_total * 1e-6 / units
+    return ops
+
+
+def python_sample_profile(config, batch, sample_steps):
+    """Seconds per network evaluation of a profiled DDIM run, and its operations per evaluation."""
+    torch.manual_seed(0)
+    model = M.build_model(config)
+    model.eval()
+    labels = [i % model.num_classes for i in range(batch)]
+    M.sample_ddim(model, labels, steps=2, config=config)
+    with torch.autograd.profiler.profile() as prof:
+        start = time.perf_counter()
+        M.sample_ddim(model, labels, steps=sample_steps, config=config)
+        seconds = (time.perf_counter() - start) / sample_steps
+    return seconds, ops_per_unit(prof, sample_steps)
 
 
 # Kinds of operation for the profile table, first match wins (LibTorch's operator names, the
@@ -197,10 +218,10 @@ def python_sample(config, batch, sample_steps):
     return time.perf_counter() - start
 
 
-def print_profile(profile):
+def print_profile(profile, unit):
     cpp, py = profile["cpp_kinds"], profile["py_kinds"]
-    print(f"  profiled training step, ms: noisesched {1e3 * profile['cpp_step_seconds']:.0f}, "
-          f"PyTorch eager {1e3 * profile['py_step_seconds']:.0f}")
+    print(f"  profiled {unit}, ms: noisesched {1e3 * profile['cpp_step_seconds']:.1f}, "
+          f"PyTorch eager {1e3 * profile['py_step_seconds']:.1f}")
     print(f"    {'kind of operation':<46} {'noisesched':>10} {'eager':>10} {'eager/ns':>9}")
     for kind in sorted(set(cpp) | set(py), key=lambda k: -max(cpp.get(k, 0), py.get(k, 0))):
         a, b = 1e3 * cpp.get(kind, 0.0), 1e3 * py.get(kind, 0.0)
@@ -293,6 +314,20 @@ def main(argv):
                 "py_kinds": by_kind(py_ops, py_seconds),
                 "cpp_ops": cpp_ops, "py_ops": py_ops,
             }
+            # Sampling: a short DDIM run each, per network evaluation.
+            steps = min(args.sample_steps, 10)
+            sampled = cpp_sample(args.binary, args.threads, os.path.join(ROOT, path), overrides,
+                                 args.sample_batch, steps, profile=True)
+            cpp_sample_ops = {op["name"]: op["self_seconds"] for op in sampled["ops"]}
+            py_eval_seconds, py_sample_ops = python_sample_profile(config, args.sample_batch,
+                                                                   steps)
+            cpp_eval_seconds = sampled["profiled_seconds_per_evaluation"]
+            row["sample_profile"] = {
+                "cpp_step_seconds": cpp_eval_seconds, "py_step_seconds": py_eval_seconds,
+                "cpp_kinds": by_kind(cpp_sample_ops, cpp_eval_seconds),
+                "py_kinds": by_kind(py_sample_ops, py_eval_seconds),
+                "cpp_ops": cpp_sample_ops, "py_ops": py_sample_ops,
+            }
         if args.compile:
             compiled, _ = python_train(config, args.steps, args.warmup, compiled=True)
             row["train_py_compiled_images_per_s"] = batch / compiled
@@ -315,7 +350,8 @@ def main(argv):
         print(f"  ceilings at the {row['sgemm_gflops']:.0f} GFLOP/s of a 1024^3 sgemm: train "
               f"{row['train_ceiling']:.2f}, sample {row['sample_ceiling']:.2f}", flush=True)
         if args.profile:
-            print_profile(row["profile"])
+            print_profile(row["profile"], "training step")
+            print_profile(row["sample_profile"], "network evaluation (sampling)")
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"threads": args.threads, "torch": torch.__version__, "results": results},

@@ -41,38 +41,39 @@ Config bench_config(const std::string& path, const std::vector<std::string>& ove
   return config;
 }
 
-// The operations of a profiled step by self time: the largest `rows`, the rest summed, and the
-// step's time outside any operation (the program's own work between them).
-void print_profile(const TrainBenchResult& r, int rows) {
+// The operations of a profiled unit of work (a training step, a network evaluation) by self
+// time: the largest `rows`, the rest summed, and the unit's time outside any operation (the
+// program's own work between them).
+void print_profile(const std::string& unit, double seconds, const std::vector<OpTime>& ops,
+                   int rows) {
   double in_ops = 0;
-  for (const OpTime& op : r.ops) in_ops += op.self_seconds;
+  for (const OpTime& op : ops) in_ops += op.self_seconds;
   char text[256];
   std::snprintf(text, sizeof(text),
-                "profile of %d more steps: %.3f s per step (the hooks cost a little), self time "
-                "per step:\n  %-52s %8s %10s %6s\n",
-                r.steps, r.profiled_step_seconds, "operation", "calls", "ms", "%");
+                "profile: %.3f s per %s (the hooks cost a little), self time per %s:\n"
+                "  %-52s %8s %10s %6s\n",
+                seconds, unit.c_str(), unit.c_str(), "operation", "calls", "ms", "%");
   std::cout << text;
-  const auto row = [&](const std::string& name, std::int64_t calls, double seconds) {
+  const auto row = [&](const std::string& name, std::int64_t calls, double self) {
     std::snprintf(text, sizeof(text), "  %-52s %8s %10.1f %5.1f%%\n", name.c_str(),
-                  calls < 0 ? "" : std::to_string(calls).c_str(), 1e3 * seconds,
-                  100 * seconds / r.profiled_step_seconds);
+                  calls < 0 ? "" : std::to_string(calls).c_str(), 1e3 * self, 100 * self / seconds);
     std::cout << text;
   };
   double rest = 0;
   std::int64_t rest_calls = 0;
-  for (std::size_t i = 0; i < r.ops.size(); ++i) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
     if (static_cast<int>(i) < rows) {
-      row(r.ops[i].name, r.ops[i].calls, r.ops[i].self_seconds);
+      row(ops[i].name, ops[i].calls, ops[i].self_seconds);
     } else {
-      rest += r.ops[i].self_seconds;
-      rest_calls += r.ops[i].calls;
+      rest += ops[i].self_seconds;
+      rest_calls += ops[i].calls;
     }
   }
-  if (r.ops.size() > static_cast<std::size_t>(rows)) {
-    row("(" + std::to_string(r.ops.size() - static_cast<std::size_t>(rows)) + " more operations)",
+  if (ops.size() > static_cast<std::size_t>(rows)) {
+    row("(" + std::to_string(ops.size() - static_cast<std::size_t>(rows)) + " more operations)",
         rest_calls, rest);
   }
-  row("(outside any operation)", -1, std::max(0.0, r.profiled_step_seconds - in_ops));
+  row("(outside any operation)", -1, std::max(0.0, seconds - in_ops));
 }
 
 // `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
@@ -158,7 +159,9 @@ int run(const BenchCommandOptions& options) {
                   100 * r.sgemm_fraction);
     std::cout << text;
   }
-  if (options.bench.profile) print_profile(r, options.profile_rows);
+  if (options.bench.profile) {
+    print_profile("step", r.profiled_step_seconds, r.ops, options.profile_rows);
+  }
   return 0;
 }
 
@@ -168,6 +171,7 @@ struct SampleCommandOptions {
   std::string device;
   SampleBenchOptions bench;
   bool json = false;
+  int profile_rows = 25;
 };
 
 int run_sample(const SampleCommandOptions& options) {
@@ -188,6 +192,10 @@ int run_sample(const SampleCommandOptions& options) {
                 r.seconds / static_cast<double>(std::max<std::int64_t>(r.evaluations, 1)),
                 r.images_per_s_per_evaluation);
   std::cout << text;
+  if (options.bench.profile) {
+    print_profile("network evaluation", r.profiled_seconds_per_evaluation, r.ops,
+                  options.profile_rows);
+  }
   return 0;
 }
 
@@ -266,6 +274,13 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   sample_cmd->add_option("--warmup", sample->bench.warmup_evaluations,
                          "Untimed network evaluations first");
   sample_cmd->add_flag("--json", sample->json, "Print one JSON object");
+  sample_cmd->add_flag("--profile", sample->bench.profile,
+                       "After the timed run, sample once more under a profile: each LibTorch "
+                       "operation's self time per network evaluation (in the JSON: \"ops\")");
+  sample_cmd
+      ->add_option("--profile-rows", sample->profile_rows,
+                   "Operations listed by --profile (the rest are summed)")
+      ->capture_default_str();
   sample_cmd->callback([sample, &runner] { runner = [sample] { return run_sample(*sample); }; });
 
   auto data = std::make_shared<DataCommandOptions>();

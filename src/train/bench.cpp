@@ -28,6 +28,23 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+nlohmann::ordered_json ops_json(const std::vector<OpTime>& ops) {
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const OpTime& op : ops) {
+    rows.push_back({{"name", op.name}, {"calls", op.calls}, {"self_seconds", op.self_seconds}});
+  }
+  return rows;
+}
+
+// A profile of `units` repetitions of the same work, as per-unit calls and seconds.
+std::vector<OpTime> per_unit(std::vector<OpTime> ops, std::int64_t units) {
+  for (OpTime& op : ops) {
+    op.calls = (op.calls + units / 2) / units;
+    op.self_seconds /= static_cast<double>(units);
+  }
+  return ops;
+}
+
 }  // namespace
 
 nlohmann::ordered_json TrainBenchResult::to_json() const {
@@ -46,11 +63,7 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
                                 {"sgemm_fraction", sgemm_fraction}};
   if (!ops.empty()) {
     out["profiled_step_seconds"] = profiled_step_seconds;
-    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const OpTime& op : ops) {
-      rows.push_back({{"name", op.name}, {"calls", op.calls}, {"self_seconds", op.self_seconds}});
-    }
-    out["ops"] = std::move(rows);
+    out["ops"] = ops_json(ops);
   }
   return out;
 }
@@ -118,11 +131,7 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
     result.profiled_step_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
         options.steps;
-    result.ops = profile.stop();
-    for (OpTime& op : result.ops) {
-      op.calls = (op.calls + options.steps / 2) / options.steps;
-      op.self_seconds /= options.steps;
-    }
+    result.ops = per_unit(profile.stop(), options.steps);
   }
   result.step_seconds = median(seconds);
   result.images_per_s = config.train.batch_size / result.step_seconds;
@@ -137,10 +146,16 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
 }
 
 nlohmann::ordered_json SampleBenchResult::to_json() const {
-  return {{"model", model},           {"device", device},
-          {"recipe", recipe},         {"threads", threads},
-          {"batch_size", batch_size}, {"evaluations", evaluations},
-          {"seconds", seconds},       {"images_per_s_per_evaluation", images_per_s_per_evaluation}};
+  nlohmann::ordered_json out = {
+      {"model", model},           {"device", device},
+      {"recipe", recipe},         {"threads", threads},
+      {"batch_size", batch_size}, {"evaluations", evaluations},
+      {"seconds", seconds},       {"images_per_s_per_evaluation", images_per_s_per_evaluation}};
+  if (!ops.empty()) {
+    out["profiled_seconds_per_evaluation"] = profiled_seconds_per_evaluation;
+    out["ops"] = ops_json(ops);
+  }
+  return out;
 }
 
 SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options) {
@@ -181,6 +196,17 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
   result.evaluations = evaluations;
   result.images_per_s_per_evaluation =
       static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;
+  if (options.profile && evaluations > 0) {
+    OpProfile profile;
+    synchronize(device);
+    const auto profiled_start = std::chrono::steady_clock::now();
+    generate_images(model, setup, labels, generate, device);
+    synchronize(device);
+    result.profiled_seconds_per_evaluation =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - profiled_start).count() /
+        static_cast<double>(evaluations);
+    result.ops = per_unit(profile.stop(), evaluations);
+  }
   return result;
 }
 

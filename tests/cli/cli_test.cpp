@@ -462,6 +462,29 @@ TEST(CliBench, ProfileSplitsTheStepByOperation) {
   EXPECT_TRUE(contains(r.output, "self time per step")) << r.output;
   EXPECT_TRUE(contains(r.output, "more operations)")) << r.output;
   EXPECT_TRUE(contains(r.output, "(outside any operation)")) << r.output;
+
+  // Sampling: per network evaluation, the same accounting.
+  r = run("bench sample --config " + config +
+          " --batch 6 --recipe 'ddim steps=3' --profile --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto sampled = nlohmann::json::parse(r.output);
+  const double evaluation = sampled.at("profiled_seconds_per_evaluation").get<double>();
+  EXPECT_GT(evaluation, 0);
+  double sampled_total = 0;
+  std::int64_t sampled_products = 0;
+  for (const auto& op : sampled.at("ops")) {
+    sampled_total += op.at("self_seconds").get<double>();
+    const std::string name = op.at("name").get<std::string>();
+    if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm") {
+      sampled_products += op.at("calls").get<std::int64_t>();
+    }
+    EXPECT_NE(name, "noisesched::optimizer");  // no training in sampling
+  }
+  EXPECT_GT(sampled_products, 0);
+  EXPECT_LE(sampled_total, evaluation * 1.02);
+  r = run("bench sample --config " + config + " --batch 6 --recipe 'ddim steps=2' --profile");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "self time per network evaluation")) << r.output;
 }
 
 TEST(CliBench, SamplingAndDataLoaderThroughput) {

@@ -53,6 +53,9 @@ struct SampleBenchOptions {
   int batch_size = 100;
   std::string recipe = "ddim steps=50";
   int warmup_evaluations = 2;  // untimed network evaluations first (a short sampling run)
+  // After the timed run, the same run again under an operation profile (OpProfile): each
+  // operation's self time per network evaluation, in `ops`.
+  bool profile = false;
 };
 
 struct SampleBenchResult {
@@ -65,6 +68,10 @@ struct SampleBenchResult {
   double seconds = 0;
   // Images through the network per second: batch x evaluations / seconds.
   double images_per_s_per_evaluation = 0;
+  // With SampleBenchOptions::profile: the profiled run's seconds per network evaluation and each
+  // operation's calls and self seconds per evaluation, largest first.
+  double profiled_seconds_per_evaluation = 0;
+  std::vector<OpTime> ops;
 
   nlohmann::ordered_json to_json() const;
 };
