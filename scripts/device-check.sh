@@ -7,10 +7,11 @@
 #      `tensor` suite on this LibTorch;
 #   3. benchmarks the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
 #      classes): `bench train` in bf16 and tf32, its model FLOP utilisation against the device's
-#      measured and nominal dense bf16 rates, `bench sample`, and the same model in PyTorch eager
-#      and under torch.compile (bench/reference/compare.py).
+#      measured and nominal dense bf16 rates, the loader (`bench data`) against that consumption,
+#      `bench sample`, and the same model in PyTorch eager and under torch.compile
+#      (bench/reference/compare.py).
 # Every figure goes to OUT (default out/device-check): device-check.log, gpu-tests.log,
-# tensor-tests.log, peak.json, bench-*.json, compare.json, summary.md. Budget: under 8 minutes on an H200 (each stage prints
+# tensor-tests.log, peak.json, bench-*.json (train, data, sample), compare.json, summary.md. Budget: under 8 minutes on an H200 (each stage prints
 # its start time; a stage that fails is reported and the rest still run).
 # Usage: scripts/device-check.sh [OUT]
 set -uo pipefail
@@ -118,6 +119,9 @@ for run in "bf16 1024" "tf32 256"; do
     --set "train.precision=$precision" --set "train.batch_size=$batch" --device cuda \
     --steps 10 --warmup 3 --sgemm-size 8192 --json >"$out/bench-train-$precision.json"
 done
+stage "bench data: the loader against the training consumption above"
+check "$bin" bench data --config configs/imagenet64.toml "${sets[@]}" --set train.batch_size=256 \
+  --workers 1 8 16 --batches 100 --json >"$out/bench-data.json"
 stage "bench sample, bf16"
 check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
   --set train.precision=bf16 --device cuda --batch 256 --recipe "ddim steps=20" \
@@ -156,6 +160,10 @@ for precision in ("bf16", "tf32"):
                if peak and peak["nominal_bf16_tflops"] else "?")
     print(f"| {precision} | {r['batch_size']} | {r['images_per_s']:.0f} | {tflops:.0f} | "
           f"{measured} | {nominal} |")
+d, t = load("bench-data.json"), load("bench-train-bf16.json")
+if d and t:
+    rows = ", ".join(f"{r['workers']} workers {r['images_per_s']:.0f}" for r in d["rows"])
+    print(f"\nloader (64 px JPEG, images/s): {rows}; training consumes {t['images_per_s']:.0f}")
 s = load("bench-sample-bf16.json")
 if s:
     print(f"\nsampling (bf16, batch 256, DDIM 20): {s['images_per_s_per_evaluation']:.0f} images/s "
