@@ -280,13 +280,22 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     const bool seeds = found[0].second.count >= 2 && found[1].second.count >= 2;
     const bool separated = seeds && found[0].second.high < found[1].second.low;
     all_b_separated = all_b_separated && separated;
+    // Which of the two has a single seed (no spread to judge by), when not both have several.
+    std::string single;
+    if (!seeds) {
+      const bool best_single = found[0].second.count < 2, next_single = found[1].second.count < 2;
+      single = best_single && next_single
+                   ? "with one seed each"
+                   : "with one seed for b = " +
+                         format_exact(best_single ? found[0].first : found[1].first);
+    }
     out << "- " << size << " px: the best b is " << format_exact(found[0].first) << " (FID "
         << fixed(found[0].second.mean, 1) << "); the next, b = " << format_exact(found[1].first)
         << " (FID " << fixed(found[1].second.mean, 1) << "), "
         << (separated ? "is worse for every seed."
             : seeds   ? "overlaps it within the spread over seeds, so the order of these two is "
                         "not established."
-                      : "with one seed each, so the order of these two is not established.")
+                      : single + ", so the order of these two is not established.")
         << "\n";
   }
   std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order

@@ -96,7 +96,12 @@ TEST(Study, UnfinishedCellsAreCountedAndLeftOut) {
   const std::string text = study_conclusion(plan, results);
   EXPECT_TRUE(has(text, "2 of 3 cells are finished")) << text;
   EXPECT_TRUE(has(text, "the best b is 0.5 (FID 90.0)")) << text;
+  EXPECT_TRUE(has(text, "(FID 100.0), with one seed each, so the order")) << text;
   EXPECT_EQ(summarize_fid(results).at({static_cast<int>(b), "1", 32}).count, 1);
+  // A second seed for b = 1 only: the single seed is b = 0.5's, and the text says so.
+  results.push_back(done(32, b, "1", 2, 104));
+  const std::string more = study_conclusion(plan, results);
+  EXPECT_TRUE(has(more, "(FID 102.0), with one seed for b = 0.5, so the order")) << more;
 }
 
 TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
