@@ -90,6 +90,9 @@ OpProfile::OpProfile() {
     recording = true;
     totals.clear();
   }
+  // An operation whose end hook never ran (one that was open when an earlier profile stopped)
+  // must not become a parent here.
+  open_frame = nullptr;
   handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_start, &on_end));
   recording_ = true;
 }
