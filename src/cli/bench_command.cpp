@@ -76,6 +76,13 @@ void print_profile(const std::string& unit, double seconds, const std::vector<Op
   row("(outside any operation)", -1, std::max(0.0, seconds - in_ops));
 }
 
+// --profile and --profile-rows, as `bench train` and `bench sample` both take them.
+void add_profile_options(CLI::App* cmd, bool& profile, int& rows, const std::string& help) {
+  cmd->add_flag("--profile", profile, help);
+  cmd->add_option("--profile-rows", rows, "Operations listed by --profile (the rest are summed)")
+      ->capture_default_str();
+}
+
 // `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
 // of the threads unless --threads says otherwise), on the same machine one after the other.
 int compare_processes(const BenchCommandOptions& options, const Config& config) {
@@ -244,12 +251,9 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   cmd->add_option("--warmup", options->bench.warmup_steps, "Untimed steps first");
   cmd->add_option("--sgemm-size", options->bench.sgemm_size, "n of the n x n x n sgemm reference");
   cmd->add_flag("--json", options->json, "Print one JSON object");
-  cmd->add_flag("--profile", options->bench.profile,
-                "After the timed steps, profile as many more: each LibTorch operation's self "
-                "time per step (in the JSON: \"ops\")");
-  cmd->add_option("--profile-rows", options->profile_rows,
-                  "Operations listed by --profile (the rest are summed)")
-      ->capture_default_str();
+  add_profile_options(cmd, options->bench.profile, options->profile_rows,
+                      "After the timed steps, profile as many more: each LibTorch operation's "
+                      "self time per step (in the JSON: \"ops\")");
   cmd->add_option("--nproc", options->nproc,
                   "Also time this many processes sharing each batch (after one process with the "
                   "whole batch) and print the scaling efficiency")
@@ -274,13 +278,9 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   sample_cmd->add_option("--warmup", sample->bench.warmup_evaluations,
                          "Untimed network evaluations first");
   sample_cmd->add_flag("--json", sample->json, "Print one JSON object");
-  sample_cmd->add_flag("--profile", sample->bench.profile,
-                       "After the timed run, sample once more under a profile: each LibTorch "
-                       "operation's self time per network evaluation (in the JSON: \"ops\")");
-  sample_cmd
-      ->add_option("--profile-rows", sample->profile_rows,
-                   "Operations listed by --profile (the rest are summed)")
-      ->capture_default_str();
+  add_profile_options(sample_cmd, sample->bench.profile, sample->profile_rows,
+                      "After the timed run, sample once more under a profile: each LibTorch "
+                      "operation's self time per network evaluation (in the JSON: \"ops\")");
   sample_cmd->callback([sample, &runner] { runner = [sample] { return run_sample(*sample); }; });
 
   auto data = std::make_shared<DataCommandOptions>();

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <tuple>
 
 #include "noisesched/common/error.h"
 #include "noisesched/core/runtime.h"
@@ -36,13 +38,23 @@ nlohmann::ordered_json ops_json(const std::vector<OpTime>& ops) {
   return rows;
 }
 
-// A profile of `units` repetitions of the same work, as per-unit calls and seconds.
-std::vector<OpTime> per_unit(std::vector<OpTime> ops, std::int64_t units) {
+// Runs `work` (`units` repetitions of the same unit: training steps, network evaluations) under
+// an OpProfile. Returns the seconds per unit and each operation's calls and self seconds per unit.
+std::pair<double, std::vector<OpTime>> profiled(const c10::Device& device, std::int64_t units,
+                                                const std::function<void()>& work) {
+  OpProfile profile;
+  synchronize(device);
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  synchronize(device);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<OpTime> ops = profile.stop();
   for (OpTime& op : ops) {
     op.calls = (op.calls + units / 2) / units;
     op.self_seconds /= static_cast<double>(units);
   }
-  return ops;
+  return {seconds / static_cast<double>(units), std::move(ops)};
 }
 
 }  // namespace
@@ -121,17 +133,11 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   if (options.profile) {
     // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
     // self times divided by the steps (a step's operations are the same every step).
-    OpProfile profile;
-    synchronize(device);
-    const auto start = std::chrono::steady_clock::now();
-    for (int s = 0; s < options.steps; ++s) {
-      engine.step(loader.next(), options.warmup_steps + options.steps + s);
-    }
-    synchronize(device);
-    result.profiled_step_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
-        options.steps;
-    result.ops = per_unit(profile.stop(), options.steps);
+    std::tie(result.profiled_step_seconds, result.ops) = profiled(device, options.steps, [&] {
+      for (int s = 0; s < options.steps; ++s) {
+        engine.step(loader.next(), options.warmup_steps + options.steps + s);
+      }
+    });
   }
   result.step_seconds = median(seconds);
   result.images_per_s = config.train.batch_size / result.step_seconds;
@@ -197,15 +203,8 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
   result.images_per_s_per_evaluation =
       static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;
   if (options.profile && evaluations > 0) {
-    OpProfile profile;
-    synchronize(device);
-    const auto profiled_start = std::chrono::steady_clock::now();
-    generate_images(model, setup, labels, generate, device);
-    synchronize(device);
-    result.profiled_seconds_per_evaluation =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - profiled_start).count() /
-        static_cast<double>(evaluations);
-    result.ops = per_unit(profile.stop(), evaluations);
+    std::tie(result.profiled_seconds_per_evaluation, result.ops) = profiled(
+        device, evaluations, [&] { generate_images(model, setup, labels, generate, device); });
   }
   return result;
 }
