@@ -170,6 +170,9 @@ CellResult read_cell_result(const StudyCell& cell) {
       if (e.contains("cacc") && e["cacc"].is_object() && e["cacc"].contains("accuracy") &&
           e["cacc"]["accuracy"].is_number()) {
         result.cacc = e["cacc"]["accuracy"].get<double>();
+        if (e["cacc"].contains("ceiling") && e["cacc"]["ceiling"].is_number()) {
+          result.cacc_ceiling = e["cacc"]["ceiling"].get<double>();
+        }
       }
       if (e.contains("extractor") && e["extractor"].is_string()) {
         result.extractor = e["extractor"].get<std::string>();
@@ -258,6 +261,67 @@ std::string advisor_section(const StudyPlan& plan, const StudySummary& fid, std:
   return md.str() + "\n";
 }
 
+namespace {
+
+// Why the b trend is not established, from the numbers: how far two seeds of one cell differ
+// against how far apart the best two b are, and how recognisable the best models' samples are.
+std::string why_not_established(const StudySummary& fid,
+                                const std::vector<std::pair<int, double>>& gaps,
+                                const std::vector<std::pair<int, double>>& accuracies,
+                                double ceiling) {
+  double total = 0, widest = 0;
+  int cells = 0;
+  for (const auto& [key, s] : fid) {
+    if (s.count < 2) continue;
+    total += s.high - s.low;
+    widest = std::max(widest, s.high - s.low);
+    ++cells;
+  }
+  std::ostringstream out;
+  if (cells > 0) {
+    out << "- Why: two seeds of the same cell differ by " << fixed(total / cells, 1)
+        << " FID on average (at most " << fixed(widest, 1) << ", over " << cells
+        << " cells run twice), while the best two b lie ";
+    for (std::size_t i = 0; i < gaps.size(); ++i) {
+      out << (i == 0                 ? ""
+              : i + 1 == gaps.size() ? " and "
+                                     : ", ")
+          << fixed(gaps[i].second, 1) << " apart at " << gaps[i].first << " px";
+    }
+    const auto below = std::count_if(gaps.begin(), gaps.end(),
+                                     [&](const auto& g) { return g.second < total / cells; });
+    out << ". At " << below << " of the " << gaps.size()
+        << " sizes that gap is smaller than the seeds' average difference"
+        << (below > 0 ? ": there, the training run's randomness is as large as the effect of b."
+                      : ".");
+  }
+  if (!accuracies.empty()) {
+    out << (cells > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
+        << "by the classifier ";
+    for (std::size_t i = 0; i < accuracies.size(); ++i) {
+      out << (i == 0                       ? ""
+              : i + 1 == accuracies.size() ? " and "
+                                           : ", ")
+          << fixed(100 * accuracies[i].second, 0) << "% of the time at " << accuracies[i].first
+          << " px";
+    }
+    if (ceiling > 0) out << " (real test images: " << fixed(100 * ceiling, 0) << "%)";
+    bool falling = accuracies.size() >= 2;
+    for (std::size_t i = 1; i < accuracies.size(); ++i) {
+      falling = falling && accuracies[i].second < accuracies[i - 1].second;
+    }
+    out << (falling ? ": the larger the images, the weaker the models this budget trains, while "
+                      "the paper compares well-trained models"
+                    : "")
+        << ". Longer training (or the GPU preset, configs/studies/gpu.toml) is what would show "
+           "whether the effect appears.";
+  }
+  if (!out.str().empty()) out << "\n";
+  return out.str();
+}
+
+}  // namespace
+
 std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results) {
   const StudySummary fid = summarize_fid(results);
   std::ostringstream out;
@@ -271,10 +335,18 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   // Best b per resolution, and whether the runner-up lies within the seed spread.
   std::vector<std::pair<int, double>> best_b;
   bool all_b_separated = true;
+  // For the explanation when the finding is not established: the gap between the best two b and
+  // the best b's class accuracy, per resolution.
+  const StudySummary cacc = summarize(results, true);
+  std::vector<std::pair<int, double>> gaps, accuracies;
   for (int size : resolutions_of(plan)) {
     const auto found = ranked_b(plan, fid, size);
     if (found.empty()) continue;
     best_b.emplace_back(size, found[0].first);
+    gaps.emplace_back(size, found[1].second.mean - found[0].second.mean);
+    const auto a =
+        cacc.find({static_cast<int>(StudyAxis::kInputScale), format_exact(found[0].first), size});
+    if (a != cacc.end()) accuracies.emplace_back(size, a->second.mean);
     // Separated: every seed of the runner-up is worse than every seed of the best (with at
     // least two seeds each; one seed has no spread to judge by).
     const bool seeds = found[0].second.count >= 2 && found[1].second.count >= 2;
@@ -322,6 +394,13 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
           << trend
           << "). Where the spreads above overlap, more seeds or longer training are needed to "
              "tell the scales apart.\n";
+    }
+    if (!(non_increasing && strictly_somewhere && all_b_separated)) {
+      std::sort(gaps.begin(), gaps.end());
+      std::sort(accuracies.begin(), accuracies.end());
+      double ceiling = -1;
+      for (const auto& r : results) ceiling = std::max(ceiling, r.cacc_ceiling);
+      out << why_not_established(fid, gaps, accuracies, ceiling);
     }
   }
   // Best schedule per resolution.

@@ -2,6 +2,9 @@
 // resolution, its absence otherwise, and seed spreads that leave an order open.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
 
@@ -84,6 +87,75 @@ TEST(Study, NoTrendAndOverlappingSeedsAreSaid) {
                   "overlaps it within the spread over seeds"))
       << text;
   EXPECT_TRUE(has(text, "does not show at this budget** (best b: 32 px: 0.5, 64 px: 1)")) << text;
+}
+
+TEST(Study, AnUnestablishedTrendIsExplainedBySeedSpreadAndModelStrength) {
+  const auto b = StudyAxis::kInputScale;
+  // Listed 64 first: the explanation still reads by resolution.
+  const StudyPlan plan = plan_of({64, 32});
+  const auto with_cacc = [](CellResult r, double cacc) {
+    r.cacc = cacc;
+    r.cacc_ceiling = 0.9;
+    return r;
+  };
+  // 32 px: b = 1 best by 8 (seeds 90..110 against 100..116: overlapping); 64 px: b = 0.5 best by
+  // 40 (seeds 200..204 against 240..244). Average seed difference (20 + 16 + 4 + 4) / 4 = 11:
+  // above the 32 px gap, below the 64 px one.
+  const std::vector<CellResult> results = {
+      with_cacc(done(32, b, "1", 0, 110), 0.7),   with_cacc(done(32, b, "1", 1, 90), 0.6),
+      with_cacc(done(32, b, "0.5", 0, 100), 0.6), with_cacc(done(32, b, "0.5", 1, 116), 0.6),
+      with_cacc(done(64, b, "1", 0, 240), 0.3),   with_cacc(done(64, b, "1", 1, 244), 0.3),
+      with_cacc(done(64, b, "0.5", 0, 200), 0.4), with_cacc(done(64, b, "0.5", 1, 204), 0.5)};
+  const std::string text = study_conclusion(plan, results);
+  EXPECT_TRUE(has(text, "but the spread over seeds does not establish it")) << text;
+  EXPECT_TRUE(has(text,
+                  "- Why: two seeds of the same cell differ by 11.0 FID on average (at most 20.0, "
+                  "over 4 cells run twice), while the best two b lie 8.0 apart at 32 px and "
+                  "40.0 apart at 64 px. At 1 of the 2 sizes that gap is smaller than the seeds' "
+                  "average difference"))
+      << text;
+  // The best b's class accuracy: 65% at 32 px (b = 1), 45% at 64 px (b = 0.5): falling.
+  EXPECT_TRUE(has(text,
+                  "recognised as their class by the classifier 65% of the time at 32 px and "
+                  "45% of the time at 64 px (real test images: 90%): the larger the "
+                  "images, the weaker"))
+      << text;
+  // An established trend needs no explanation.
+  const std::vector<CellResult> clear = {done(32, b, "1", 0, 100),   done(32, b, "1", 1, 102),
+                                         done(32, b, "0.5", 0, 150), done(32, b, "0.5", 1, 152),
+                                         done(64, b, "1", 0, 200),   done(64, b, "1", 1, 205),
+                                         done(64, b, "0.5", 0, 120), done(64, b, "0.5", 1, 125)};
+  EXPECT_FALSE(has(study_conclusion(plan, clear), "Why:"));
+}
+
+TEST(Study, ACellIsReadFromItsMetricsFile) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-cell";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  StudyCell cell;
+  cell.config.train.out_dir = dir.string();
+  cell.config.train.steps = 20;
+  EXPECT_EQ(read_cell_result(cell).status, CellResult::Status::kNotStarted);
+  std::FILE* f = std::fopen((dir / "metrics.jsonl").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("{\"step\": 10, \"train_s\": 5, \"loss_by_logsnr\": {\"[-5,0)\": 0.4}}\n", f);
+  std::fputs(
+      "{\"step\": 20, \"train_s\": 9, \"eval\": {\"fid\": 80.5, \"cacc\": {\"accuracy\": 0.6, "
+      "\"ceiling\": 0.93}, \"extractor\": \"cnn:ab\"}}\n",
+      f);
+  std::fclose(f);
+  const CellResult r = read_cell_result(cell);
+  EXPECT_EQ(r.status, CellResult::Status::kDone);
+  EXPECT_EQ(r.step, 20);
+  EXPECT_DOUBLE_EQ(r.train_seconds, 9);
+  EXPECT_DOUBLE_EQ(r.fid, 80.5);
+  EXPECT_DOUBLE_EQ(r.cacc, 0.6);
+  EXPECT_DOUBLE_EQ(r.cacc_ceiling, 0.93);
+  EXPECT_EQ(r.extractor, "cnn:ab");
+  ASSERT_EQ(r.loss_by_band.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.loss_by_band[0].second, 0.4);
+  fs::remove_all(dir);
 }
 
 TEST(Study, UnfinishedCellsAreCountedAndLeftOut) {

@@ -24,6 +24,7 @@ struct CellResult {
   std::int64_t step = 0;  // last step logged
   double train_seconds = 0;
   double fid = 0, cacc = -1;  // the final evaluation (cacc -1: not measured)
+  double cacc_ceiling = -1;   // the classifier's accuracy on real test images (-1: not given)
   // Mean loss per logSNR band over the last quarter of the run's log lines: {band, loss}, in the
   // bands' order; bands without examples are left out.
   std::vector<std::pair<std::string, double>> loss_by_band;
