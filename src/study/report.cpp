@@ -202,6 +202,11 @@ CellResult read_cell_result(const StudyCell& cell) {
   for (const auto& [band, sum] : sums) {
     if (sum.second > 0) result.loss_by_band.emplace_back(band, sum.first / sum.second);
   }
+  // By logSNR: a parsed JSON object comes back with its keys in string order ("[-3,0)" before
+  // "[-6,-3)").
+  std::sort(
+      result.loss_by_band.begin(), result.loss_by_band.end(),
+      [](const auto& a, const auto& b) { return band_centre(a.first) < band_centre(b.first); });
   const fs::path grid = folder / "samples" / grid_name(cell.config.train.steps);
   if (fs::exists(grid)) result.grid = grid.string();
   return result;

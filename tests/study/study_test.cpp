@@ -139,7 +139,11 @@ TEST(Study, ACellIsReadFromItsMetricsFile) {
   EXPECT_EQ(read_cell_result(cell).status, CellResult::Status::kNotStarted);
   std::FILE* f = std::fopen((dir / "metrics.jsonl").c_str(), "w");
   ASSERT_NE(f, nullptr);
-  std::fputs("{\"step\": 10, \"train_s\": 5, \"loss_by_logsnr\": {\"[-5,0)\": 0.4}}\n", f);
+  // Bands in logSNR order, which is not their string order.
+  std::fputs(
+      "{\"step\": 10, \"train_s\": 5, \"loss_by_logsnr\": {\"[-6,-3)\": 0.4, \"[-3,0)\": 0.2, "
+      "\"[10,inf)\": null}}\n",
+      f);
   std::fputs(
       "{\"step\": 20, \"train_s\": 9, \"eval\": {\"fid\": 80.5, \"cacc\": {\"accuracy\": 0.6, "
       "\"ceiling\": 0.93}, \"extractor\": \"cnn:ab\"}}\n",
@@ -153,8 +157,11 @@ TEST(Study, ACellIsReadFromItsMetricsFile) {
   EXPECT_DOUBLE_EQ(r.cacc, 0.6);
   EXPECT_DOUBLE_EQ(r.cacc_ceiling, 0.93);
   EXPECT_EQ(r.extractor, "cnn:ab");
-  ASSERT_EQ(r.loss_by_band.size(), 1u);
+  ASSERT_EQ(r.loss_by_band.size(), 2u);  // the band without examples is left out
+  EXPECT_EQ(r.loss_by_band[0].first, "[-6,-3)");
   EXPECT_DOUBLE_EQ(r.loss_by_band[0].second, 0.4);
+  EXPECT_EQ(r.loss_by_band[1].first, "[-3,0)");
+  EXPECT_DOUBLE_EQ(r.loss_by_band[1].second, 0.2);
   fs::remove_all(dir);
 }
 

@@ -25,8 +25,8 @@ struct CellResult {
   double train_seconds = 0;
   double fid = 0, cacc = -1;  // the final evaluation (cacc -1: not measured)
   double cacc_ceiling = -1;   // the classifier's accuracy on real test images (-1: not given)
-  // Mean loss per logSNR band over the last quarter of the run's log lines: {band, loss}, in the
-  // bands' order; bands without examples are left out.
+  // Mean loss per logSNR band over the last quarter of the run's log lines: {band, loss}, by
+  // increasing logSNR; bands without examples are left out.
   std::vector<std::pair<std::string, double>> loss_by_band;
   std::string grid;       // the final sample grid, when written
   std::string extractor;  // the evaluation's feature extractor (name:fingerprint)
