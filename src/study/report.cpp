@@ -275,18 +275,18 @@ std::string why_not_established(const StudySummary& fid,
                                 const std::vector<std::pair<int, double>>& accuracies,
                                 double ceiling) {
   double total = 0, widest = 0;
-  int cells = 0;
+  int settings = 0;
   for (const auto& [key, s] : fid) {
     if (s.count < 2) continue;
     total += s.high - s.low;
     widest = std::max(widest, s.high - s.low);
-    ++cells;
+    ++settings;
   }
   std::ostringstream out;
-  if (cells > 0) {
-    out << "- Why: two seeds of the same cell differ by " << fixed(total / cells, 1)
-        << " FID on average (at most " << fixed(widest, 1) << ", over " << cells
-        << " cells run twice), while the best two b lie ";
+  if (settings > 0) {
+    out << "- Why: the seeds of one setting span " << fixed(total / settings, 1)
+        << " FID on average (highest minus lowest; at most " << fixed(widest, 1) << ", over "
+        << settings << " settings run with two seeds or more), while the best two b lie ";
     for (std::size_t i = 0; i < gaps.size(); ++i) {
       out << (i == 0                 ? ""
               : i + 1 == gaps.size() ? " and "
@@ -294,14 +294,14 @@ std::string why_not_established(const StudySummary& fid,
           << fixed(gaps[i].second, 1) << " apart at " << gaps[i].first << " px";
     }
     const auto below = std::count_if(gaps.begin(), gaps.end(),
-                                     [&](const auto& g) { return g.second < total / cells; });
+                                     [&](const auto& g) { return g.second < total / settings; });
     out << ". At " << below << " of the " << gaps.size()
-        << " sizes that gap is smaller than the seeds' average difference"
+        << " sizes that gap is smaller than the seeds' average span"
         << (below > 0 ? ": there, the training run's randomness is as large as the effect of b."
                       : ".");
   }
   if (!accuracies.empty()) {
-    out << (cells > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
+    out << (settings > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
         << "by the classifier ";
     for (std::size_t i = 0; i < accuracies.size(); ++i) {
       out << (i == 0                       ? ""

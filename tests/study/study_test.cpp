@@ -109,10 +109,10 @@ TEST(Study, AnUnestablishedTrendIsExplainedBySeedSpreadAndModelStrength) {
   const std::string text = study_conclusion(plan, results);
   EXPECT_TRUE(has(text, "but the spread over seeds does not establish it")) << text;
   EXPECT_TRUE(has(text,
-                  "- Why: two seeds of the same cell differ by 11.0 FID on average (at most 20.0, "
-                  "over 4 cells run twice), while the best two b lie 8.0 apart at 32 px and "
-                  "40.0 apart at 64 px. At 1 of the 2 sizes that gap is smaller than the seeds' "
-                  "average difference"))
+                  "- Why: the seeds of one setting span 11.0 FID on average (highest minus "
+                  "lowest; at most 20.0, over 4 settings run with two seeds or more), while the "
+                  "best two b lie 8.0 apart at 32 px and 40.0 apart at 64 px. At 1 of the 2 "
+                  "sizes that gap is smaller than the seeds' average span"))
       << text;
   // The best b's class accuracy: 65% at 32 px (b = 1), 45% at 64 px (b = 0.5): falling.
   EXPECT_TRUE(has(text,
