@@ -584,7 +584,10 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
   }
   for (const auto& name : written) md << "![figure](" << name << ")\n\n";
   md << per_resolution.str();
-  md << "## Cells\n\n| cell | resolution | steps | seed | status | training minutes | FID | class "
+  md << "## Cells\n\nEach cell is a run folder, `" << plan.out_dir
+     << "/cells/<cell>/` (configuration, checkpoints, metrics.jsonl, samples, report.html), on "
+        "the machine that ran the study; run folders are not part of the repository.\n\n| cell | "
+        "resolution | steps | seed | status | training minutes | FID | class "
         "accuracy | run report |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : results) {
     const char* status = r.status == CellResult::Status::kDone      ? "done"
