@@ -268,6 +268,11 @@ std::string advisor_section(const StudyPlan& plan, const StudySummary& fid, std:
 
 namespace {
 
+// What goes before item i of n in an English list: "a", "a and b", "a, b and c".
+const char* list_separator(std::size_t i, std::size_t n) {
+  return i == 0 ? "" : i + 1 == n ? " and " : ", ";
+}
+
 // Why the b trend is not established, from the numbers: how far two seeds of one cell differ
 // against how far apart the best two b are, and how recognisable the best models' samples are.
 std::string why_not_established(const StudySummary& fid,
@@ -288,10 +293,8 @@ std::string why_not_established(const StudySummary& fid,
         << " FID on average (highest minus lowest; at most " << fixed(widest, 1) << ", over "
         << settings << " settings run with two seeds or more), while the best two b lie ";
     for (std::size_t i = 0; i < gaps.size(); ++i) {
-      out << (i == 0                 ? ""
-              : i + 1 == gaps.size() ? " and "
-                                     : ", ")
-          << fixed(gaps[i].second, 1) << " apart at " << gaps[i].first << " px";
+      out << list_separator(i, gaps.size()) << fixed(gaps[i].second, 1) << " apart at "
+          << gaps[i].first << " px";
     }
     const auto below = std::count_if(gaps.begin(), gaps.end(),
                                      [&](const auto& g) { return g.second < total / settings; });
@@ -304,11 +307,8 @@ std::string why_not_established(const StudySummary& fid,
     out << (settings > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
         << "by the classifier ";
     for (std::size_t i = 0; i < accuracies.size(); ++i) {
-      out << (i == 0                       ? ""
-              : i + 1 == accuracies.size() ? " and "
-                                           : ", ")
-          << fixed(100 * accuracies[i].second, 0) << "% of the time at " << accuracies[i].first
-          << " px";
+      out << list_separator(i, accuracies.size()) << fixed(100 * accuracies[i].second, 0)
+          << "% of the time at " << accuracies[i].first << " px";
     }
     if (ceiling > 0) out << " (real test images: " << fixed(100 * ceiling, 0) << "%)";
     bool falling = accuracies.size() >= 2;
