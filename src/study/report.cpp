@@ -273,6 +273,52 @@ const char* list_separator(std::size_t i, std::size_t n) {
   return i == 0 ? "" : i + 1 == n ? " and " : ", ";
 }
 
+// FID of every seed of every setting: (axis, value, resolution) -> seed -> FID.
+using SeedFids = std::map<std::tuple<int, std::string, int>, std::map<std::int64_t, double>>;
+SeedFids fid_by_seed(const std::vector<CellResult>& results) {
+  SeedFids out;
+  for (const auto& r : results) {
+    if (r.status != CellResult::Status::kDone || !std::isfinite(r.fid)) continue;
+    out[{static_cast<int>(r.cell.axis), r.cell.value, r.cell.resolution}][r.cell.seed] = r.fid;
+  }
+  return out;
+}
+
+// The best setting against the runner-up, seed by seed. The cells of one seed share the network's
+// initialisation, the data order and the noise draws, so the difference between two of them is
+// the settings' alone; the seeds' ranges above mix that with the randomness shared by every
+// setting of a seed. Empty with fewer than two seeds in common.
+std::string paired_by_seed(const std::map<std::int64_t, double>& best,
+                           const std::map<std::int64_t, double>& next) {
+  std::vector<double> differences;  // runner-up minus best, by seed
+  for (const auto& [seed, fid] : best) {
+    const auto it = next.find(seed);
+    if (it != next.end()) differences.push_back(it->second - fid);
+  }
+  const std::size_t n = differences.size();
+  if (n < 2) return "";
+  const auto lower =
+      std::count_if(differences.begin(), differences.end(), [](double d) { return d > 0; });
+  std::ostringstream out;
+  out << " Paired by seed (the cells of one seed share initialisation, data order and noise "
+         "draws), the best is lower at "
+      << lower << " of " << n << " seeds (the next minus the best: ";
+  for (std::size_t i = 0; i < n; ++i) {
+    out << list_separator(i, n) << (differences[i] >= 0 ? "+" : "") << fixed(differences[i], 1);
+  }
+  out << ")";
+  if (lower == 0 || static_cast<std::size_t>(lower) == n) {
+    // Sign test: were the two equally good, every seed would favour either with probability 1/2.
+    const double p = std::pow(0.5, static_cast<double>(n - 1));
+    out << "; were the two equally good, all " << n << " seeds would agree with probability "
+        << fixed(p, 3) << " (either way)"
+        << (p > 0.05 ? ", so this many seeds cannot establish the order"
+                     : ", although the best was picked after the fact");
+  }
+  out << ".";
+  return out.str();
+}
+
 // Why the b trend is not established, from the numbers: how far two seeds of one cell differ
 // against how far apart the best two b are, and how recognisable the best models' samples are.
 std::string why_not_established(const StudySummary& fid,
@@ -343,6 +389,10 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   // For the explanation when the finding is not established: the gap between the best two b and
   // the best b's class accuracy, per resolution.
   const StudySummary cacc = summarize(results, true);
+  SeedFids by_seed = fid_by_seed(results);
+  const auto key_of = [](StudyAxis axis, const std::string& value, int size) {
+    return std::make_tuple(static_cast<int>(axis), value, size);
+  };
   std::vector<std::pair<int, double>> gaps, accuracies;
   for (int size : resolutions_of(plan)) {
     const auto found = ranked_b(plan, fid, size);
@@ -372,8 +422,14 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
         << (separated ? "is worse for every seed."
             : seeds   ? "overlaps it within the spread over seeds, so the order of these two is "
                         "not established."
-                      : single + ", so the order of these two is not established.")
-        << "\n";
+                      : single + ", so the order of these two is not established.");
+    if (!separated) {
+      const auto seeds_of = [&](double b) {
+        return by_seed[key_of(StudyAxis::kInputScale, format_exact(b), size)];
+      };
+      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first));
+    }
+    out << "\n";
   }
   std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order
   if (best_b.size() >= 2) {
@@ -425,8 +481,15 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
                            found[0].second.high < found[1].second.low;
     all_schedules_separated = all_schedules_separated && separated;
     out << "- " << size << " px, schedule functions at b = 1: the best is " << found[0].first->label
-        << " (FID " << fixed(found[0].second.mean, 1) << ")"
-        << (separated ? "" : ", not separated from the next by the spread over seeds") << ".\n";
+        << " (FID " << fixed(found[0].second.mean, 1) << "); the next, " << found[1].first->label
+        << " (FID " << fixed(found[1].second.mean, 1) << "), "
+        << (separated ? "is worse for every seed."
+                      : "is not separated from it by the spread over seeds.");
+    if (!separated) {
+      out << paired_by_seed(by_seed[key_of(found[0].first->axis, found[0].first->value, size)],
+                            by_seed[key_of(found[1].first->axis, found[1].first->value, size)]);
+    }
+    out << "\n";
     best_schedules.push_back(found[0].first->label);
   }
   if (best_schedules.size() >= 2) {

@@ -128,6 +128,38 @@ TEST(Study, AnUnestablishedTrendIsExplainedBySeedSpreadAndModelStrength) {
   EXPECT_FALSE(has(study_conclusion(plan, clear), "Why:"));
 }
 
+TEST(Study, OverlappingSettingsAreComparedSeedBySeed) {
+  const auto b = StudyAxis::kInputScale;
+  const auto fn = StudyAxis::kSchedule;
+  const StudyPlan plan = plan_of({32});
+  // Seed 1 is 40 lower than seed 0 for every setting: the ranges overlap, yet b = 0.5 is lower
+  // than b = 1 at both seeds, and cosine lower than 1 - t (the b = 1 cell) at one of two.
+  const std::vector<CellResult> results = {
+      done(32, b, "1", 0, 150),   done(32, b, "1", 1, 110),       done(32, b, "0.5", 0, 145),
+      done(32, b, "0.5", 1, 100), done(32, fn, "cosine", 0, 130), done(32, fn, "cosine", 1, 112)};
+  const std::string text = study_conclusion(plan, results);
+  EXPECT_TRUE(has(text,
+                  "overlaps it within the spread over seeds, so the order of these two is not "
+                  "established. Paired by seed (the cells of one seed share initialisation, data "
+                  "order and noise draws), the best is lower at 2 of 2 seeds (the next minus the "
+                  "best: +5.0 and +10.0); were the two equally good, all 2 seeds would agree "
+                  "with probability 0.500 (either way), so this many seeds cannot establish the "
+                  "order."))
+      << text;
+  // Schedule functions at b = 1: cosine 121 against simple_linear 130, split by seed.
+  EXPECT_TRUE(has(text,
+                  "32 px, schedule functions at b = 1: the best is cosine (FID 121.0); the next, "
+                  "simple_linear (1 - t) (FID 130.0), is not separated from it by the spread over "
+                  "seeds. Paired by seed (the cells of one seed share initialisation, data order "
+                  "and noise draws), the best is lower at 1 of 2 seeds (the next minus the best: "
+                  "+20.0 and -2.0).\n"))
+      << text;
+  // Separated settings need no pairing.
+  const std::vector<CellResult> clear = {done(32, b, "1", 0, 100), done(32, b, "1", 1, 102),
+                                         done(32, b, "0.5", 0, 150), done(32, b, "0.5", 1, 152)};
+  EXPECT_FALSE(has(study_conclusion(plan, clear), "Paired by seed"));
+}
+
 TEST(Study, ACellIsReadFromItsMetricsFile) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-cell";
