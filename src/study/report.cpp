@@ -19,6 +19,7 @@
 #include "noisesched/report/json_lines.h"
 #include "noisesched/schedule/schedule.h"
 #include "noisesched/study/advisor.h"
+#include "noisesched/study/statistics.h"
 
 namespace noisesched {
 namespace {
@@ -284,12 +285,35 @@ SeedFids fid_by_seed(const std::vector<CellResult>& results) {
   return out;
 }
 
+// The seed-block fit of every resolution, over the settings finished at every seed of the plan.
+std::map<int, SeedBlockFit> fit_blocks(const StudyPlan& plan, const SeedFids& by_seed) {
+  std::map<int, SeedBlockFit> out;
+  if (plan.seeds.size() < 2) return out;
+  for (const int size : resolutions_of(plan)) {
+    std::vector<std::vector<double>> table;
+    for (const auto& [key, fids] : by_seed) {
+      if (std::get<2>(key) != size) continue;
+      std::vector<double> row;
+      for (const std::int64_t seed : plan.seeds) {
+        const auto it = fids.find(seed);
+        if (it == fids.end()) break;
+        row.push_back(it->second);
+      }
+      if (row.size() == plan.seeds.size()) table.push_back(std::move(row));
+    }
+    if (table.size() >= 2) out[size] = fit_seed_blocks(table);
+  }
+  return out;
+}
+
 // The best setting against the runner-up, seed by seed. The cells of one seed share the network's
-// initialisation, the data order and the noise draws, so the difference between two of them is
-// the settings' alone; the seeds' ranges above mix that with the randomness shared by every
-// setting of a seed. Empty with fewer than two seeds in common.
+// initialisation, the data order and the noise draws, so their difference is the settings' alone;
+// the seeds' ranges mix it with the shift a seed gives every setting. With the resolution's seed-
+// block fit (`fit`, null when there is none), the mean difference is weighed against the fit's
+// error with Student's t. Empty with fewer than two seeds in common.
 std::string paired_by_seed(const std::map<std::int64_t, double>& best,
-                           const std::map<std::int64_t, double>& next) {
+                           const std::map<std::int64_t, double>& next, const SeedBlockFit* fit,
+                           const std::string& next_name = "the next") {
   std::vector<double> differences;  // runner-up minus best, by seed
   for (const auto& [seed, fid] : best) {
     const auto it = next.find(seed);
@@ -299,23 +323,24 @@ std::string paired_by_seed(const std::map<std::int64_t, double>& best,
   if (n < 2) return "";
   const auto lower =
       std::count_if(differences.begin(), differences.end(), [](double d) { return d > 0; });
+  double mean = 0;
+  for (const double d : differences) mean += d / static_cast<double>(n);
   std::ostringstream out;
-  out << " Paired by seed (the cells of one seed share initialisation, data order and noise "
-         "draws), the best is lower at "
-      << lower << " of " << n << " seeds (the next minus the best: ";
+  out << " Paired by seed, the best is lower at " << lower << " of " << n << " seeds (" << next_name
+      << " minus the best: ";
   for (std::size_t i = 0; i < n; ++i) {
     out << list_separator(i, n) << (differences[i] >= 0 ? "+" : "") << fixed(differences[i], 1);
   }
-  out << ")";
-  if (lower == 0 || static_cast<std::size_t>(lower) == n) {
-    // Sign test: were the two equally good, every seed would favour either with probability 1/2.
-    const double p = std::pow(0.5, static_cast<double>(n - 1));
-    out << "; were the two equally good, all " << n << " seeds would agree with probability "
-        << fixed(p, 3) << " (either way)"
-        << (p > 0.05 ? ", so this many seeds cannot establish the order"
-                     : ", although the best was picked after the fact");
+  // Each difference has the error of two cells: variance 2 sigma^2, over n seeds 2 sigma^2 / n.
+  if (fit != nullptr && fit->sigma > 0 && static_cast<int>(n) == fit->seeds) {
+    const double error = fit->sigma * std::sqrt(2.0 / static_cast<double>(n));
+    const double t = mean / error;
+    out << "; mean " << fixed(mean, 1) << ", " << fixed(t, 2) << " standard errors of "
+        << fixed(error, 1) << ": p = " << fixed(student_t_two_sided_p(t, fit->dof), 3)
+        << ", Student's t with " << fit->dof << (fit->dof == 1 ? " degree" : " degrees")
+        << " of freedom over " << fit->settings << " settings";
   }
-  out << ".";
+  out << ").";
   return out.str();
 }
 
@@ -324,7 +349,7 @@ std::string paired_by_seed(const std::map<std::int64_t, double>& best,
 std::string why_not_established(const StudySummary& fid,
                                 const std::vector<std::pair<int, double>>& gaps,
                                 const std::vector<std::pair<int, double>>& accuracies,
-                                double ceiling) {
+                                double ceiling, const std::map<int, SeedBlockFit>& blocks) {
   double total = 0, widest = 0;
   int settings = 0;
   for (const auto& [key, s] : fid) {
@@ -348,6 +373,28 @@ std::string why_not_established(const StudySummary& fid,
         << " sizes that gap is smaller than the seeds' average span"
         << (below > 0 ? ": there, the training run's randomness is as large as the effect of b."
                       : ".");
+  }
+  if (!blocks.empty()) {
+    // How much of the seeds' span every setting of a seed shares, and the error that remains.
+    std::vector<std::pair<int, double>> shifts, errors;
+    for (const auto& [size, fit] : blocks) {
+      const auto [low, high] = std::minmax_element(fit.seed_shifts.begin(), fit.seed_shifts.end());
+      shifts.emplace_back(size, *high - *low);
+      errors.emplace_back(size, fit.sigma);
+    }
+    out << (settings > 0 ? " " : "- Why: ")
+        << "Part of that span is shared by every setting of a seed: the seeds' mean FIDs over "
+           "the settings of a size differ by ";
+    for (std::size_t i = 0; i < shifts.size(); ++i) {
+      out << list_separator(i, shifts.size()) << fixed(shifts[i].second, 1) << " at "
+          << shifts[i].first << " px";
+    }
+    out << "; with those shifts removed, a cell strays from its setting by ";
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      out << list_separator(i, errors.size()) << fixed(errors[i].second, 1);
+    }
+    out << " FID (standard deviation; the error that the seed-by-seed comparisons are weighed "
+           "against).";
   }
   if (!accuracies.empty()) {
     out << (settings > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
@@ -390,6 +437,11 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   // the best b's class accuracy, per resolution.
   const StudySummary cacc = summarize(results, true);
   SeedFids by_seed = fid_by_seed(results);
+  const std::map<int, SeedBlockFit> blocks = fit_blocks(plan, by_seed);
+  const auto block_of = [&](int size) {
+    const auto it = blocks.find(size);
+    return it == blocks.end() ? nullptr : &it->second;
+  };
   const auto key_of = [](StudyAxis axis, const std::string& value, int size) {
     return std::make_tuple(static_cast<int>(axis), value, size);
   };
@@ -427,7 +479,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
       const auto seeds_of = [&](double b) {
         return by_seed[key_of(StudyAxis::kInputScale, format_exact(b), size)];
       };
-      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first));
+      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first), block_of(size));
     }
     out << "\n";
   }
@@ -461,7 +513,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
       std::sort(accuracies.begin(), accuracies.end());
       double ceiling = -1;
       for (const auto& r : results) ceiling = std::max(ceiling, r.cacc_ceiling);
-      out << why_not_established(fid, gaps, accuracies, ceiling);
+      out << why_not_established(fid, gaps, accuracies, ceiling, blocks);
     }
   }
   // Best schedule per resolution.
@@ -485,9 +537,24 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
         << " (FID " << fixed(found[1].second.mean, 1) << "), "
         << (separated ? "is worse for every seed."
                       : "is not separated from it by the spread over seeds.");
-    if (!separated) {
-      out << paired_by_seed(by_seed[key_of(found[0].first->axis, found[0].first->value, size)],
-                            by_seed[key_of(found[1].first->axis, found[1].first->value, size)]);
+    const auto seeds_of = [&](const Row* row) {
+      return by_seed[key_of(row->axis, row->value, size)];
+    };
+    if (!separated)
+      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first), block_of(size));
+    // The paper's comparison: the best function against 1 - t, the schedule b rescales.
+    const auto linear = std::find_if(found.begin() + 2, found.end(), [](const auto& f) {
+      return f.first->axis == StudyAxis::kInputScale;
+    });
+    if (found[0].first->axis != StudyAxis::kInputScale && linear != found.end()) {
+      const bool apart = found[0].second.count >= 2 && linear->second.count >= 2 &&
+                         found[0].second.high < linear->second.low;
+      out << " Against " << linear->first->label << " (FID " << fixed(linear->second.mean, 1)
+          << "), " << (apart ? "worse for every seed." : "not separated by the spread over seeds.");
+      if (!apart) {
+        out << paired_by_seed(seeds_of(found[0].first), seeds_of(linear->first), block_of(size),
+                              "1 - t");
+      }
     }
     out << "\n";
     best_schedules.push_back(found[0].first->label);
@@ -634,7 +701,11 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
      << features << (extractors.size() > 1 ? " (several extractors: the FIDs do not compare)" : "")
      << ". Tables give the mean FID over seeds "
         "± half the range between seeds (class accuracy in brackets); the lowest mean of each "
-        "column is in bold.\n\n";
+        "column is in bold. Where the seeds' ranges of two settings overlap, the conclusion "
+        "compares them seed by seed: the cells of one seed share the network's initialisation, "
+        "the data order and the noise draws, and the standard error of a mean difference comes "
+        "from fitting FID = setting's mean + seed's shift to every setting of the resolution "
+        "(p by Student's t, before allowing for the best having been picked as the lowest).\n\n";
   md << "## Conclusion\n\n" << study_conclusion(plan, results) << "\n";
   if (!plan.input_scales.empty()) {
     md << "## FID by input scale b (gamma = 1 - t) and resolution\n\n"

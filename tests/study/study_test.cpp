@@ -114,6 +114,20 @@ TEST(Study, AnUnestablishedTrendIsExplainedBySeedSpreadAndModelStrength) {
                   "best two b lie 8.0 apart at 32 px and 40.0 apart at 64 px. At 1 of the 2 "
                   "sizes that gap is smaller than the seeds' average span"))
       << text;
+  // Seed shifts: 32 px seed means 105 and 103, residuals +-9 (1 degree of freedom: sigma 18);
+  // 64 px exactly additive (sigma 0, shifts +-2).
+  EXPECT_TRUE(has(text,
+                  "Part of that span is shared by every setting of a seed: the seeds' mean FIDs "
+                  "over the settings of a size differ by 2.0 at 32 px and 4.0 at 64 px; with "
+                  "those shifts removed, a cell strays from its setting by 18.0 and 0.0 FID "
+                  "(standard deviation; the error that the seed-by-seed comparisons are weighed "
+                  "against)."))
+      << text;
+  // 32 px, b = 1 against 0.5 by seed: -10 and +26, mean 8 against a standard error of 18.
+  EXPECT_TRUE(has(text,
+                  "(the next minus the best: -10.0 and +26.0; mean 8.0, 0.44 standard errors of "
+                  "18.0: p = 0.734, Student's t with 1 degree of freedom over 2 settings)."))
+      << text;
   // The best b's class accuracy: 65% at 32 px (b = 1), 45% at 64 px (b = 0.5): falling.
   EXPECT_TRUE(has(text,
                   "recognised as their class by the classifier 65% of the time at 32 px and "
@@ -132,28 +146,46 @@ TEST(Study, OverlappingSettingsAreComparedSeedBySeed) {
   const auto b = StudyAxis::kInputScale;
   const auto fn = StudyAxis::kSchedule;
   const StudyPlan plan = plan_of({32});
-  // Seed 1 is 40 lower than seed 0 for every setting: the ranges overlap, yet b = 0.5 is lower
-  // than b = 1 at both seeds, and cosine lower than 1 - t (the b = 1 cell) at one of two.
+  // Seed 1 is about 40 lower than seed 0 for every setting: the ranges overlap, yet b = 0.5 is
+  // lower than b = 1 at both seeds, and cosine lower than 1 - t (the b = 1 cell) at one of two.
+  // The seed-block fit over the three settings (SciPy: sigma 10.157, t = 7.5 / sigma, 2 degrees of
+  // freedom) weighs the mean differences.
   const std::vector<CellResult> results = {
       done(32, b, "1", 0, 150),   done(32, b, "1", 1, 110),       done(32, b, "0.5", 0, 145),
       done(32, b, "0.5", 1, 100), done(32, fn, "cosine", 0, 130), done(32, fn, "cosine", 1, 112)};
   const std::string text = study_conclusion(plan, results);
   EXPECT_TRUE(has(text,
                   "overlaps it within the spread over seeds, so the order of these two is not "
-                  "established. Paired by seed (the cells of one seed share initialisation, data "
-                  "order and noise draws), the best is lower at 2 of 2 seeds (the next minus the "
-                  "best: +5.0 and +10.0); were the two equally good, all 2 seeds would agree "
-                  "with probability 0.500 (either way), so this many seeds cannot establish the "
-                  "order."))
+                  "established. Paired by seed, the best is lower at 2 of 2 seeds (the next "
+                  "minus the best: +5.0 and +10.0; mean 7.5, 0.74 standard errors of 10.2: "
+                  "p = 0.537, Student's t with 2 degrees of freedom over 3 settings)."))
       << text;
   // Schedule functions at b = 1: cosine 121 against simple_linear 130, split by seed.
   EXPECT_TRUE(has(text,
                   "32 px, schedule functions at b = 1: the best is cosine (FID 121.0); the next, "
                   "simple_linear (1 - t) (FID 130.0), is not separated from it by the spread over "
-                  "seeds. Paired by seed (the cells of one seed share initialisation, data order "
-                  "and noise draws), the best is lower at 1 of 2 seeds (the next minus the best: "
-                  "+20.0 and -2.0).\n"))
+                  "seeds. Paired by seed, the best is lower at 1 of 2 seeds (the next minus the "
+                  "best: +20.0 and -2.0; mean 9.0, 0.89 standard errors of 10.2: p = 0.469, "
+                  "Student's t with 2 degrees of freedom over 3 settings).\n"))
       << text;
+  // With a third function best, it is also compared with 1 - t, the schedule b rescales
+  // (SciPy over the four settings: sigma 9.719, 3 degrees of freedom).
+  StudyPlan three = plan;
+  three.schedules = {"cosine", "sigmoid@0,3,0.7"};
+  std::vector<CellResult> more = results;
+  more.push_back(done(32, fn, "sigmoid@0,3,0.7", 0, 125));
+  more.push_back(done(32, fn, "sigmoid@0,3,0.7", 1, 105));
+  const std::string third = study_conclusion(three, more);
+  EXPECT_TRUE(has(third,
+                  "the best is sigmoid@0,3,0.7 (FID 115.0); the next, cosine (FID 121.0), is not "
+                  "separated from it by the spread over seeds. Paired by seed, the best is lower "
+                  "at 2 of 2 seeds (the next minus the best: +5.0 and +7.0; mean 6.0, 0.62 "
+                  "standard errors of 9.7: p = 0.581, Student's t with 3 degrees of freedom over "
+                  "4 settings). Against simple_linear (1 - t) (FID 130.0), not separated by the "
+                  "spread over seeds. Paired by seed, the best is lower at 2 of 2 seeds (1 - t "
+                  "minus the best: +25.0 and +5.0; mean 15.0, 1.54 standard errors of 9.7: "
+                  "p = 0.220"))
+      << third;
   // Separated settings need no pairing.
   const std::vector<CellResult> clear = {done(32, b, "1", 0, 100), done(32, b, "1", 1, 102),
                                          done(32, b, "0.5", 0, 150), done(32, b, "0.5", 1, 152)};
