@@ -575,7 +575,8 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
 void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& results,
                         const std::string& command) {
   const fs::path report(plan.report);
-  const fs::path figures = report.parent_path() / "figures" / "study";
+  // Beside the report, in a folder named after it: docs/study.md -> docs/figures/study/.
+  const fs::path figures = report.parent_path() / "figures" / report.stem();
   create_directories(figures.string());
   const std::vector<int> sizes = resolutions_of(plan);
   const StudySummary fid = summarize(results, false);

@@ -266,6 +266,14 @@ TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
   const StudyPlan gpu = load_study(folder + "gpu.toml");
   EXPECT_EQ(gpu.cells().size(), 99u);
   EXPECT_EQ(gpu.cells().front().config.train.device, "cuda");
+  // The longer 128 px study: 4 settings x 2 seeds at four times the steps, its own report.
+  const StudyPlan longer = load_study(folder + "cpu128_long.toml");
+  const auto long_cells = longer.cells();
+  EXPECT_EQ(long_cells.size(), 8u);
+  EXPECT_EQ(long_cells.back().id, "r128_sigmoid@0,3,0.7_s1");
+  for (const auto& cell : long_cells) EXPECT_EQ(cell.config.train.steps, 2800) << cell.id;
+  EXPECT_NE(longer.report, cpu.report);
+  EXPECT_NE(longer.out_dir, cpu.out_dir);
 }
 
 }  // namespace

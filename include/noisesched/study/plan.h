@@ -10,7 +10,7 @@
 //
 //   [study]
 //   out_dir = "runs/study"           # cells: <out_dir>/cells/<id>/ (a normal run folder)
-//   report = "docs/study.md"         # the generated report; figures beside it in figures/study/
+//   report = "docs/study.md"         # the generated report; figures beside it in figures/<stem>/
 //   seeds = [0, 1]
 //   input_scales = [1, 0.7, 0.5, 0.35, 0.25]
 //   schedules = ["cosine", "sigmoid@-3,3,0.9"]

@@ -47,8 +47,8 @@ StudySummary summarize_fid(const std::vector<CellResult>& results);
 // The conclusion the numbers support, in sentences (markdown).
 std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results);
 
-// Writes plan.report (markdown) and its figures (<report folder>/figures/study/*.png), atomically.
-// `command` is the command line that produced it, quoted in the report.
+// Writes plan.report (markdown) and its figures (<report folder>/figures/<report stem>/*.png),
+// atomically. `command` is the command line that produced it, quoted in the report.
 void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& results,
                         const std::string& command);
 
