@@ -20,6 +20,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Throws when a list of the study file names a value twice: its cells would share a run folder.
+template <typename T, typename Show>
+void reject_repeats(const std::vector<T>& items, const std::string& where, Show show) {
+  for (std::size_t i = 1; i < items.size(); ++i) {
+    if (std::find(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(i), items[i]) !=
+        items.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw Error(where + ": " + show(items[i]) + " is listed twice");
+    }
+  }
+}
+
 std::string type_name(const toml::node& node) {
   std::ostringstream text;
   text << node.type();
@@ -121,6 +132,8 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
             plan.seeds.clear();
             for (const auto& item : r.array(name, value))
               plan.seeds.push_back(r.integer(name, item));
+            reject_repeats(plan.seeds, r.where + name,
+                           [](std::int64_t seed) { return "seed " + std::to_string(seed); });
           } else if (key == "input_scales") {
             for (const auto& item : r.array(name, value)) {
               const double b = r.number(name, item);
@@ -130,8 +143,12 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
               }
               plan.input_scales.push_back(b);
             }
+            reject_repeats(plan.input_scales, r.where + name,
+                           [](double b) { return "b = " + format_exact(b); });
           } else if (key == "schedules") {
             plan.schedules = r.texts(name, value);
+            reject_repeats(plan.schedules, r.where + name,
+                           [](const std::string& spec) { return "'" + spec + "'"; });
             for (const auto& spec : plan.schedules) {
               try {
                 Schedule::parse(spec);

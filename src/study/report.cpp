@@ -375,26 +375,29 @@ std::string why_not_established(const StudySummary& fid,
                       : ".");
   }
   if (!blocks.empty()) {
-    // How much of the seeds' span every setting of a seed shares, and the error that remains.
-    std::vector<std::pair<int, double>> shifts, errors;
+    // How much of the seeds' span is a shift every setting of a seed shares (and whether the
+    // F test tells it from the error), and the error that remains.
+    out << (settings > 0 ? " " : "- Why: ")
+        << "Some of that span can be a shift that a seed gives every setting of a size: the "
+           "seeds' mean FIDs over the settings differ by ";
+    std::size_t i = 0;
     for (const auto& [size, fit] : blocks) {
       const auto [low, high] = std::minmax_element(fit.seed_shifts.begin(), fit.seed_shifts.end());
-      shifts.emplace_back(size, *high - *low);
-      errors.emplace_back(size, fit.sigma);
+      out << list_separator(i++, blocks.size()) << fixed(*high - *low, 1) << " at " << size
+          << " px";
+      if (std::isfinite(fit.seed_shift_p)) out << " (p = " << fixed(fit.seed_shift_p, 3) << ")";
     }
-    out << (settings > 0 ? " " : "- Why: ")
-        << "Part of that span is shared by every setting of a seed: the seeds' mean FIDs over "
-           "the settings of a size differ by ";
-    for (std::size_t i = 0; i < shifts.size(); ++i) {
-      out << list_separator(i, shifts.size()) << fixed(shifts[i].second, 1) << " at "
-          << shifts[i].first << " px";
+    const bool tested = std::any_of(blocks.begin(), blocks.end(), [](const auto& b) {
+      return std::isfinite(b.second.seed_shift_p);
+    });
+    out << (tested ? ", where p is the chance of shifts this large from the error alone (F test)"
+                   : "")
+        << "; with the shifts removed, a cell strays from its setting's mean by ";
+    i = 0;
+    for (const auto& [size, fit] : blocks) {
+      out << list_separator(i++, blocks.size()) << fixed(fit.sigma, 1) << " at " << size << " px";
     }
-    out << "; with those shifts removed, a cell strays from its setting by ";
-    for (std::size_t i = 0; i < errors.size(); ++i) {
-      out << list_separator(i, errors.size()) << fixed(errors[i].second, 1);
-    }
-    out << " FID (standard deviation; the error that the seed-by-seed comparisons are weighed "
-           "against).";
+    out << " (standard deviation; the error the seed-by-seed comparisons are weighed against).";
   }
   if (!accuracies.empty()) {
     out << (settings > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
@@ -706,7 +709,9 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
         "compares them seed by seed: the cells of one seed share the network's initialisation, "
         "the data order and the noise draws, and the standard error of a mean difference comes "
         "from fitting FID = setting's mean + seed's shift to every setting of the resolution "
-        "(p by Student's t, before allowing for the best having been picked as the lowest).\n\n";
+        "(p by Student's t). The pairs are chosen from the data, so p is not calibrated: too "
+        "large for the best against the next (the closest of all), too small for the best "
+        "against 1 - t.\n\n";
   md << "## Conclusion\n\n" << study_conclusion(plan, results) << "\n";
   if (!plan.input_scales.empty()) {
     md << "## FID by input scale b (gamma = 1 - t) and resolution\n\n"

@@ -1,6 +1,7 @@
 // The settings x seeds comparison of the study (see statistics.h).
 #include "noisesched/study/statistics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -49,11 +50,21 @@ double incomplete_beta(double a, double b, double x) {
 
 }  // namespace
 
+double f_upper_p(double f, double d1, double d2) {
+  if (!(d1 >= 1) || !(d2 >= 1)) {
+    throw Error("the F distribution needs degrees of freedom >= 1, got " + std::to_string(d1) +
+                " and " + std::to_string(d2));
+  }
+  if (std::isnan(f)) return std::numeric_limits<double>::quiet_NaN();
+  if (f <= 0) return 1;
+  return incomplete_beta(d2 / 2, d1 / 2, d2 / (d2 + d1 * f));
+}
+
 double student_t_two_sided_p(double t, double dof) {
-  if (!(dof >= 1))
+  if (!(dof >= 1)) {
     throw Error("Student's t needs at least 1 degree of freedom, got " + std::to_string(dof));
-  if (std::isnan(t)) return std::numeric_limits<double>::quiet_NaN();
-  return incomplete_beta(dof / 2, 0.5, dof / (dof + t * t));
+  }
+  return f_upper_p(t * t, 1, dof);
 }
 
 SeedBlockFit fit_seed_blocks(const std::vector<std::vector<double>>& fid) {
@@ -87,7 +98,21 @@ SeedBlockFit fit_seed_blocks(const std::vector<std::vector<double>>& fid) {
   fit.seeds = static_cast<int>(seeds);
   fit.dof = static_cast<int>((settings - 1) * (seeds - 1));
   fit.sigma = std::sqrt(squares / fit.dof);
-  for (const double m : seed_means) fit.seed_shifts.push_back(m - overall);
+  double largest = 0;
+  for (const auto& row : fid) {
+    for (const double v : row) largest = std::max(largest, std::abs(v));
+  }
+  if (fit.sigma <= 1e-9 * largest) fit.sigma = 0;  // rounding, not error
+  double shift_squares = 0;
+  for (const double m : seed_means) {
+    fit.seed_shifts.push_back(m - overall);
+    shift_squares += static_cast<double>(settings) * (m - overall) * (m - overall);
+  }
+  fit.seed_shift_p =
+      fit.sigma > 0
+          ? f_upper_p(shift_squares / static_cast<double>(seeds - 1) / (fit.sigma * fit.sigma),
+                      static_cast<double>(seeds - 1), fit.dof)
+          : std::numeric_limits<double>::quiet_NaN();
   return fit;
 }
 

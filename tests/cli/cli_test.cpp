@@ -828,6 +828,10 @@ TEST(CliStudy, BadStudyFilesNameTheKey) {
       {"[study]\nsteps = 0\n", "study.steps: expected an integer >= 1, got 0"},
       {"[study]\ninput_scales = [0]\n", "study.input_scales: every b must be a finite number > 0"},
       {"[study]\nschedules = [\"cosin\"]\n", "study.schedules: "},
+      {"[study]\nseeds = [0, 1, 0]\n", "study.seeds: seed 0 is listed twice"},
+      {"[study]\ninput_scales = [1, 0.5, 0.50]\n", "study.input_scales: b = 0.5 is listed twice"},
+      {"[study]\nschedules = [\"cosine\", \"cosine\"]\n",
+       "study.schedules: 'cosine' is listed twice"},
       {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n", "no [[resolution]] given"},
       {"[study]\nsteps = 2\nschedules = [\"cosine\"]\n[eval]\nrecipe = \"ddim steps=0\"\n"
        "[[resolution]]\nsize = 8\nconfig = \"tiny.toml\"\n",

@@ -116,12 +116,15 @@ TEST(Study, AnUnestablishedTrendIsExplainedBySeedSpreadAndModelStrength) {
       << text;
   // Seed shifts: 32 px seed means 105 and 103, residuals +-9 (1 degree of freedom: sigma 18);
   // 64 px exactly additive (sigma 0, shifts +-2).
+  // (SciPy: the F test of the 32 px shifts, f.sf(1 / 9, 1, 1) = 0.930; none at 64 px.)
   EXPECT_TRUE(has(text,
-                  "Part of that span is shared by every setting of a seed: the seeds' mean FIDs "
-                  "over the settings of a size differ by 2.0 at 32 px and 4.0 at 64 px; with "
-                  "those shifts removed, a cell strays from its setting by 18.0 and 0.0 FID "
-                  "(standard deviation; the error that the seed-by-seed comparisons are weighed "
-                  "against)."))
+                  "Some of that span can be a shift that a seed gives every setting of a size: "
+                  "the seeds' mean FIDs over the settings differ by 2.0 at 32 px (p = 0.930) "
+                  "and 4.0 at 64 px, where p is the chance of shifts this large from the error "
+                  "alone (F test); with the shifts removed, a cell strays from its setting's mean "
+                  "by 18.0 at 32 px and "
+                  "0.0 at 64 px (standard deviation; the error the seed-by-seed comparisons are "
+                  "weighed against)."))
       << text;
   // 32 px, b = 1 against 0.5 by seed: -10 and +26, mean 8 against a standard error of 18.
   EXPECT_TRUE(has(text,
@@ -186,6 +189,19 @@ TEST(Study, OverlappingSettingsAreComparedSeedBySeed) {
                   "minus the best: +25.0 and +5.0; mean 15.0, 1.54 standard errors of 9.7: "
                   "p = 0.220"))
       << third;
+  // Three seeds: the standard error of a mean difference is sigma sqrt(2 / 3), with
+  // (3 - 1)(3 - 1) degrees of freedom (numpy and SciPy: sigma 9.883, t = 8.333 / 8.069).
+  StudyPlan seeds3 = plan;
+  seeds3.seeds = {0, 1, 2};
+  std::vector<CellResult> with3 = results;
+  with3.push_back(done(32, b, "1", 2, 130));
+  with3.push_back(done(32, b, "0.5", 2, 120));
+  with3.push_back(done(32, fn, "cosine", 2, 140));
+  EXPECT_TRUE(has(study_conclusion(seeds3, with3),
+                  "Paired by seed, the best is lower at 3 of 3 seeds (the next minus the best: "
+                  "+5.0, +10.0 and +10.0; mean 8.3, 1.03 standard errors of 8.1: p = 0.360, "
+                  "Student's t with 4 degrees of freedom over 3 settings)."))
+      << study_conclusion(seeds3, with3);
   // Separated settings need no pairing.
   const std::vector<CellResult> clear = {done(32, b, "1", 0, 100), done(32, b, "1", 1, 102),
                                          done(32, b, "0.5", 0, 150), done(32, b, "0.5", 1, 152)};
