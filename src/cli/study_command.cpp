@@ -46,11 +46,14 @@ double evaluations_per_image(const InferenceRecipe& recipe) {
 }
 
 int dry_run(const StudyPlan& plan, const std::vector<StudyCell>& cells) {
-  // One measured step cost per resolution (its first selected cell: b and the schedule do not
-  // change the network's cost).
+  // One measured step cost per resolution with cells left to run (its first such cell: b and the
+  // schedule do not change the network's cost); finished cells cost nothing to estimate.
+  std::vector<CellResult> results;
+  for (const auto& cell : cells) results.push_back(read_cell_result(cell));
   std::map<int, TrainBenchResult> cost;
-  for (const auto& cell : cells) {
-    if (cost.count(cell.resolution)) continue;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const StudyCell& cell = cells[i];
+    if (results[i].status == CellResult::Status::kDone || cost.count(cell.resolution)) continue;
     TrainBenchOptions options;
     options.warmup_steps = 1;
     options.steps = 3;
@@ -62,13 +65,14 @@ int dry_run(const StudyPlan& plan, const std::vector<StudyCell>& cells) {
   double total = 0;
   int to_run = 0;
   std::cout << "cell  status  steps  estimated minutes (training + final evaluation)\n";
-  for (const auto& cell : cells) {
-    const CellResult r = read_cell_result(cell);
-    const TrainBenchResult& c = cost.at(cell.resolution);
-    const double forward_per_image =
-        c.step_seconds * c.forward_flops_per_example / std::max(c.flops_per_step, 1.0);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const StudyCell& cell = cells[i];
+    const CellResult& r = results[i];
     double minutes = 0;
     if (r.status != CellResult::Status::kDone) {
+      const TrainBenchResult& c = cost.at(cell.resolution);
+      const double forward_per_image =
+          c.step_seconds * c.forward_flops_per_example / std::max(c.flops_per_step, 1.0);
       minutes = ((cell.config.train.steps - r.step) * c.step_seconds +
                  plan.eval_num * evals * forward_per_image) /
                 60;
@@ -82,11 +86,15 @@ int dry_run(const StudyPlan& plan, const std::vector<StudyCell>& cells) {
               << "  " << format_significant(minutes, 3) << "\n";
   }
   std::cout << cells.size() << " cells, " << to_run << " to run: about "
-            << duration_text(total * 60) << " on this machine (step costs:";
-  for (const auto& [size, c] : cost) {
-    std::cout << " " << size << " px " << format_significant(c.step_seconds, 3) << " s";
+            << duration_text(total * 60) << " on this machine";
+  if (!cost.empty()) {
+    std::cout << " (step costs:";
+    for (const auto& [size, c] : cost) {
+      std::cout << " " << size << " px " << format_significant(c.step_seconds, 3) << " s";
+    }
+    std::cout << ")";
   }
-  std::cout << ")\n";
+  std::cout << "\n";
   return 0;
 }
 

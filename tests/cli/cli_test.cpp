@@ -812,6 +812,12 @@ TEST(CliStudy, RunsAGridKeepsFinishedCellsAndWritesTheReport) {
   EXPECT_TRUE(contains(r.output, "cell 4/4 r8_b0.5_s1: done, kept")) << r.output;
   EXPECT_FALSE(contains(r.output, "== cell")) << r.output;
 
+  // With every selected cell done, --dry-run has nothing to estimate and measures nothing.
+  r = run("study --config " + study.string() + " --cells 'r8_*' --dry-run");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "6 cells, 0 to run: about 0m00s on this machine\n")) << r.output;
+  EXPECT_FALSE(contains(r.output, "measuring the step cost")) << r.output;
+
   r = run("study --config " + study.string() + " --cells 'r99_*'");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(contains(r.output, "--cells: 'r99_*' matches no cell")) << r.output;
