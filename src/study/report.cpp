@@ -439,14 +439,17 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   // For the explanation when the finding is not established: the gap between the best two b and
   // the best b's class accuracy, per resolution.
   const StudySummary cacc = summarize(results, true);
-  SeedFids by_seed = fid_by_seed(results);
+  const SeedFids by_seed = fid_by_seed(results);
   const std::map<int, SeedBlockFit> blocks = fit_blocks(plan, by_seed);
   const auto block_of = [&](int size) {
     const auto it = blocks.find(size);
     return it == blocks.end() ? nullptr : &it->second;
   };
-  const auto key_of = [](StudyAxis axis, const std::string& value, int size) {
-    return std::make_tuple(static_cast<int>(axis), value, size);
+  // FID by seed of one setting (none when it has no finished cell).
+  const std::map<std::int64_t, double> no_seeds;
+  const auto seeds_of = [&](StudyAxis axis, const std::string& value, int size) -> const auto& {
+    const auto it = by_seed.find({static_cast<int>(axis), value, size});
+    return it == by_seed.end() ? no_seeds : it->second;
   };
   std::vector<std::pair<int, double>> gaps, accuracies;
   for (int size : resolutions_of(plan)) {
@@ -479,10 +482,10 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
                         "not established."
                       : single + ", so the order of these two is not established.");
     if (!separated) {
-      const auto seeds_of = [&](double b) {
-        return by_seed[key_of(StudyAxis::kInputScale, format_exact(b), size)];
+      const auto b_seeds = [&](double b) -> const auto& {
+        return seeds_of(StudyAxis::kInputScale, format_exact(b), size);
       };
-      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first), block_of(size));
+      out << paired_by_seed(b_seeds(found[0].first), b_seeds(found[1].first), block_of(size));
     }
     out << "\n";
   }
@@ -540,11 +543,12 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
         << " (FID " << fixed(found[1].second.mean, 1) << "), "
         << (separated ? "is worse for every seed."
                       : "is not separated from it by the spread over seeds.");
-    const auto seeds_of = [&](const Row* row) {
-      return by_seed[key_of(row->axis, row->value, size)];
+    const auto row_seeds = [&](const Row* row) -> const auto& {
+      return seeds_of(row->axis, row->value, size);
     };
-    if (!separated)
-      out << paired_by_seed(seeds_of(found[0].first), seeds_of(found[1].first), block_of(size));
+    if (!separated) {
+      out << paired_by_seed(row_seeds(found[0].first), row_seeds(found[1].first), block_of(size));
+    }
     // The paper's comparison: the best function against 1 - t, the schedule b rescales.
     const auto linear = std::find_if(found.begin() + 2, found.end(), [](const auto& f) {
       return f.first->axis == StudyAxis::kInputScale;
@@ -555,7 +559,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
       out << " Against " << linear->first->label << " (FID " << fixed(linear->second.mean, 1)
           << "), " << (apart ? "worse for every seed." : "not separated by the spread over seeds.");
       if (!apart) {
-        out << paired_by_seed(seeds_of(found[0].first), seeds_of(linear->first), block_of(size),
+        out << paired_by_seed(row_seeds(found[0].first), row_seeds(linear->first), block_of(size),
                               "1 - t");
       }
     }
