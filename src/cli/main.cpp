@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Help and --version exit 0; every command-line mistake exits 2, whatever CLI11's own code
     // for its kind (conversion 104, missing required 106, extras 109, ...).
+    // Mistakes print like every other error (`error: ...`), which scripts and users look for.
+    app.failure_message([](const CLI::App*, const CLI::Error& error) {
+      return "error: " + std::string(error.what()) + "\nRun with --help for more information.\n";
+    });
     return app.exit(e) == 0 ? 0 : 2;
   }
   try {

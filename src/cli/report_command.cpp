@@ -14,7 +14,9 @@ struct ReportCommandOptions {
 };
 
 int run(const ReportCommandOptions& o) {
-  std::cout << "wrote " << write_run_report(o.run, o.out) << "\n";
+  // Written first: "wrote " must not reach the output when writing fails.
+  const std::string path = write_run_report(o.run, o.out);
+  std::cout << "wrote " << path << "\n";
   return 0;
 }
 
