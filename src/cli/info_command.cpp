@@ -1,14 +1,15 @@
-// `noisesched info`: what this build and machine offer (LibTorch, threads, CUDA).
+// `noisesched info`: what this build and machine offer (LibTorch, threads, CUDA, c10d backends).
 #include <iostream>
 
 #include "commands.h"
+#include "noisesched/core/communicator.h"
 #include "noisesched/core/runtime.h"
 
 namespace noisesched::cli {
 
 void add_info_command(CLI::App& app, CommandRunner& runner) {
-  auto* cmd =
-      app.add_subcommand("info", "Show the noisesched and LibTorch versions, threads and devices");
+  auto* cmd = app.add_subcommand(
+      "info", "Show the noisesched and LibTorch versions, threads, devices and c10d backends");
   cmd->callback([&runner] {
     runner = [] {
       const RuntimeInfo info = runtime_info();
@@ -17,7 +18,7 @@ void add_info_command(CLI::App& app, CommandRunner& runner) {
                 << "threads " << info.threads << " of " << info.hardware_threads << "\n"
                 << "CUDA " << (info.cuda_available ? "yes" : "no");
       if (info.cuda_available) std::cout << " (" << info.cuda_devices << " devices)";
-      std::cout << "\n";
+      std::cout << "\nc10d backends " << distributed_backends() << "\n";
       return 0;
     };
   });

@@ -349,6 +349,12 @@ std::string distributed_backends() {
 std::unique_ptr<Communicator> connect(const ProcessPlacement& placement, const c10::Device& device,
                                       double timeout_seconds) {
   if (!placement.distributed()) return single_process();
+  return join_process_group(placement, device, timeout_seconds);
+}
+
+std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placement,
+                                                 const c10::Device& device,
+                                                 double timeout_seconds) {
   if (!(std::isfinite(timeout_seconds) && timeout_seconds > 0)) {
     throw Error("the distributed timeout must be > 0 seconds, got " +
                 format_exact(timeout_seconds));

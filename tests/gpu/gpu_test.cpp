@@ -21,6 +21,7 @@
 #include "noisesched/sampling/generate.h"
 #include "noisesched/train/engine.h"
 #include "shell_util.h"
+#include "train/process_group_check.h"
 
 namespace noisesched {
 namespace {
@@ -257,6 +258,17 @@ TEST(Gpu, TrainSampleAndEvaluateThroughTheProgram) {
           "--steps 10 --num 20 --metrics fid --extractor " + extractor + " --cache " +
           (folder / "cache").string());
   EXPECT_NE(scores.find("FID "), std::string::npos) << scores;
+}
+
+// NCCL on the one GPU this test has: a process group of one runs every collective of the seam
+// on CUDA tensors (several GPUs: docs/distributed.md).
+TEST(Gpu, NcclGroupOfOneRunsEveryCollective) {
+  REQUIRE_CUDA();
+  if (distributed_backends().find("nccl") == std::string::npos) {
+    FAIL() << "this build has no NCCL (c10d backends: " << distributed_backends()
+           << "); see the configure step's c10d line";
+  }
+  testing::expect_a_group_of_one_works(c10::Device(c10::kCUDA, 0), "nccl");
 }
 
 }  // namespace

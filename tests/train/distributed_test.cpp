@@ -21,6 +21,7 @@
 #include "noisesched/common/launch.h"
 #include "noisesched/train/checkpoint.h"
 #include "shell_util.h"
+#include "train/process_group_check.h"
 
 namespace noisesched {
 namespace {
@@ -330,6 +331,11 @@ TEST_F(DistributedTest, SigintStopsEveryProcessAfterTheSameStepWithOneCheckpoint
   EXPECT_EQ(load_checkpoint(run("interrupted").string()).step, step);
   ASSERT_EQ(train(path, {"--resume", "--nproc", "2", "--stop-after", "1"}), 0) << read_text(log());
   EXPECT_EQ(load_checkpoint(run("interrupted").string()).step, step + 1);
+}
+
+// The Gloo group itself, without a second process: every collective of the seam on one rank.
+TEST(ProcessGroup, AGlooGroupOfOneRunsEveryCollective) {
+  testing::expect_a_group_of_one_works(c10::Device(c10::kCPU), "gloo");
 }
 
 }  // namespace

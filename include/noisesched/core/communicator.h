@@ -76,6 +76,11 @@ std::unique_ptr<Communicator> single_process();
 std::unique_ptr<Communicator> connect(const ProcessPlacement& placement, const c10::Device& device,
                                       double timeout_seconds);
 
+// The process group itself, whatever the number of processes: connect() without its shortcut for
+// one process. A group of one exercises a backend end to end on one machine (NCCL on one GPU).
+std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placement,
+                                                 const c10::Device& device, double timeout_seconds);
+
 // Which backends this build has: "gloo", "gloo, nccl", or "none".
 std::string distributed_backends();
 
