@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,39 @@ inline ShellResult run_shell(const std::string& command_line) {
   const int status = ::pclose(pipe);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// A Python that imports every module of `modules` (space-separated, e.g. "numpy scipy"), for
+// tests that use one as an independent reference: NOISESCHED_TEST_PYTHON when set (that one or
+// none), else Debian's /usr/bin/python3, else the first python3 on PATH. Empty when none has
+// them; `tried` then says which Pythons were asked and what they lacked, for GTEST_SKIP().
+inline std::string python_with(const std::string& modules, std::string* tried = nullptr) {
+  std::vector<std::string> candidates;
+  if (const char* chosen = std::getenv("NOISESCHED_TEST_PYTHON"); chosen != nullptr && *chosen) {
+    candidates.push_back(chosen);
+  } else {
+    candidates = {"/usr/bin/python3", "python3"};
+  }
+  std::string imports;
+  for (std::size_t start = 0; start < modules.size();) {
+    std::size_t end = modules.find(' ', start);
+    if (end == std::string::npos) end = modules.size();
+    if (end > start) imports += (imports.empty() ? "" : ", ") + modules.substr(start, end - start);
+    start = end + 1;
+  }
+  std::string report;
+  for (const auto& python : candidates) {
+    const ShellResult r = run_shell(python + " -c 'import " + imports + "'");
+    if (r.status == 0) return python;
+    std::string reason = r.output.empty() ? "not found" : r.output;
+    const std::size_t last = reason.find_last_not_of('\n');
+    reason = reason.substr(
+        reason.rfind('\n', last) == std::string::npos ? 0 : reason.rfind('\n', last) + 1,
+        last == std::string::npos ? std::string::npos : last + 1);
+    report += (report.empty() ? "" : "; ") + python + ": " + reason;
+  }
+  if (tried != nullptr) *tried = "no Python imports " + imports + " (" + report + ")";
+  return "";
 }
 
 // Starts args[0] (a path) with `args`, `extra_env` ("NAME=value") added to this process's

@@ -18,6 +18,7 @@
 #include "noisesched/eval/evaluate.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/io/safetensors.h"
+#include "shell_util.h"
 #include "test_util.h"
 
 namespace noisesched {
@@ -29,7 +30,10 @@ namespace fs = std::filesystem;
 // class probabilities on the same byte images.
 void expect_parity_with_python(const std::string& variant, const std::string& kind) {
   const fs::path folder = testing::fresh_folder("inception-" + variant);
-  const std::string command = "/usr/bin/python3 " + std::string(NOISESCHED_TEST_DIR) +
+  std::string tried;
+  const std::string python = testing::python_with("torch torchvision", &tried);
+  if (python.empty()) GTEST_SKIP() << tried;
+  const std::string command = python + " " + std::string(NOISESCHED_TEST_DIR) +
                               "/eval/inception_reference.py " + folder.string() + " " + variant;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   const SafetensorsContent io = load_safetensors((folder / "io.safetensors").string());

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "noisesched/io/safetensors.h"
+#include "shell_util.h"
 #include "test_util.h"
 
 namespace noisesched {
@@ -71,6 +72,9 @@ TEST(Fid, NearlySingularCovariancesStayFiniteAndNonNegative) {
 
 // SciPy's sqrtm on random feature sets, well and badly conditioned.
 TEST(Fid, AgreesWithAnIndependentScipyComputation) {
+  std::string tried;
+  const std::string python = testing::python_with("numpy scipy", &tried);
+  if (python.empty()) GTEST_SKIP() << tried;
   const auto folder = std::filesystem::temp_directory_path() / "noisesched-test-fid";
   std::filesystem::create_directories(folder);
   struct Case {
@@ -86,7 +90,7 @@ TEST(Fid, AgreesWithAnIndependentScipyComputation) {
         (folder / ("features_" + std::to_string(c.d) + ".safetensors")).string();
     save_safetensors(path, {{"a", a}, {"b", b}});
     const std::string command =
-        "/usr/bin/python3 " + std::string(NOISESCHED_TEST_DIR) + "/eval/fid_reference.py " + path;
+        python + " " + std::string(NOISESCHED_TEST_DIR) + "/eval/fid_reference.py " + path;
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
     ASSERT_TRUE(pipe) << command;
     char buffer[128] = {0};

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "noisesched/common/error.h"
+#include "shell_util.h"
 #include "test_util.h"
 
 namespace noisesched {
@@ -60,7 +61,10 @@ TEST(Safetensors, AnIndependentReaderSeesTheSameTensors) {
   save_safetensors(path, {{"layer.weight", weights}, {"counts", counts}, {"h", halves}},
                    {{"kind", "model"}});
   const std::string json_path = path + ".json";
-  const std::string command = "/usr/bin/python3 " + std::string(NOISESCHED_TEST_DIR) +
+  std::string tried;
+  const std::string python = testing::python_with("numpy", &tried);
+  if (python.empty()) GTEST_SKIP() << tried;
+  const std::string command = python + " " + std::string(NOISESCHED_TEST_DIR) +
                               "/io/read_safetensors.py " + path + " > " + json_path;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream in(json_path);

@@ -14,8 +14,11 @@ namespace {
 
 TEST(ReferenceModels, PyTorchModelsHaveTheParameterCountsOfTheCppModels) {
   const std::string root = std::string(NOISESCHED_TEST_DIR) + "/..";
-  const auto result = testing::run_shell("/usr/bin/python3 " + root +
-                                         "/bench/reference/compare.py --counts --threads 1");
+  std::string tried;
+  const std::string python = testing::python_with("torch", &tried);
+  if (python.empty()) GTEST_SKIP() << tried;
+  const auto result =
+      testing::run_shell(python + " " + root + "/bench/reference/compare.py --counts --threads 1");
   ASSERT_EQ(result.status, 0) << result.output;
   const auto counts = nlohmann::json::parse(result.output);
   ASSERT_EQ(counts.size(), 3u) << result.output;
