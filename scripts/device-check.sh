@@ -1,43 +1,59 @@
 #!/usr/bin/env bash
 # The GPU half of noisesched's checks, in one command, on a machine with an NVIDIA GPU and a
-# PyTorch 2.x with CUDA (docs/performance.md, "On a GPU"):
-#   1. builds against that PyTorch's LibTorch (build-gpu/), with the Debian packages fetched
+# PyTorch 2.x with CUDA (docs/performance.md, "On a GPU"). Stages, what matters first:
+#   1. build against that PyTorch's LibTorch (build-gpu/), with the Debian packages fetched
 #      beforehand into .devdeps/ by scripts/device-deps.sh (such machines reach no registry);
-#   2. runs the `gpu` tests (CUDA against the CPU, bf16 against fp32, the program on CUDA) and the
-#      `tensor` suite on this LibTorch;
-#   3. benchmarks the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
-#      classes): `bench train` in bf16 and tf32, its model FLOP utilisation against the device's
-#      measured and nominal dense bf16 rates, the loader (`bench data`) against that consumption,
-#      `bench sample`, and the same model in PyTorch eager and under torch.compile
-#      (bench/reference/compare.py).
-# Every figure goes to OUT (default out/device-check): device-check.log, gpu-tests.log,
-# tensor-tests.log, peak.json, bench-*.json (train, data, sample), compare.json, summary.md. Budget: under 8 minutes on an H200 (each stage prints
-# its start time; a stage that fails is reported and the rest still run).
+#      the configure logs are kept;
+#   2. runtime: one C++ runtime in the program (scripts/check-runtime.sh: libraries, RPATH, where
+#      every standard-library and exception symbol binds) and a throw/catch/remove_all probe
+#      linked like it, run without and with the Debian libraries on a process-wide
+#      LD_LIBRARY_PATH (the first GPU run's crash, docs/reliability.md "One C++ runtime");
+#   3. errors: scripts/errors-check.sh (failing commands exit 1 or 2 with an error line);
+#   4. the `gpu` tests (CUDA against the CPU, bf16, the program on CUDA, NCCL on one GPU);
+#   5. benchmarks of the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
+#      classes): `bench train` in bf16 and tf32 with model FLOP utilisation against the device's
+#      measured and nominal dense bf16 rates, `bench sample`, the loader (`bench data`), and the
+#      same model in PyTorch eager and under torch.compile (bench/reference/compare.py);
+#   6. the `tensor` suite on this LibTorch, last, with jobs x threads <= cores.
+# Each stage prints its start time; a failed stage is reported and the rest still run. Budget:
+# about 6 minutes on an H200, build included. Everything goes to OUT (default out/device-check)
+# and into OUT.tar.gz beside it: device-check.log (all output, stage by stage), summary.md,
+# results.json (the benchmarks' JSON), tests.log (both test stages), configure-logs.tar.gz
+# (CMakeCache.txt and CMake's configure logs), runtime.log (stage 2), and at most two more.
 # Usage: scripts/device-check.sh [OUT]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/device-check}
+rm -rf "$out"
 mkdir -p "$out"
 exec > >(tee "$out/device-check.log") 2>&1
 t0=$SECONDS
 failed=()
-stage() { echo "== [$((SECONDS - t0)) s] $*"; }
+stage() { echo "== [$((SECONDS - t0)) s, $(date +%H:%M:%S)] $*"; }
 # Runs a stage; a failure is reported on stderr (never into a file the stage's output goes to).
 check() { "$@" || { echo "!! failed: $*" >&2; failed+=("$*"); }; }
+cores=$(nproc)
+python=$(command -v python3)
 
 stage "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
-                                torch.cuda.get_device_name(0))'
+"$python" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
+                                  torch.cuda.get_device_name(0))'
+echo "python3: $python; /usr/bin/python3: $(/usr/bin/python3 --version 2>&1 || echo none)"
+echo "system: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), $(ldd --version | head -1)," \
+  "libstdc++ $(readlink -f "$(/sbin/ldconfig -p | awk '/libstdc\+\+\.so\.6 / {print $NF; exit}')")"
 # Debian's static libraries (GoogleTest) use the C++11 string ABI, which PyTorch's wheels use
 # from 2.7 on; and LibTorch's CMake files want a CUDA compiler for a CUDA build.
-if ! python3 -c 'import sys, torch; sys.exit(0 if torch.compiled_with_cxx11_abi() else 1)'; then
+if ! "$python" -c 'import sys, torch; sys.exit(0 if torch.compiled_with_cxx11_abi() else 1)'; then
   echo "!! this PyTorch uses the pre-C++11 string ABI (before 2.7): the build would not link"
   exit 1
 fi
 command -v nvcc >/dev/null || echo "note: no nvcc in PATH; LibTorch's CMake files may not find CUDA"
 
 stage "Debian packages from .devdeps"
+# Unpacked for the build only: the program finds the few libraries it links from here through
+# its RPATH (CMake records the folder of every library it links by path), never through a
+# process-wide LD_LIBRARY_PATH, which would also change what every child process loads.
 root=/tmp/noisesched-devroot
 lib=$root/usr/lib/x86_64-linux-gnu
 if [ -d .devdeps ]; then
@@ -48,30 +64,47 @@ else
   echo "no .devdeps/ (run scripts/device-deps.sh where the Debian archive is reachable); using" \
     "what this machine has"
 fi
-export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
-stage "build (LibTorch of $(python3 -c 'import torch; print(torch.__version__)'))"
+stage "build (LibTorch of $("$python" -c 'import torch; print(torch.__version__)'))"
 export NOISESCHED_BUILD_DIR=build-gpu
-if ! scripts/build.sh --torch-from-python --target gpu_test --target tensor_test \
-  -DNOISESCHED_BUILD_BENCHMARKS=OFF \
+build_ok=1
+scripts/build.sh --torch-from-python --target noisesched --target gpu_test --target tensor_test \
+  --target runtime_probe -DNOISESCHED_BUILD_BENCHMARKS=OFF -DNOISESCHED_PYTHON="$python" \
   -DCMAKE_PREFIX_PATH="$root/usr;$lib/cmake;$root/usr/share/cmake" \
-  -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib"; then
-  echo "!! the build failed; nothing else can run"
+  -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib" || build_ok=0
+(cd build-gpu && tar czf "$OLDPWD/$out/configure-logs.tar.gz" CMakeCache.txt \
+  $(ls CMakeFiles/CMakeConfigureLog.yaml CMakeFiles/CMakeError.log CMakeFiles/CMakeOutput.log \
+    2>/dev/null))
+grep -E '^NOISESCHED_(HAVE_[A-Z]+|AUTOCAST_DEVICE_API):' build-gpu/CMakeCache.txt
+if [ "$build_ok" = 0 ]; then
+  echo "!! the build failed; nothing else can run (configure logs: $out/configure-logs.tar.gz)"
+  tar czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
   exit 1
 fi
-grep -E '^NOISESCHED_(HAVE_[A-Z]+|AUTOCAST_DEVICE_API):' build-gpu/CMakeCache.txt
 bin=build-gpu/noisesched
+
+stage "runtime: one C++ runtime in the program"
+{
+  check scripts/check-runtime.sh "$bin" info
+  echo "-- probe, no LD_LIBRARY_PATH:"
+  check build-gpu/tests/runtime_probe
+  echo "-- probe, LD_LIBRARY_PATH=$lib (the Debian libraries process-wide, as before 2026-12-04):"
+  check env LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" build-gpu/tests/runtime_probe
+  echo "-- ldd:"
+  ldd "$bin" | grep -v -E 'nvidia|torch/lib'
+} >"$out/runtime.log" 2>&1
+cat "$out/runtime.log"
+
+stage "errors: failing commands exit 1 or 2 with an error line"
+check scripts/errors-check.sh "$bin"
 
 stage "gpu tests"
 check ctest --test-dir build-gpu -L gpu --output-on-failure --output-log "$out/gpu-tests.log"
-stage "tensor suite on this LibTorch"
-# (ReferenceModels runs Debian's /usr/bin/python3 against the CPU build; not this machine's.)
-check ctest --test-dir build-gpu -L tensor -E ReferenceModels -j 8 --output-on-failure \
-  --output-log "$out/tensor-tests.log"
+echo "c10d backends: $("$bin" info | sed -n 's/^c10d backends *//p')"
 
 stage "synthetic 64 px JPEG classes"
 data=out/device-data/jpg64
-python3 - "$data" <<'PY'
+"$python" - "$data" <<'PY'
 import os, random, sys
 from PIL import Image
 folder = sys.argv[1]
@@ -87,7 +120,7 @@ for c in range(10):
 PY
 
 stage "dense bf16 rate of this device (8192^3 products)"
-python3 - > "$out/peak.json" <<'PY'
+"$python" - > "$out/peak.json" <<'PY'
 import json, torch
 a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
 b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
@@ -117,23 +150,35 @@ for run in "bf16 1024" "tf32 256"; do
   stage "bench train, ImageNet-64 RIN preset, $precision, batch $batch"
   check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" \
     --set "train.precision=$precision" --set "train.batch_size=$batch" --device cuda \
-    --steps 10 --warmup 3 --sgemm-size 8192 --json >"$out/bench-train-$precision.json"
+    --steps 8 --warmup 3 --sgemm-size 8192 --json >"$out/bench-train-$precision.json"
 done
-stage "bench data: the loader against the training consumption above"
-check "$bin" bench data --config configs/imagenet64.toml "${sets[@]}" --set train.batch_size=256 \
-  --workers 1 8 16 --batches 100 --json >"$out/bench-data.json"
 stage "bench sample, bf16"
 check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
   --set train.precision=bf16 --device cuda --batch 256 --recipe "ddim steps=20" \
   --json >"$out/bench-sample-bf16.json"
+stage "bench data: the loader against the training consumption above"
+check "$bin" bench data --config configs/imagenet64.toml "${sets[@]}" --set train.batch_size=256 \
+  --workers 1 8 16 --batches 50 --json >"$out/bench-data.json"
 
 stage "PyTorch eager and torch.compile on the same model, bf16"
-check python3 bench/reference/compare.py --binary "$bin" --models imagenet64 --device cuda \
-  --precision bf16 --compile --steps 10 --warmup 3 --sample-steps 20 --sample-batch 256 \
+check "$python" bench/reference/compare.py --binary "$bin" --models imagenet64 --device cuda \
+  --precision bf16 --compile --steps 8 --warmup 3 --sample-steps 20 --sample-batch 256 \
   "${sets[@]}" --json "$out/compare.json"
+stage "bench train --profile on CUDA, as compare.py --profile calls it"
+check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" --set train.device=cuda \
+  --set train.precision=bf16 --steps 2 --warmup 1 --sgemm-size 1024 --json --profile \
+  >"$out/bench-profile-bf16.json"
+
+stage "tensor suite on this LibTorch"
+# Jobs x threads <= cores: each test gets its share of the cores instead of all of them.
+jobs=$((cores >= 16 ? 4 : 1))
+threads=$((cores / jobs))
+echo "$jobs tests at a time, $threads threads each, on $cores cores"
+check env OMP_NUM_THREADS="$threads" NOISESCHED_TEST_PYTHON="$python" ctest --test-dir build-gpu \
+  -L tensor -j "$jobs" --output-on-failure --output-log "$out/tensor-tests.log"
 
 stage "summary"
-python3 - "$out" <<'PY' | tee "$out/summary.md"
+"$python" - "$out" <<'PY' | tee "$out/summary.md"
 import json, os, sys
 out = sys.argv[1]
 def load(name):
@@ -175,7 +220,17 @@ if compare:
           f"{row['train_ratio']:.2f}), torch.compile {row.get('train_py_compiled_images_per_s', 0):.0f}"
           f" (noisesched / compiled {row.get('train_ratio_compiled', 0):.2f}); sampling "
           f"noisesched / eager {row['sample_ratio']:.2f}")
+# Every benchmark's JSON in one file.
+results = {name[:-5]: load(name) for name in sorted(os.listdir(out)) if name.endswith(".json")}
+with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump(results, f, indent=1)
 PY
 stage "done in $((SECONDS - t0)) s; failed stages: ${#failed[@]}"
 for f in "${failed[@]}"; do echo "  $f"; done
+# At most 8 files: the per-benchmark JSON are in results.json, both test logs in tests.log.
+cat "$out/gpu-tests.log" "$out/tensor-tests.log" >"$out/tests.log" 2>/dev/null
+rm -f "$out"/bench-*.json "$out/peak.json" "$out/compare.json" "$out/gpu-tests.log" \
+  "$out/tensor-tests.log"
+tar czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+echo "files: $(ls "$out" | tr '\n' ' ')-> $out.tar.gz"
 [ ${#failed[@]} -eq 0 ]

@@ -55,7 +55,11 @@ GPU_MODELS = {
 
 
 def run_json(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode != 0:
+        # The program's own `error:` line says why; without it a failure is only a status.
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"compare.py: {' '.join(command)} exited with status {out.returncode}")
     return json.loads(out.stdout)
 
 
