@@ -282,11 +282,13 @@ TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
   const StudyPlan gpu = load_study(folder + "gpu.toml");
   EXPECT_EQ(gpu.cells().size(), 99u);
   EXPECT_EQ(gpu.cells().front().config.train.device, "cuda");
-  // The longer 128 px study: 4 settings x 2 seeds at four times the steps, its own report.
-  const StudyPlan longer = load_study(folder + "cpu128_long.toml");
+  // The longer study: b in {1, 0.5} at 32 and 128 px x 3 seeds at four times the steps, its own
+  // report and a committed results folder.
+  const StudyPlan longer = load_study(folder + "cpu_long.toml");
   const auto long_cells = longer.cells();
-  EXPECT_EQ(long_cells.size(), 8u);
-  EXPECT_EQ(long_cells.back().id, "r128_sigmoid@0,3,0.7_s1");
+  EXPECT_EQ(long_cells.size(), 12u);
+  EXPECT_EQ(long_cells.front().id, "r32_b1_s0");
+  EXPECT_EQ(long_cells.back().id, "r128_b0.5_s2");
   for (const auto& cell : long_cells) EXPECT_EQ(cell.config.train.steps, 2800) << cell.id;
   EXPECT_NE(longer.report, cpu.report);
   EXPECT_NE(longer.out_dir, cpu.out_dir);
