@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(
-  libcli11-dev libtomlplusplus-dev libtomlplusplus3 nlohmann-json3-dev libstb-dev libstb0
+  libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libstb0
   libturbojpeg0-dev libturbojpeg0 libjpeg62-turbo zlib1g-dev zlib1g libgloo-dev
   libgtest-dev libgmock-dev
 )
