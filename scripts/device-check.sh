@@ -9,7 +9,8 @@
 #      linked like it, run without and with the Debian libraries on a process-wide
 #      LD_LIBRARY_PATH (the first GPU run's crash, docs/reliability.md "One C++ runtime");
 #   3. errors: scripts/errors-check.sh (failing commands exit 1 or 2 with an error line);
-#   4. the `gpu` tests (CUDA against the CPU, bf16, the program on CUDA, NCCL on one GPU);
+#   4. the `gpu` tests (CUDA against the CPU, bf16, the program on CUDA, NCCL and Gloo on one
+#      GPU), then `bench train --nproc 2` with both processes on the one GPU over Gloo;
 #   5. benchmarks of the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
 #      classes): `bench train` in bf16 and tf32 with model FLOP utilisation against the device's
 #      measured and nominal dense bf16 rates, `bench sample`, the loader (`bench data`), and the
@@ -118,6 +119,11 @@ for c in range(10):
             small.putdata([tuple(random.randrange(256) for _ in range(3)) for _ in range(64)])
             small.resize((80, 64), Image.BICUBIC).save(path, quality=90)
 PY
+
+stage "distributed: 2 processes sharing the one GPU over Gloo (NCCL wants a GPU per process)"
+check "$bin" bench train --config configs/fmnist32.toml --set data.dataset=folder \
+  --set "data.path=$data" --device cuda --nproc 2 --set train.dist_backend=gloo --steps 5 \
+  --warmup 2
 
 stage "dense bf16 rate of this device (8192^3 products)"
 "$python" - > "$out/peak.json" <<'PY'

@@ -131,7 +131,8 @@ int run(const BenchCommandOptions& options) {
   const ProcessPlacement placement = placement_from_environment(process_environment());
   config.train.device = device_of_process(config.train.device, placement);
   const std::unique_ptr<Communicator> communicator =
-      connect(placement, parse_device(config.train.device), config.train.dist_timeout);
+      connect(placement, parse_device(config.train.device), config.train.dist_timeout,
+              parse_dist_backend(config.train.dist_backend));
   TrainBenchOptions bench = options.bench;
   bench.communicator = communicator.get();
   const TrainBenchResult r = bench_train(config, bench);

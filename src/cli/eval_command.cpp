@@ -91,7 +91,8 @@ int run(const EvalCommandOptions& o) {
                   ": classifier-free guidance needs a class-conditional model");
     }
     reference_data = trained->config.data;
-    communicator = connect(placement, device, trained->config.train.dist_timeout);
+    communicator = connect(placement, device, trained->config.train.dist_timeout,
+                           parse_dist_backend(trained->config.train.dist_backend));
     if (o.resolution != 0 && o.resolution != reference_data.resolution) {
       throw Error("--resolution " + std::to_string(o.resolution) + " disagrees with the model's " +
                   std::to_string(reference_data.resolution) + " (leave it out)");

@@ -37,7 +37,8 @@ int run(const TrainCommandOptions& options) {
   }
   config.train.device = device_of_process(config.train.device, placement);
   const std::unique_ptr<Communicator> communicator =
-      connect(placement, parse_device(config.train.device), config.train.dist_timeout);
+      connect(placement, parse_device(config.train.device), config.train.dist_timeout,
+              parse_dist_backend(config.train.dist_backend));
   TrainRequest request;
   request.config = config;
   request.communicator = communicator.get();

@@ -279,6 +279,8 @@ std::vector<ConfigField> config_fields(Config& c) {
         "seconds a process of a multi-process run waits for the others before it stops with an "
         "error",
         {}, true),
+      F("train", "dist_backend", &c.train.dist_backend, "c10d backend of a multi-process run",
+        dist_backend_names_table().names(), true),
       F("train", "precision", &c.train.precision,
         "arithmetic of the network's passes (weights and optimizer state stay float32)",
         precision_names_table().names(), true),

@@ -53,4 +53,18 @@ Precision parse_precision(std::string_view name) {
 }
 std::string to_string(Precision precision) { return precision_names_table().name(precision); }
 
+const NameTable<DistBackend>& dist_backend_names_table() {
+  static const NameTable<DistBackend> table(
+      "train.dist_backend",
+      {{DistBackend::kAuto, "auto", "NCCL for CUDA, Gloo for the CPU"},
+       {DistBackend::kGloo, "gloo",
+        "Gloo (on CUDA through the host: slower, but several processes may share a GPU)"},
+       {DistBackend::kNccl, "nccl", "NCCL (CUDA only; one GPU per process)"}});
+  return table;
+}
+DistBackend parse_dist_backend(std::string_view name) {
+  return dist_backend_names_table().parse(trim(name));
+}
+std::string to_string(DistBackend backend) { return dist_backend_names_table().name(backend); }
+
 }  // namespace noisesched

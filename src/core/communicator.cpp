@@ -347,14 +347,20 @@ std::string distributed_backends() {
 }
 
 std::unique_ptr<Communicator> connect(const ProcessPlacement& placement, const c10::Device& device,
-                                      double timeout_seconds) {
+                                      double timeout_seconds, DistBackend backend) {
   if (!placement.distributed()) return single_process();
-  return join_process_group(placement, device, timeout_seconds);
+  return join_process_group(placement, device, timeout_seconds, backend);
 }
 
 std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placement,
-                                                 const c10::Device& device,
-                                                 double timeout_seconds) {
+                                                 const c10::Device& device, double timeout_seconds,
+                                                 DistBackend backend) {
+  const bool nccl =
+      backend == DistBackend::kNccl || (backend == DistBackend::kAuto && device.is_cuda());
+  if (nccl && !device.is_cuda()) {
+    throw Error("train.dist_backend = nccl needs a CUDA device (train.device is " + device.str() +
+                "); use gloo or auto on the CPU");
+  }
   if (!(std::isfinite(timeout_seconds) && timeout_seconds > 0)) {
     throw Error("the distributed timeout must be > 0 seconds, got " +
                 format_exact(timeout_seconds));
@@ -369,7 +375,7 @@ std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placeme
                 format_exact(timeout_seconds) + " s: " + reason_of(e));
   }
   try {
-    if (device.is_cuda()) {
+    if (nccl) {
 #if NOISESCHED_HAVE_NCCL
       // Without blocking wait, NCCL's wait() neither blocks nor reports a timeout (a watchdog
       // aborts the process instead); with it, failures reach the same error as Gloo's. The
@@ -391,7 +397,7 @@ std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placeme
 #else
       throw Error(where +
                   "this LibTorch build has no NCCL (c10d ProcessGroupNCCL); multi-process "
-                  "training on CUDA needs a CUDA build of LibTorch");
+                  "training on CUDA needs a CUDA build of LibTorch, or train.dist_backend = gloo");
 #endif
     }
 #if NOISESCHED_HAVE_GLOO
@@ -407,8 +413,10 @@ std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placeme
     options->threads = 2;
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, placement.rank,
                                                              placement.world_size, options);
+    // Gloo reduces CPU tensors: a CUDA run's buckets go through the host and back.
     auto communicator = std::make_unique<C10dCommunicator<c10d::ProcessGroupGloo>>(
-        placement, store, group, "gloo", device, timeout_seconds);
+        placement, store, group, device.is_cuda() ? "gloo through the host" : "gloo",
+        c10::Device(c10::kCPU), timeout_seconds);
     communicator->start_heartbeat();
     return communicator;
 #else

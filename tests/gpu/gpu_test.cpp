@@ -271,5 +271,13 @@ TEST(Gpu, NcclGroupOfOneRunsEveryCollective) {
   testing::expect_a_group_of_one_works(c10::Device(c10::kCUDA, 0), "nccl");
 }
 
+// Gloo on CUDA (train.dist_backend = gloo): buckets go through the host and come back to the GPU,
+// which is what lets several processes share one GPU (NCCL refuses that).
+TEST(Gpu, GlooThroughTheHostRunsEveryCollectiveOnCudaTensors) {
+  REQUIRE_CUDA();
+  testing::expect_a_group_of_one_works(c10::Device(c10::kCUDA, 0), "gloo through the host",
+                                       DistBackend::kGloo);
+}
+
 }  // namespace
 }  // namespace noisesched

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/data_test_util.h"
+#include "noisesched/common/error.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/train/checkpoint.h"
 #include "shell_util.h"
@@ -336,6 +337,20 @@ TEST_F(DistributedTest, SigintStopsEveryProcessAfterTheSameStepWithOneCheckpoint
 // The Gloo group itself, without a second process: every collective of the seam on one rank.
 TEST(ProcessGroup, AGlooGroupOfOneRunsEveryCollective) {
   testing::expect_a_group_of_one_works(c10::Device(c10::kCPU), "gloo");
+  testing::expect_a_group_of_one_works(c10::Device(c10::kCPU), "gloo", DistBackend::kGloo);
+}
+
+TEST(ProcessGroup, NcclOnTheCpuIsRefusedNamingTheKey) {
+  ProcessPlacement placement;
+  placement.master_port = free_local_port();
+  try {
+    join_process_group(placement, c10::Device(c10::kCPU), 5, DistBackend::kNccl);
+    FAIL() << "NCCL on the CPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.dist_backend = nccl needs a CUDA device"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // A process group of one, checked end to end on `device`: all-reduce (a sum over one process is
 // the tensor itself, in buckets of mixed dtypes), broadcast from rank 0, max and gathered rows.
-// Gloo on the CPU (distributed_test), NCCL on one GPU (gpu_test).
+// Gloo on the CPU (distributed_test); NCCL, and Gloo through the host, on one GPU (gpu_test).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -14,10 +14,11 @@
 namespace noisesched::testing {
 
 inline void expect_a_group_of_one_works(const c10::Device& device,
-                                        const std::string& expected_backend) {
+                                        const std::string& expected_backend,
+                                        DistBackend backend = DistBackend::kAuto) {
   ProcessPlacement placement;
   placement.master_port = free_local_port();
-  const auto group = join_process_group(placement, device, 30);
+  const auto group = join_process_group(placement, device, 30, backend);
   EXPECT_EQ(group->rank(), 0);
   EXPECT_EQ(group->world_size(), 1);
   EXPECT_NE(group->describe().find(expected_backend), std::string::npos) << group->describe();

@@ -95,6 +95,7 @@ struct TrainConfig {
   // Several processes (docs/distributed.md): how long one waits for the others in a collective
   // operation before it stops with an error naming what it waited for.
   double dist_timeout = 60;
+  std::string dist_backend = "auto";
   // Arithmetic of the network's passes: fp32 | tf32 | bf16 (config/enums.h, docs/performance.md).
   std::string precision = "fp32";
 };

@@ -37,4 +37,12 @@ const NameTable<Precision>& precision_names_table();
 Precision parse_precision(std::string_view name);
 std::string to_string(Precision precision);
 
+// Which c10d backend a multi-process run talks through (train.dist_backend): auto is NCCL for
+// CUDA and Gloo for the CPU; gloo on CUDA reduces through the host (copies each bucket to the CPU
+// and back), which is slower but lets several processes share one GPU, which NCCL refuses.
+enum class DistBackend { kAuto, kGloo, kNccl };
+const NameTable<DistBackend>& dist_backend_names_table();
+DistBackend parse_dist_backend(std::string_view name);
+std::string to_string(DistBackend backend);
+
 }  // namespace noisesched

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "noisesched/common/launch.h"
+#include "noisesched/config/enums.h"
 
 namespace noisesched {
 
@@ -70,16 +71,19 @@ std::unique_ptr<Communicator> single_process();
 
 // Joins the run `placement` describes (a single-process communicator when it has one process):
 // the rendezvous at master_addr:master_port (rank 0 hosts the store unless the launcher does),
-// then a process group for `device` (Gloo on the CPU, NCCL on CUDA). Waits at most
+// then a process group for `device` (`backend`: auto is Gloo on the CPU and NCCL on CUDA; Gloo
+// on CUDA reduces through the host, so several processes may share a GPU). Waits at most
 // `timeout_seconds` for the others, and every later operation as long. Throws when this build
 // has no backend for the device or the rendezvous fails.
 std::unique_ptr<Communicator> connect(const ProcessPlacement& placement, const c10::Device& device,
-                                      double timeout_seconds);
+                                      double timeout_seconds,
+                                      DistBackend backend = DistBackend::kAuto);
 
 // The process group itself, whatever the number of processes: connect() without its shortcut for
 // one process. A group of one exercises a backend end to end on one machine (NCCL on one GPU).
 std::unique_ptr<Communicator> join_process_group(const ProcessPlacement& placement,
-                                                 const c10::Device& device, double timeout_seconds);
+                                                 const c10::Device& device, double timeout_seconds,
+                                                 DistBackend backend = DistBackend::kAuto);
 
 // Which backends this build has: "gloo", "gloo, nccl", or "none".
 std::string distributed_backends();
