@@ -27,6 +27,7 @@ cd "$(dirname "$0")/.."
 out=${1:-out/device-check}
 rm -rf "$out"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 exec > >(tee "$out/device-check.log") 2>&1
 t0=$SECONDS
 failed=()
@@ -73,7 +74,7 @@ scripts/build.sh --torch-from-python --target noisesched --target gpu_test --tar
   --target runtime_probe -DNOISESCHED_BUILD_BENCHMARKS=OFF -DNOISESCHED_PYTHON="$python" \
   -DCMAKE_PREFIX_PATH="$root/usr;$lib/cmake;$root/usr/share/cmake" \
   -DCMAKE_INCLUDE_PATH="$root/usr/include" -DCMAKE_LIBRARY_PATH="$lib" || build_ok=0
-(cd build-gpu && tar czf "$OLDPWD/$out/configure-logs.tar.gz" CMakeCache.txt \
+(cd build-gpu && tar czf "$out/configure-logs.tar.gz" CMakeCache.txt \
   $(ls CMakeFiles/CMakeConfigureLog.yaml CMakeFiles/CMakeError.log CMakeFiles/CMakeOutput.log \
     2>/dev/null))
 grep -E '^NOISESCHED_(HAVE_[A-Z]+|AUTOCAST_DEVICE_API):' build-gpu/CMakeCache.txt
@@ -122,7 +123,7 @@ PY
 
 stage "distributed: 2 processes sharing the one GPU over Gloo (NCCL wants a GPU per process)"
 check "$bin" bench train --config configs/fmnist32.toml --set data.dataset=folder \
-  --set "data.path=$data" --device cuda --nproc 2 --set train.dist_backend=gloo --steps 5 \
+  --set "data.path=$data" --device cuda:0 --nproc 2 --set train.dist_backend=gloo --steps 5 \
   --warmup 2
 
 stage "dense bf16 rate of this device (8192^3 products)"
