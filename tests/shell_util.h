@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,11 +53,12 @@ inline std::string python_with(const std::string& modules, std::string* tried = 
   for (const auto& python : candidates) {
     const ShellResult r = run_shell(python + " -c 'import " + imports + "'");
     if (r.status == 0) return python;
-    std::string reason = r.output.empty() ? "not found" : r.output;
-    const std::size_t last = reason.find_last_not_of('\n');
-    reason = reason.substr(
-        reason.rfind('\n', last) == std::string::npos ? 0 : reason.rfind('\n', last) + 1,
-        last == std::string::npos ? std::string::npos : last + 1);
+    // Its last line says why ("ModuleNotFoundError: No module named 'numpy'", "not found").
+    std::string reason = "no output, status " + std::to_string(r.status);
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) reason = line;
+    }
     report += (report.empty() ? "" : "; ") + python + ": " + reason;
   }
   if (tried != nullptr) *tried = "no Python imports " + imports + " (" + report + ")";
