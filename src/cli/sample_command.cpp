@@ -112,6 +112,7 @@ int run(const SampleCommandOptions& o) {
   // Everything goes into a temporary folder that replaces --out only when complete.
   const std::string temporary = temporary_path_for(fs::absolute(o.out).string());
   create_directories(temporary);
+  std::string grid_not_drawn;  // why the labelled grid is missing, if it is
   try {
     Figure grid;
     // The recipe on two lines (the schedule spec is long), so the title fits the figure.
@@ -143,7 +144,11 @@ int run(const SampleCommandOptions& o) {
       panel.title = label;
       grid.panels.push_back(panel);
     }
-    render_png(grid, (fs::path(temporary) / "grid.png").string());
+    // The labelled grid is a convenience beside the images: without matplotlib, a warning.
+    grid_not_drawn = render_png_or_reason(grid, (fs::path(temporary) / "grid.png").string());
+    if (!grid_not_drawn.empty()) {
+      std::cerr << "warning: labelled grid not drawn: " << grid_not_drawn << "\n";
+    }
     for (std::size_t row = 0; row < classes.size(); ++row) {
       fs::remove(fs::path(temporary) / (".row" + std::to_string(row) + ".png"));
     }
@@ -173,8 +178,10 @@ int run(const SampleCommandOptions& o) {
     fs::remove_all(temporary, ignored);
     throw;
   }
-  std::cout << "wrote " << labels.size() << " images and "
-            << (fs::path(o.out) / "grid.png").string() << "\n";
+  std::cout << "wrote " << labels.size() << " images"
+            << (grid_not_drawn.empty() ? " and " + (fs::path(o.out) / "grid.png").string()
+                                       : " to " + o.out)
+            << "\n";
   return 0;
 }
 

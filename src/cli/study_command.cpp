@@ -138,7 +138,9 @@ int run(const StudyCommandOptions& o) {
   }
   std::vector<CellResult> results;
   for (const auto& cell : all) results.push_back(read_cell_result(cell));
-  write_study_report(plan, results, command_text(o));
+  for (const std::string& warning : write_study_report(plan, results, command_text(o))) {
+    std::cerr << "warning: " << warning << "\n";
+  }
   std::cout << "wrote " << plan.report << "\n";
   return signal != 0 ? 128 + signal : 0;
 }

@@ -1,12 +1,15 @@
-// Figures rendered by matplotlib (see figure.h).
+// Figures rendered to PNG by matplotlib (see figure.h).
 #include "noisesched/report/figure.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
@@ -16,13 +19,19 @@
 namespace noisesched {
 namespace {
 
-nlohmann::json numbers(const std::vector<double>& values) {
+// Non-finite values become null (a gap). With `digits` > 0 each value is first rounded to that
+// many significant digits, so its shortest printed form is at most that long.
+nlohmann::json numbers(const std::vector<double>& values, int digits) {
   auto out = nlohmann::json::array();
   for (double v : values) {
-    if (std::isfinite(v)) {
-      out.push_back(v);
-    } else {
+    if (!std::isfinite(v)) {
       out.push_back(nullptr);
+    } else if (digits > 0 && v != 0) {
+      char text[40];
+      std::snprintf(text, sizeof(text), "%.*g", digits, v);
+      out.push_back(std::strtod(text, nullptr));
+    } else {
+      out.push_back(v);
     }
   }
   return out;
@@ -54,15 +63,28 @@ class ScratchFolder {
 
 }  // namespace
 
-std::string plotting_python() {
+std::vector<std::string> plotting_pythons() {
   if (const char* chosen = std::getenv("NOISESCHED_PYTHON"); chosen != nullptr && *chosen) {
-    return chosen;
+    return {chosen};
   }
-  if (program_exists("/usr/bin/python3")) return "/usr/bin/python3";
-  return "python3";
+  std::vector<std::string> out;
+  const char* path = std::getenv("PATH");
+  std::stringstream folders(path != nullptr ? path : "");
+  for (std::string folder; std::getline(folders, folder, ':');) {
+    if (folder.empty()) folder = ".";
+    const std::string candidate = folder + "/python3";
+    if (::access(candidate.c_str(), X_OK) == 0 &&
+        std::find(out.begin(), out.end(), candidate) == out.end()) {
+      out.push_back(candidate);
+    }
+  }
+  if (std::find(out.begin(), out.end(), "/usr/bin/python3") == out.end()) {
+    out.push_back("/usr/bin/python3");
+  }
+  return out;
 }
 
-std::string figure_to_json(const Figure& figure) {
+std::string figure_to_json(const Figure& figure, int significant_digits) {
   nlohmann::json doc;
   doc["title"] = figure.title;
   doc["columns"] = figure.columns;
@@ -80,6 +102,12 @@ std::string figure_to_json(const Figure& figure) {
     if (!panel.image.empty()) p["image"] = panel.image;
     if (panel.xlim) p["xlim"] = {panel.xlim->first, panel.xlim->second};
     if (panel.ylim) p["ylim"] = {panel.ylim->first, panel.ylim->second};
+    // x values every series of the panel shares are written once, as the panel's "x".
+    const bool shared_x =
+        panel.series.size() > 1 &&
+        std::all_of(panel.series.begin(), panel.series.end(),
+                    [&](const Series& s) { return s.x == panel.series.front().x; });
+    if (shared_x) p["x"] = numbers(panel.series.front().x, significant_digits);
     p["series"] = nlohmann::json::array();
     for (const auto& series : panel.series) {
       if (series.x.size() != series.y.size()) {
@@ -87,15 +115,26 @@ std::string figure_to_json(const Figure& figure) {
                     std::to_string(series.x.size()) + " x values but " +
                     std::to_string(series.y.size()) + " y values");
       }
-      p["series"].push_back({{"label", series.label},
-                             {"style", series.style},
-                             {"x", numbers(series.x)},
-                             {"y", numbers(series.y)}});
+      nlohmann::json s = {{"label", series.label}, {"style", series.style}};
+      if (!shared_x) s["x"] = numbers(series.x, significant_digits);
+      s["y"] = numbers(series.y, significant_digits);
+      p["series"].push_back(std::move(s));
     }
     doc["panels"].push_back(std::move(p));
   }
   return doc.dump();
 }
+
+namespace {
+
+// Thrown by render_png when the figure is fine but no Python drew it (none found, none with
+// matplotlib, or it failed); render_png_or_reason turns it into a reason.
+class DrawingFailed : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace
 
 void render_png(const Figure& figure, const std::string& path) {
   if (figure.panels.empty()) throw Error("figure '" + figure.title + "' has no panels");
@@ -114,21 +153,57 @@ void render_png(const Figure& figure, const std::string& path) {
   write_file_atomically(script, detail::kRenderFigureScript);
   write_file_atomically(spec, json);
 
-  const std::string python = plotting_python();
+  // The first Python that has matplotlib draws (the script exits 3 without it, before drawing).
+  const bool chosen =
+      std::getenv("NOISESCHED_PYTHON") != nullptr && *std::getenv("NOISESCHED_PYTHON") != '\0';
   const std::string temporary = temporary_path_for(path);
-  const int status = run_process({python, script, spec, temporary});
-  if (status != 0) {
-    std::remove(temporary.c_str());
-    if (status == 3) {
-      throw Error(
-          "cannot draw '" + path + "': " + python +
-          " has no matplotlib; install Debian's python3-matplotlib "
-          "(scripts/install-deps.sh does) or set NOISESCHED_PYTHON to a Python that has it");
+  std::string tried;
+  bool drawn = false;
+  for (const std::string& python : plotting_pythons()) {
+    std::string outcome;
+    int status = -1;
+    if (::access(python.c_str(), X_OK) != 0 && python.find('/') != std::string::npos) {
+      outcome = "not found";
+    } else {
+      try {
+        status = run_process({python, script, spec, temporary});
+      } catch (const Error& e) {
+        outcome = "cannot be run: " + std::string(e.what());
+      }
     }
-    throw Error("cannot draw '" + path + "': " + python + " exited with status " +
-                std::to_string(status) + " (its message is above)");
+    if (status == 0) {
+      drawn = true;
+      break;
+    }
+    std::remove(temporary.c_str());
+    if (status == 3) outcome = "no matplotlib";
+    if (outcome.empty()) {  // it has matplotlib and failed drawing: no other Python would do better
+      throw DrawingFailed("cannot draw '" + path + "': " + python + " exited with status " +
+                          std::to_string(status) + " (its message is above)");
+    }
+    tried += (tried.empty() ? "" : ", ") + python + " (" + outcome + ")";
+  }
+  if (!drawn) {
+    throw DrawingFailed(
+        "cannot draw '" + path + "': " +
+        (chosen ? "NOISESCHED_PYTHON=" + tried +
+                      ". Set NOISESCHED_PYTHON to a Python that has matplotlib (Debian's "
+                      "python3-matplotlib gives /usr/bin/python3 one), or unset it to use the "
+                      "first python3 on PATH that has it, then /usr/bin/python3"
+                : "no Python with matplotlib; tried " + tried +
+                      ". Install Debian's python3-matplotlib (scripts/install-deps.sh does), or "
+                      "set NOISESCHED_PYTHON to a Python that has it"));
   }
   commit_file(temporary, path);
+}
+
+std::string render_png_or_reason(const Figure& figure, const std::string& path) {
+  try {
+    render_png(figure, path);
+    return "";
+  } catch (const DrawingFailed& e) {
+    return e.what();
+  }
 }
 
 }  // namespace noisesched

@@ -8,21 +8,31 @@
 
 namespace noisesched {
 
-std::vector<nlohmann::json> read_json_lines(const std::string& path, const std::string& what) {
+void for_each_json_line(const std::string& path, const std::string& what,
+                        const std::function<void(const nlohmann::json&)>& visit,
+                        const std::function<bool(std::string_view)>& keep) {
   std::ifstream in(path);
   if (!in) throw Error(what + ": cannot read '" + path + "'");
-  std::vector<nlohmann::json> lines;
   int number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
-    if (trim(line).empty()) continue;
+    if (trim(line).empty() || (keep && !keep(line))) continue;
+    nlohmann::json doc;
     try {
-      lines.push_back(nlohmann::json::parse(line));
+      doc = nlohmann::json::parse(line);
     } catch (const nlohmann::json::exception& e) {
       throw Error(what + ": " + path + ":" + std::to_string(number) + ": not JSON (" + e.what() +
                   ")");
     }
+    visit(doc);
   }
+}
+
+std::vector<nlohmann::json> read_json_lines(const std::string& path, const std::string& what,
+                                            const std::function<bool(std::string_view)>& keep) {
+  std::vector<nlohmann::json> lines;
+  for_each_json_line(
+      path, what, [&](const nlohmann::json& doc) { lines.push_back(doc); }, keep);
   return lines;
 }
 

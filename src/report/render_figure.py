@@ -12,8 +12,7 @@ try:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-except ImportError as error:  # reported by the caller with the package to install
-    sys.stderr.write(f"matplotlib is not available to {sys.executable}: {error}\n")
+except ImportError:  # the caller tries the next Python, or names what it tried
     sys.exit(3)
 
 
@@ -43,7 +42,8 @@ def main(spec_path, out_path):
             ax.set_ylabel(panel.get("ylabel", ""))
             continue
         for series in panel["series"]:
-            ax.plot(values(series["x"]), values(series["y"]), series.get("style", "-"),
+            x = series["x"] if "x" in series else panel["x"]  # shared by the panel's series
+            ax.plot(values(x), values(series["y"]), series.get("style", "-"),
                     label=series.get("label"), linewidth=1.6)
         ax.set_title(panel.get("title", ""), fontsize=11)
         ax.set_xlabel(panel.get("xlabel", ""))

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "noisesched/common/error.h"
 #include "noisesched/report/json_lines.h"
@@ -48,15 +50,23 @@ double metric_value(const nlohmann::json& eval, const CurveMetric& metric) {
 
 }  // namespace
 
-std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
-                                                const std::string& metric) {
+namespace {
+
+// The evaluation lines of <run>/metrics.jsonl, in file order (training lines are skipped unparsed).
+std::vector<nlohmann::json> evaluation_lines(const std::string& run_dir) {
   const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
-  const CurveMetric& curve = curve_metric(metric);
   if (!std::filesystem::exists(path)) {
     throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
   }
+  return read_json_lines(path, "plot", [](std::string_view line) {
+    return line.find("\"eval\"") != std::string_view::npos;
+  });
+}
+
+std::vector<RunEvaluation> evaluations_of(const std::vector<nlohmann::json>& lines,
+                                          const CurveMetric& curve) {
   std::vector<RunEvaluation> out;
-  for (const nlohmann::json& doc : read_json_lines(path, "plot")) {
+  for (const nlohmann::json& doc : lines) {
     if (!doc.contains("eval")) continue;
     const double value = metric_value(doc["eval"], curve);
     if (std::isnan(value)) continue;
@@ -68,6 +78,14 @@ std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
     out.push_back(point);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<RunEvaluation> read_run_evaluations(const std::string& run_dir,
+                                                const std::string& metric) {
+  const CurveMetric& curve = curve_metric(metric);
+  return evaluations_of(evaluation_lines(run_dir), curve);
 }
 
 Figure run_curves_figure(const std::vector<std::string>& runs,
@@ -87,6 +105,7 @@ Figure run_curves_figure(const std::vector<std::string>& runs,
   figure.title = title;
   figure.columns = static_cast<int>(std::min<std::size_t>(metrics.size(), 3));
   figure.legend = LegendPlacement::kFigure;
+  std::vector<std::optional<std::vector<nlohmann::json>>> lines(runs.size());  // read once each
   for (const auto& metric : metrics) {
     Panel panel;
     panel.title = curve_metric(metric).title;
@@ -95,12 +114,13 @@ Figure run_curves_figure(const std::vector<std::string>& runs,
     panel.log_y = metric == "fid" || metric == "kid";
     std::size_t points = 0;
     for (std::size_t i = 0; i < runs.size(); ++i) {
+      if (!lines[i]) lines[i] = evaluation_lines(runs[i]);
       Series series;
       series.label =
           labels.empty() ? std::filesystem::path(runs[i]).filename().string() : labels[i];
       if (series.label.empty()) series.label = runs[i];
       series.style = "o-";
-      for (const auto& p : read_run_evaluations(runs[i], metric)) {
+      for (const auto& p : evaluations_of(*lines[i], curve_metric(metric))) {
         series.x.push_back(x == "minutes" ? p.train_minutes : static_cast<double>(p.step));
         series.y.push_back(p.value);
       }

@@ -19,6 +19,7 @@
 #include "noisesched/common/progress.h"
 #include "noisesched/config/config.h"
 #include "noisesched/report/figure.h"
+#include "noisesched/report/html_figure.h"
 #include "noisesched/report/json_lines.h"
 #include "noisesched/report/run_curves.h"
 #include "noisesched/report/schedule_report.h"
@@ -61,21 +62,6 @@ std::string png_tag(const std::string& png_bytes, const std::string& alt) {
 
 std::string number(double value, int digits = 4) {
   return std::isfinite(value) ? format_significant(value, digits) : "n/a";
-}
-
-// Renders `figure` to a temporary PNG and returns its bytes.
-std::string figure_png(const Figure& figure, const fs::path& folder) {
-  const fs::path path = temporary_path_for((folder / "report-figure.png").string());
-  try {
-    render_png(figure, path.string());
-    std::string bytes = read_bytes(path);
-    fs::remove(path);
-    return bytes;
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(path, ignored);
-    throw;
-  }
 }
 
 struct LogLine {
@@ -140,10 +126,10 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
   std::vector<LogLine> logs;
   std::vector<nlohmann::json> evals;
   if (fs::exists(metrics_path)) {
-    for (const nlohmann::json& j : read_json_lines(metrics_path.string(), "report")) {
+    for_each_json_line(metrics_path.string(), "report", [&](const nlohmann::json& j) {
       if (j.contains("eval")) {
         evals.push_back(j);
-        continue;
+        return;
       }
       LogLine l;
       const auto get = [&](const char* key) {
@@ -161,7 +147,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
         }
       }
       logs.push_back(std::move(l));
-    }
+    });
   }
 
   std::ostringstream html;
@@ -175,7 +161,8 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
        << "pre{background:#f7f7f7;padding:.5em;overflow:auto}figure{display:inline-block;margin:."
           "5em}"
        << "\nfigure img{width:260px;image-rendering:pixelated}"
-       << "\nfigcaption{text-align:center;font-size:.9em}\n</style>\n</head>\n<body>\n";
+       << "\nfigcaption{text-align:center;font-size:.9em}\n</style>\n"
+       << html_chart_head() << "</head>\n<body>\n";
   html << "<h1>Run " << html_escape(name) << "</h1>\n";
 
   // Summary.
@@ -217,10 +204,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
                           .resolve(static_cast<double>(config.data.resolution)),
                       ""};
   html << "<h2>Training schedule</h2>\n"
-       << png_tag(
-              figure_png(schedule_figure({curve}, "training schedule: " + curve_label(curve)), run),
-              "training schedule")
-       << "\n";
+       << html_figure(schedule_figure({curve}, "training schedule: " + curve_label(curve)));
 
   // Training curves.
   if (!logs.empty()) {
@@ -275,7 +259,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     grad.series = {s_grad};
     speed.series = {s_speed};
     training.panels = {loss, bands, lr, grad, speed};
-    html << "<h2>Training</h2>\n" << png_tag(figure_png(training, run), "training curves") << "\n";
+    html << "<h2>Training</h2>\n" << html_figure(training);
   }
 
   // Evaluation over steps and over training minutes.
@@ -294,7 +278,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
       Figure figure = run_curves_figure({run_dir}, {name}, metrics, x,
                                         std::string("evaluation during training, by ") + x);
       figure.legend = LegendPlacement::kNone;
-      html << png_tag(figure_png(figure, run), std::string("evaluation by ") + x) << "\n";
+      html << html_figure(figure);
     }
   }
 

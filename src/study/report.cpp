@@ -579,8 +579,10 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
   return out.str();
 }
 
-void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& results,
-                        const std::string& command) {
+std::vector<std::string> write_study_report(const StudyPlan& plan,
+                                            const std::vector<CellResult>& results,
+                                            const std::string& command) {
+  std::vector<std::string> warnings;
   const fs::path report(plan.report);
   // Beside the report, in a folder named after it: docs/study.md -> docs/figures/study/.
   const fs::path figures = report.parent_path() / "figures" / report.stem();
@@ -588,11 +590,19 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
   const std::vector<int> sizes = resolutions_of(plan);
   const StudySummary fid = summarize(results, false);
   const StudySummary cacc = summarize(results, true);
-  std::vector<std::string> written;  // figure file names, relative to the report
+  std::vector<std::string> written;  // the figures' markdown
 
   const auto relative = [&](const fs::path& path) {
     return fs::relative(path, report.parent_path().empty() ? fs::path(".") : report.parent_path())
         .string();
+  };
+  // A figure's markdown: the image, or why it was not drawn (the report is written regardless;
+  // the numbers are in its tables, and warnings are returned to the command).
+  const auto draw = [&](const Figure& figure, const fs::path& path, const std::string& alt) {
+    const std::string reason = render_png_or_reason(figure, path.string());
+    if (reason.empty()) return "![" + alt + "](" + relative(path) + ")\n\n";
+    warnings.push_back("figure not drawn: " + reason);
+    return "*(" + alt + ": figure not drawn: " + reason + ")*\n\n";
   };
 
   // FID against b per resolution, with the seeds' range; the best b against resolution.
@@ -634,8 +644,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
     best.series.push_back(best_series);
     figure.panels = {by_b, best};
     if (!by_b.series.empty()) {
-      render_png(figure, (figures / "fid_by_b.png").string());
-      written.push_back(relative(figures / "fid_by_b.png"));
+      written.push_back(draw(figure, figures / "fid_by_b.png", "FID by b"));
     }
   }
 
@@ -679,16 +688,14 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
     }
     if (!samples.panels.empty()) {
       const fs::path path = figures / ("samples_r" + std::to_string(size) + ".png");
-      render_png(samples, path.string());
-      per_resolution << "![" << size << " px samples](" << relative(path) << ")\n\n";
+      per_resolution << draw(samples, path, std::to_string(size) + " px samples");
     }
     for (Panel* p : {&b_panel, &s_panel}) {
       if (!p->series.empty()) losses.panels.push_back(*p);
     }
     if (!losses.panels.empty()) {
       const fs::path path = figures / ("loss_bands_r" + std::to_string(size) + ".png");
-      render_png(losses, path.string());
-      per_resolution << "![" << size << " px loss by band](" << relative(path) << ")\n\n";
+      per_resolution << draw(losses, path, std::to_string(size) + " px loss by band");
     }
   }
 
@@ -726,7 +733,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
     md << "## FID by schedule function (b = 1) and resolution\n\n"
        << table(schedule_rows(plan), sizes, fid, cacc, "schedule") << "\n";
   }
-  for (const auto& name : written) md << "![figure](" << name << ")\n\n";
+  for (const auto& figure_markdown : written) md << figure_markdown;
   md << per_resolution.str();
   md << "## Cells\n\nEach cell is a run folder, `" << plan.out_dir
      << "/cells/<cell>/` (configuration, checkpoints, metrics.jsonl, samples, report.html), on "
@@ -749,6 +756,7 @@ void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& re
   }
   if (!report.parent_path().empty()) create_directories(report.parent_path().string());
   write_file_atomically(report.string(), md.str());
+  return warnings;
 }
 
 }  // namespace noisesched

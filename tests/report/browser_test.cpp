@@ -1,6 +1,7 @@
 // The run report in a real browser: headless Chromium (Debian's `chromium`, installed by
-// scripts/install-deps.sh) loads the report of a short training run, without console errors,
-// and its screenshot shows figures (not a blank page). Label `browser`.
+// scripts/install-deps.sh) loads the report of a short training run trained and reported with no
+// Python on PATH, draws every chart without console errors, and its screenshot shows them (not
+// a blank page). Label `browser`.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -30,11 +31,30 @@ TEST(Browser, ReportOfAShortRunLoadsWithoutErrorsAndShowsFigures) {
          "[train]\nsteps = 12\nbatch_size = 4\nlog_every = 2\ncheckpoint_every = 6\n"
          "sample_every = 6\nsample_recipe = \"ddim steps=2\"\nout_dir = \""
       << (folder / "run").string() << "\"\n";
-  Result r = run_shell(std::string(NOISESCHED_BINARY) + " train --config " +
+  // No Python anywhere: training and its report run no other program.
+  const std::string no_python = "env -u NOISESCHED_PYTHON PATH=/nonexistent ";
+  Result r = run_shell(no_python + NOISESCHED_BINARY + " train --config " +
                        (folder / "tiny.toml").string() + " --progress lines");
   ASSERT_EQ(r.status, 0) << r.output;
   const fs::path report = folder / "run" / "report.html";
   ASSERT_NE(r.output.find("report: " + report.string()), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+  r = run_shell(no_python + NOISESCHED_BINARY + " report " + (folder / "run").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // Every chart drawn: the schedule's 3 panels and training's 5 (figures.js counts them).
+  r = run_shell("timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir=" +
+                (folder / "profile").string() + " --dump-dom file://" + report.string() +
+                " 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("data-ns-charts=\"8\""), std::string::npos) << r.output.substr(0, 400);
+  std::size_t drawn_cells = 0;
+  for (auto at = r.output.find("data-drawn=\"yes\""); at != std::string::npos;
+       at = r.output.find("data-drawn=\"yes\"", at + 1)) {
+    ++drawn_cells;
+  }
+  EXPECT_EQ(drawn_cells, 8u);
+  EXPECT_EQ(r.output.find("nothing to draw</div>"), std::string::npos);
 
   const fs::path shot = folder / "shot.png";
   r = run_shell(

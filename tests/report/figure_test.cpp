@@ -70,6 +70,27 @@ TEST_F(FigureTest, JsonCarriesGapsAsNull) {
   EXPECT_EQ(doc["panels"][0]["series"][0]["style"], "--");
 }
 
+// x values shared by every series of a panel are written once, as the panel's; rounding to
+// significant digits shortens numbers without changing exact ones.
+TEST_F(FigureTest, JsonWritesSharedXOnceAndRoundsOnRequest) {
+  Figure figure;
+  Panel shared, apart;
+  shared.series.push_back({"a", {1, 2}, {1.0 / 3, 2}, "-"});
+  shared.series.push_back({"b", {1, 2}, {3, 4}, "-"});
+  apart.series.push_back({"a", {1, 2}, {1, 2}, "-"});
+  apart.series.push_back({"b", {1, 3}, {1, 2}, "-"});
+  figure.panels = {shared, apart};
+  const auto exact = nlohmann::json::parse(figure_to_json(figure));
+  EXPECT_EQ(exact["panels"][0]["x"], nlohmann::json::parse("[1.0,2.0]"));
+  EXPECT_FALSE(exact["panels"][0]["series"][0].contains("x"));
+  EXPECT_EQ(exact["panels"][0]["series"][0]["y"][0].get<double>(), 1.0 / 3);
+  EXPECT_FALSE(exact["panels"][1].contains("x"));
+  EXPECT_EQ(exact["panels"][1]["series"][1]["x"], nlohmann::json::parse("[1.0,3.0]"));
+  const auto short_form = nlohmann::json::parse(figure_to_json(figure, 4));
+  EXPECT_EQ(short_form["panels"][0]["series"][0]["y"][0].get<double>(), 0.3333);
+  EXPECT_EQ(short_form["panels"][0]["series"][1]["y"][1].get<double>(), 4.0);
+}
+
 TEST_F(FigureTest, RejectsMismatchedSeriesAndEmptyFigures) {
   Figure figure;
   EXPECT_THROW(render_png(figure, (folder_ / "x.png").string()), Error);
@@ -98,6 +119,79 @@ TEST_F(FigureTest, MissingMatplotlibIsNamedAndKeepsTheOldFigure) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(text, "old figure");
+}
+
+// A program file that records each run in `log` and then does `then`.
+std::filesystem::path fake_python(const std::filesystem::path& folder, const std::string& log,
+                                  const std::string& then) {
+  std::filesystem::create_directories(folder);
+  const auto path = folder / "python3";
+  std::ofstream(path) << "#!/bin/sh\necho \"$0\" >> " << log << "\n" << then << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+// Restores PATH and NOISESCHED_PYTHON when a test ends.
+class Environment {
+ public:
+  Environment() : path_(std::getenv("PATH") ? std::getenv("PATH") : "") {}
+  ~Environment() {
+    ::setenv("PATH", path_.c_str(), 1);
+    ::unsetenv("NOISESCHED_PYTHON");
+  }
+
+ private:
+  std::string path_;
+};
+
+// NOISESCHED_PYTHON is that Python and no other: a missing one is an error naming it, though
+// /usr/bin/python3 could draw.
+TEST_F(FigureTest, ChosenPythonIsThatPythonAndNoOther) {
+  Environment restore;
+  const auto path = folder_ / "x.png";
+  ::setenv("NOISESCHED_PYTHON", "/nonexistent/python3", 1);
+  try {
+    render_png(schedule_figure({{Schedule(), 1.0, ""}}, "t"), path.string());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NOISESCHED_PYTHON=/nonexistent/python3 (not found)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(plotting_pythons(), std::vector<std::string>{"/nonexistent/python3"});
+}
+
+// Without NOISESCHED_PYTHON: the python3s on PATH in order, the first with matplotlib drawing;
+// one without it (exit 3, as the renderer without matplotlib) is passed over.
+TEST_F(FigureTest, FirstPythonOnPathWithMatplotlibDraws) {
+  Environment restore;
+  ::unsetenv("NOISESCHED_PYTHON");
+  const std::string log = (folder_ / "runs.log").string();
+  const auto bare = fake_python(folder_ / "bare", log, "exit 3");
+  const auto good = fake_python(folder_ / "good", log, "exec /usr/bin/python3 \"$@\"");
+  ::setenv("PATH", ((folder_ / "bare").string() + ":" + (folder_ / "good").string()).c_str(), 1);
+  EXPECT_EQ(plotting_pythons(),
+            (std::vector<std::string>{bare.string(), good.string(), "/usr/bin/python3"}));
+  const auto path = folder_ / "drawn.png";
+  render_png(schedule_figure({{Schedule(), 1.0, ""}}, "t"), path.string());
+  EXPECT_GT(png_size(path).width, 100u);
+  std::ifstream in(log);
+  std::string runs((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(runs, bare.string() + "\n" + good.string() + "\n");
+}
+
+// A side-effect figure: no Python with matplotlib is a reason, not an exception.
+TEST_F(FigureTest, SideEffectFiguresReturnWhyTheyWereNotDrawn) {
+  Environment restore;
+  const std::string log = (folder_ / "runs.log").string();
+  ::setenv("NOISESCHED_PYTHON", fake_python(folder_ / "bare", log, "exit 3").c_str(), 1);
+  const std::string reason = render_png_or_reason(schedule_figure({{Schedule(), 1.0, ""}}, "t"),
+                                                  (folder_ / "side.png").string());
+  EXPECT_NE(reason.find("(no matplotlib)"), std::string::npos) << reason;
+  EXPECT_FALSE(std::filesystem::exists(folder_ / "side.png"));
+  Figure broken;  // a mistake in the figure itself still throws
+  EXPECT_THROW(render_png_or_reason(broken, (folder_ / "b.png").string()), Error);
 }
 
 }  // namespace

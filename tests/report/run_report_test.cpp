@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "noisesched/common/error.h"
 #include "noisesched/config/config.h"
@@ -83,6 +86,7 @@ TEST(RunReport, HoldsEverySectionSelfContained) {
   const std::string path = write_run_report(run.string());
   EXPECT_EQ(path, (run / "report.html").string());
   const std::string html = read_text(path);
+  const std::string body = html.substr(html.find("<body>"));  // after the inlined scripts
   for (const char* part :
        {"<!DOCTYPE html>", "<h2>Training schedule</h2>", "<h2>Training</h2>", "<h2>Evaluation</h2>",
         "<h2>Samples over training</h2>", "<h2>Checkpoints</h2>", "<h2>Configuration</h2>",
@@ -91,12 +95,64 @@ TEST(RunReport, HoldsEverySectionSelfContained) {
         "&lt;tiny&gt; &amp; \\&quot;quoted\\&quot;"}) {
     EXPECT_NE(html.find(part), std::string::npos) << part;
   }
-  // Schedule, training, evaluation by steps and by minutes, and the two grids: all embedded.
-  EXPECT_EQ(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 6u);
-  EXPECT_EQ(html.find("<script"), std::string::npos);
+  // The two grids are embedded PNGs; the schedule, training, and evaluation by steps and by
+  // minutes are charts: their numbers in the page, drawn by the inlined uPlot and renderer.
+  EXPECT_EQ(count(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 2u);
+  EXPECT_EQ(count(body, "<script type=\"application/json\" class=\"ns-figure-data\">"), 4u);
+  EXPECT_EQ(count(html, "/* uPlot 1.6.32, inlined by noisesched. Its licence:"), 1u);
+  EXPECT_NE(html.find("Permission is hereby granted"), std::string::npos);
+  EXPECT_NE(html.find("var uPlot=function()"), std::string::npos);
+  EXPECT_EQ(html.find("<script src"), std::string::npos);  // nothing loaded from elsewhere
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);
   EXPECT_EQ(html.find("src=\"file"), std::string::npos);
-  EXPECT_FALSE(fs::exists(run / "report-figure.png"));  // temporaries are gone
+  EXPECT_EQ(std::distance(fs::directory_iterator(run), {}), 5)  // no temporaries left
+      << "config.toml, metrics.jsonl, samples, checkpoints, report.html";
+  fs::remove_all(run);
+}
+
+// The charts carry the run's numbers: the loss panel's values are the logged ones, the
+// evaluation by minutes uses train_s, and a band never trained on (all null) is left out.
+TEST(RunReport, ChartsCarryTheLoggedNumbers) {
+  const fs::path run = fake_run("numbers");
+  const std::string page = read_text(write_run_report(run.string()));
+  const std::string html = page.substr(page.find("<body>"));
+  std::vector<nlohmann::json> figures;
+  const std::string open = "class=\"ns-figure-data\">";
+  for (auto at = html.find(open); at != std::string::npos; at = html.find(open, at + 1)) {
+    const auto begin = at + open.size();
+    figures.push_back(
+        nlohmann::json::parse(html.substr(begin, html.find("</script>", begin) - begin)));
+  }
+  ASSERT_EQ(figures.size(), 4u);
+  const nlohmann::json& training = figures[1];
+  ASSERT_EQ(training["panels"].size(), 5u);
+  const nlohmann::json& loss = training["panels"][0]["series"][0];
+  EXPECT_EQ(loss["x"], nlohmann::json::parse("[2,4,6,8]"));
+  EXPECT_EQ(loss["y"], nlohmann::json::parse("[0.5,0.25,0.166667,0.125]"));  // 6 digits
+  EXPECT_TRUE(training["panels"][0]["log_y"].get<bool>());
+  const nlohmann::json& bands = training["panels"][1];
+  ASSERT_EQ(bands["series"].size(), 2u);  // [-inf,-10) was never trained on
+  EXPECT_EQ(bands["series"][0]["label"], "logSNR [-3,0)");
+  EXPECT_EQ(bands["x"], nlohmann::json::parse("[2,4,6,8]"));  // shared by the bands
+  const nlohmann::json& by_minutes = figures[3]["panels"][0]["series"][0];
+  EXPECT_EQ(by_minutes["x"], nlohmann::json::parse("[0.666667,1.33333]"));  // 40 s, 80 s
+  EXPECT_EQ(by_minutes["y"], nlohmann::json::parse("[296,292]"));
+  fs::remove_all(run);
+}
+
+// Writing the report runs no other program: it is complete with no Python to be found.
+TEST(RunReport, NeedsNoPython) {
+  const fs::path run = fake_run("no-python");
+  const char* old_path = std::getenv("PATH");
+  const std::string saved = old_path ? old_path : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  ::setenv("NOISESCHED_PYTHON", "/nonexistent/python3", 1);
+  std::string path;
+  EXPECT_NO_THROW(path = write_run_report(run.string()));
+  ::setenv("PATH", saved.c_str(), 1);
+  ::unsetenv("NOISESCHED_PYTHON");
+  const std::string html = read_text(path);
+  EXPECT_EQ(count(html.substr(html.find("<body>")), "class=\"ns-figure-data\""), 4u);
   fs::remove_all(run);
 }
 

@@ -1,10 +1,12 @@
 // noisesched/report/figure.h: line figures rendered to PNG by matplotlib.
 //
 // The C++ side computes every number and describes the figure (panels of labelled series);
-// a small matplotlib script compiled into the program draws it. The Python used is
-// $NOISESCHED_PYTHON, else /usr/bin/python3 (Debian's, where python3-matplotlib installs),
-// else python3 from PATH. The PNG is written to a temporary file and renamed, so a failed plot
-// never replaces an earlier figure.
+// a small matplotlib script compiled into the program draws it. The Python that runs it: when
+// $NOISESCHED_PYTHON is set, that one and no other; otherwise the first python3 on PATH that has
+// matplotlib, then /usr/bin/python3 (Debian's, where python3-matplotlib installs). When none
+// has it, the error names each one tried and why it was passed over. The PNG is written to a
+// temporary file and renamed, so a failed plot never replaces an earlier figure. (HTML pages
+// draw the same Figure in the browser instead: html_figure.h.)
 #pragma once
 
 #include <optional>
@@ -42,14 +44,25 @@ struct Figure {
   LegendPlacement legend = LegendPlacement::kFigure;  // kFigure: one legend from the first panel
 };
 
-// The figure as the JSON document the renderer reads.
-std::string figure_to_json(const Figure& figure);
+// The figure as the JSON document both renderers read (matplotlib's script for PNG files,
+// figures.js in HTML reports): {"title", "columns", "panel_size", "legend", "panels": [{"title",
+// "xlabel", "ylabel", "log_y", "xlim"?, "ylim"?, "image"?, "x"?, "series": [{"label", "style",
+// "x"?, "y"}]}]}. Non-finite values are null (gaps). A panel whose series all have the same x
+// values carries them once as its "x" (series then have none). `significant_digits` > 0 rounds
+// every number to that many digits (smaller pages); 0 writes them exactly.
+std::string figure_to_json(const Figure& figure, int significant_digits = 0);
 
-// Draws `figure` into the PNG file `path`. Throws noisesched::Error naming the file, or the
-// package to install when matplotlib is missing.
+// Draws `figure` into the PNG file `path`. Throws noisesched::Error naming the file, or, when no
+// Python with matplotlib was found, every Python tried and the package to install.
 void render_png(const Figure& figure, const std::string& path);
 
-// The Python interpreter render_png uses.
-std::string plotting_python();
+// For figures drawn on the side of a command's real work (the study's report, `sample`'s labelled
+// grid): draws like render_png and returns "", or returns why it could not (the command goes on
+// and warns). Errors in the figure itself (mismatched series) still throw.
+std::string render_png_or_reason(const Figure& figure, const std::string& path);
+
+// The Pythons render_png tries, in order: {$NOISESCHED_PYTHON} when it is set; otherwise every
+// executable python3 in PATH's folders, then /usr/bin/python3 (once).
+std::vector<std::string> plotting_pythons();
 
 }  // namespace noisesched

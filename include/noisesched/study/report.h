@@ -48,8 +48,11 @@ StudySummary summarize_fid(const std::vector<CellResult>& results);
 std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results);
 
 // Writes plan.report (markdown) and its figures (<report folder>/figures/<report stem>/*.png),
-// atomically. `command` is the command line that produced it, quoted in the report.
-void write_study_report(const StudyPlan& plan, const std::vector<CellResult>& results,
-                        const std::string& command);
+// atomically. `command` is the command line that produced it, quoted in the report. A figure
+// that cannot be drawn (no Python with matplotlib) leaves a note in its place; the returned
+// warnings say which and why.
+std::vector<std::string> write_study_report(const StudyPlan& plan,
+                                            const std::vector<CellResult>& results,
+                                            const std::string& command);
 
 }  // namespace noisesched
