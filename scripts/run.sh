@@ -7,6 +7,14 @@
 # statistics to $NOISESCHED_CACHE (default out/cache).
 # Running it again rebuilds what changed, redraws the figures and continues (or, when complete,
 # keeps) the training run instead of starting over.
+#
+# Before the long part it measures this machine (a few training steps and network evaluations,
+# about 20 s) and prints how long the job will take here. On a slow machine, shorten it with
+#   NOISESCHED_TRAIN_STEPS=N   training steps (default 1900; another value trains its own run
+#                              folder, out/fmnist32_<N>steps, since the learning-rate schedule
+#                              depends on it)
+#   NOISESCHED_EVAL_NUM=N      images the final evaluation samples (default 2000; FID from fewer
+#                              images is biased upwards: compare FIDs only at the same N)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,7 +22,62 @@ scripts/build.sh --target noisesched
 
 out=${NOISESCHED_OUT:-out}
 ns=${NOISESCHED_BUILD_DIR:-build}/noisesched
+steps=${NOISESCHED_TRAIN_STEPS:-1900}
+eval_num=${NOISESCHED_EVAL_NUM:-2000}
+eval_recipe="dpmpp_2m steps=50 guidance=1"
+for value in "$steps" "$eval_num"; do
+  if ! [[ $value =~ ^[1-9][0-9]*$ ]]; then
+    echo "run.sh: NOISESCHED_TRAIN_STEPS and NOISESCHED_EVAL_NUM must be positive whole numbers (got '$value')" >&2
+    exit 2
+  fi
+done
+run_dir="$out/fmnist32"
+train_args=(--set train.out_dir="$run_dir")
+if [ "$steps" != 1900 ]; then
+  run_dir="$out/fmnist32_${steps}steps"
+  train_args=(--set train.out_dir="$run_dir" --set train.steps="$steps"
+    --set train.sample_every=$(((steps + 1) / 2)))
+fi
+export NOISESCHED_CACHE=${NOISESCHED_CACHE:-$out/cache}
+extractor="$NOISESCHED_CACHE/extractors/fashion_mnist_cnn.safetensors"
 mkdir -p "$out/figures" "$out/schedules"
+
+# The expected time on this machine, from a few steps measured now (the times in the README are
+# from one machine; the same step takes three times as long on another of the same kind).
+json_number() { grep -o "\"$1\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
+echo "== expected time on this machine"
+done_steps=0
+if [ -f "$run_dir/checkpoints/latest" ]; then
+  done_steps=$(sed 's/^step_0*//' "$run_dir/checkpoints/latest")
+  done_steps=${done_steps:-0}
+fi
+bench_train=$("$ns" bench train --config configs/fmnist32.toml --steps 5 --warmup 1 --json)
+bench_eval=$("$ns" bench sample --config configs/fmnist32.toml --batch 64 --warmup 1 \
+  --recipe "dpmpp_2m steps=3 guidance=1" --json)
+step_s=$(json_number step_seconds <<<"$bench_train")
+image_eval_s=$(json_number images_per_s_per_evaluation <<<"$bench_eval")
+cpu=$(grep -o '"cpu": *"[^"]*"' <<<"$bench_train" | sed 's/.*: *"//; s/"$//')
+awk -v steps="$steps" -v done="$done_steps" -v step_s="$step_s" -v ips="$image_eval_s" \
+  -v num="$eval_num" -v have_extractor="$([ -f "$extractor" ] && echo 1 || echo 0)" -v cpu="$cpu" '
+  function minutes(s) { return s < 60 ? sprintf("%.0f s", s) : sprintf("%.1f min", s / 60) }
+  BEGIN {
+    left = steps > done ? steps - done : 0
+    train = left * step_s
+    evaluation = num * 50 / ips
+    # The classifier trained in 150 s on the machine whose training step took 0.38 s (README).
+    classifier = have_extractor ? 0 : 150 * step_s / 0.38
+    other = 60
+    printf "  machine      %s\n", cpu
+    printf "  measured     %.3f s per training step (batch 64), %.0f images/s per network evaluation (batch 64, guidance)\n", step_s, ips
+    if (left > 0) printf "  training     %s (%d of %d steps left)\n", minutes(train), left, steps
+    else printf "  training     done (%d steps; kept)\n", steps
+    if (!have_extractor) printf "  classifier   about %s, once (then cached)\n", minutes(classifier)
+    printf "  evaluation   %s (%d images x 50 steps)\n", minutes(evaluation), num
+    printf "  figures, sampling and set-up: about 1 min\n"
+    printf "  total        about %s\n", minutes(train + evaluation + classifier + other)
+    if (train + evaluation > 1800)
+      printf "  (shorter: NOISESCHED_TRAIN_STEPS=950 NOISESCHED_EVAL_NUM=1000 scripts/run.sh; see the README)\n"
+  }'
 
 echo "== schedule figures"
 # Schedule functions with different start, end and tau (the paper's Algorithm 1 families).
@@ -44,18 +107,15 @@ done
 echo "== why larger images need more noise"
 "$ns" noised-strip --out "$out/figures/noised_strip.png"
 
-echo "== training the default preset (configs/fmnist32.toml, about 13 minutes on 2 cores)"
-run_dir="$out/fmnist32"
+echo "== training the default preset (configs/fmnist32.toml, $steps steps; expected time above)"
 resume=()
 if [ -f "$run_dir/checkpoints/latest" ]; then resume=(--resume); fi
-"$ns" train --config configs/fmnist32.toml --set train.out_dir="$run_dir" "${resume[@]}"
+"$ns" train --config configs/fmnist32.toml "${train_args[@]}" "${resume[@]}"
 
 echo "== sampling the trained model: 8 images per class, DDPM with 100 cosine steps"
 "$ns" sample --checkpoint "$run_dir" --out "$out/fmnist32_samples" --force
 
-echo "== evaluation: the Fashion-MNIST feature classifier (about 3 minutes, once; then cached)"
-export NOISESCHED_CACHE=${NOISESCHED_CACHE:-$out/cache}
-extractor="$NOISESCHED_CACHE/extractors/fashion_mnist_cnn.safetensors"
+echo "== evaluation: the Fashion-MNIST feature classifier (once; then cached)"
 if [ -f "$extractor" ]; then
   echo "using $extractor"
 else
@@ -64,8 +124,8 @@ fi
 
 # Guidance 1: measured on this model to lift class accuracy to the classifier's own at no cost in
 # FID (docs/training.md, "Quality per CPU-minute").
-echo "== FID and class accuracy of the trained model: 2000 samples (classes in turn), DPM-Solver++(2M), 50 steps, guidance 1"
-"$ns" eval --checkpoint "$run_dir" --num 2000 --recipe "dpmpp_2m steps=50 guidance=1" \
+echo "== FID and class accuracy of the trained model: $eval_num samples (classes in turn), DPM-Solver++(2M), 50 steps, guidance 1"
+"$ns" eval --checkpoint "$run_dir" --num "$eval_num" --recipe "$eval_recipe" \
   --metrics fid,is,kid,pr,cacc,bg --json "$out/fmnist32_eval.json"
 
 echo

@@ -12,6 +12,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/launch.h"
+#include "noisesched/common/machine.h"
 #include "noisesched/config/config.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/train/bench.h"
@@ -142,9 +143,12 @@ int run(const BenchCommandOptions& options) {
     return 0;
   }
   if (options.json) {
-    std::cout << r.to_json().dump(2) << "\n";
+    nlohmann::ordered_json doc = r.to_json();
+    doc["cpu"] = cpu_description();
+    std::cout << doc.dump(2) << "\n";
     return 0;
   }
+  std::cout << "cpu " << cpu_description() << "\n";
   char text[512];
   std::snprintf(text, sizeof(text),
                 "%s\n"
@@ -186,9 +190,12 @@ int run_sample(const SampleCommandOptions& options) {
   const Config config = bench_config(options.config_path, options.overrides, options.device);
   const SampleBenchResult r = bench_sample(config, options.bench);
   if (options.json) {
-    std::cout << r.to_json().dump(2) << "\n";
+    nlohmann::ordered_json doc = r.to_json();
+    doc["cpu"] = cpu_description();
+    std::cout << doc.dump(2) << "\n";
     return 0;
   }
+  std::cout << "cpu " << cpu_description() << "\n";
   char text[512];
   std::snprintf(text, sizeof(text),
                 "%s\n"

@@ -18,6 +18,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/machine.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/progress.h"
 #include "noisesched/common/random.h"
@@ -425,6 +426,38 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     if (request.after_stage) request.after_stage(stage, step);
   };
 
+  // The expected time of this sitting, measured on its own first steps, printed once.
+  StepTimer step_timer;
+  const auto announce_time = [&](double per_step) {
+    const auto multiples = [&](std::int64_t every) {  // hooks due in (step, stop_at]
+      return every > 0 ? stop_at / every - step / every : 0;
+    };
+    const auto count = [](std::int64_t n, const std::string& what) {
+      return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+    };
+    const std::int64_t left = stop_at - step;
+    std::string hooks = count(
+        multiples(config.train.checkpoint_every) + (stop_at % config.train.checkpoint_every != 0),
+        "checkpoint");
+    if (const auto grids = multiples(config.train.sample_every)) {
+      hooks += ", " + count(grids, "sample grid");
+    }
+    if (evaluator) {
+      const auto by_time =
+          config.eval.every_seconds > 0
+              ? static_cast<std::int64_t>(std::floor(left * per_step / config.eval.every_seconds))
+              : 0;
+      hooks += ", " + count(multiples(config.eval.every) + by_time, "evaluation");
+    }
+    const std::int64_t first = result.first_step + step_timer.skipped() + 1;
+    training_log.note() << "time: " << format_significant(per_step, 3)
+                        << " s per training step on this machine (median of steps " << first << "-"
+                        << first + step_timer.measured() - 1 << "; " << cpu_description() << ", "
+                        << runtime_info().threads << " threads): the remaining " << left
+                        << " steps take about " << duration_text(left * per_step)
+                        << " in training steps, plus " << hooks << "\n";
+  };
+
   while (step < stop_at) {
     StepResult step_result;
     const auto step_begin = Clock::now();
@@ -436,9 +469,13 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
                        ? std::string("; no checkpoint was written yet")
                        : "; the last good checkpoint is " + result.checkpoint));
     }
-    train_seconds += seconds_since(step_begin);
+    const double step_seconds = seconds_since(step_begin);
+    train_seconds += step_seconds;
     ++step;
     result.last_step = step;
+    if (step_timer.add(step_seconds) && step < stop_at) {
+      announce_time(step_timer.seconds_per_step());
+    }
 
     // A signal to any process stops all of them after this same step.
     int stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");

@@ -39,6 +39,15 @@ TEST(Browser, ReportOfAShortRunLoadsWithoutErrorsAndShowsFigures) {
   const fs::path report = folder / "run" / "report.html";
   ASSERT_NE(r.output.find("report: " + report.string()), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+  // The expected time, from the run's own steps 2-6, before the rest of the run.
+  EXPECT_NE(r.output.find(" s per training step on this machine (median of steps 2-6; "),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("): the remaining 6 steps take about "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" in training steps, plus 1 checkpoint, 1 sample grid\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_LT(r.output.find("on this machine"), r.output.find("step 8/12")) << r.output;
   r = run_shell(no_python + NOISESCHED_BINARY + " report " + (folder / "run").string());
   ASSERT_EQ(r.status, 0) << r.output;
 
