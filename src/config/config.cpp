@@ -271,7 +271,7 @@ std::vector<ConfigField> config_fields(Config& c) {
         "steps between sample grids (0: none during training)", {}, true),
       F("train", "report", &c.train.report,
         "write report.html in the run folder at the end, refreshed at checkpoints (at most once a "
-        "minute)",
+        "minute and 2% of the time)",
         {}, true),
       F("train", "sample_recipe", &c.train.sample_recipe,
         "how the grids are sampled: inference recipe 'SAMPLER key=value ...'", {}, true),
