@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -175,6 +176,36 @@ TEST(Cli, PlotWritesThePng) {
   EXPECT_TRUE(contains(r.output, "(4 curves)")) << r.output;
   EXPECT_GT(std::filesystem::file_size(path), 10000u);
   std::filesystem::remove(path);
+}
+
+// Which Python draws: NOISESCHED_PYTHON and no other (a missing one is one clear error, exit 1);
+// without it, the first python3 on PATH that has matplotlib.
+TEST(Cli, PlotFindsItsPythonOrSaysWhatItTried) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-cli-test-python";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "bin");
+  std::ofstream(dir / "bin" / "python3") << "#!/bin/sh\necho used >> " << (dir / "used").string()
+                                         << "\nexec /usr/bin/python3 \"$@\"\n";
+  fs::permissions(dir / "bin" / "python3", fs::perms::owner_all);
+  const std::string plot = "schedule cosine --plot " + (dir / "x.png").string();
+
+  Result r = run_shell("NOISESCHED_PYTHON=/nonexistent " + std::string(NOISESCHED_BINARY) + " " +
+                       plot + " 2>&1");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output,
+            "error: cannot draw '" + (dir / "x.png").string() +
+                "': NOISESCHED_PYTHON=/nonexistent (not found). Set NOISESCHED_PYTHON to a Python "
+                "that has matplotlib (Debian's python3-matplotlib gives /usr/bin/python3 one), or "
+                "unset it to use the first python3 on PATH that has it, then /usr/bin/python3\n");
+  EXPECT_FALSE(fs::exists(dir / "x.png"));
+
+  r = run_shell("env -u NOISESCHED_PYTHON PATH=" + (dir / "bin").string() + " " +
+                NOISESCHED_BINARY + " " + plot + " 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "x.png"));
+  EXPECT_TRUE(fs::exists(dir / "used")) << "PATH's python3 did not draw";
+  fs::remove_all(dir);
 }
 
 TEST(Cli, CheckSamplerOnAClippedScheduleIsFinite) {
@@ -561,6 +592,16 @@ TEST(CliSample, WritesImagesAndGridReproducibly) {
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(contains(r.output, "exists; choose another folder or pass --force")) << r.output;
   EXPECT_EQ(run(common + (folder / "a").string() + " --force --sampler heun").status, 0);
+
+  // Without a Python to draw the labelled grid, the images are still written, with a warning.
+  r = run_shell("NOISESCHED_PYTHON=/nonexistent " + std::string(NOISESCHED_BINARY) + " " + common +
+                (folder / "c").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "warning: labelled grid not drawn: cannot draw")) << r.output;
+  EXPECT_TRUE(contains(r.output, "NOISESCHED_PYTHON=/nonexistent (not found)")) << r.output;
+  EXPECT_TRUE(fs::exists(folder / "c" / "3_3" / "0000.png"));
+  EXPECT_TRUE(fs::exists(folder / "c" / "samples.json"));
+  EXPECT_FALSE(fs::exists(folder / "c" / "grid.png"));
 }
 
 TEST(CliSample, BadRequestsAreClearErrorsAndWriteNothing) {
