@@ -13,6 +13,7 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/common/machine.h"
+#include "noisesched/common/numbers.h"
 #include "noisesched/config/config.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/train/bench.h"
@@ -173,6 +174,12 @@ int run(const BenchCommandOptions& options) {
   }
   if (options.bench.profile) {
     print_profile("step", r.profiled_step_seconds, r.ops, options.profile_rows);
+    std::cout << "host syncs per step: "
+              << format_significant(static_cast<double>(r.host_syncs) /
+                                        static_cast<double>(std::max(r.profiled_steps, 1)),
+                                    3)
+              << " (" << r.host_syncs << " in " << r.profiled_steps
+              << " profiled steps: value reads to the host, device-to-host copies)\n";
   }
   return 0;
 }
@@ -210,6 +217,13 @@ int run_sample(const SampleCommandOptions& options) {
   if (options.bench.profile) {
     print_profile("network evaluation", r.profiled_seconds_per_evaluation, r.ops,
                   options.profile_rows);
+    std::cout << "host syncs per step: "
+              << format_significant(
+                     static_cast<double>(r.host_syncs) /
+                         static_cast<double>(std::max<std::int64_t>(r.evaluations, 1)),
+                     3)
+              << " (" << r.host_syncs << " in the profiled run of " << r.evaluations
+              << " network evaluations, the images' copy to the host after each batch included)\n";
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <ATen/record_function.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -24,6 +25,33 @@ struct Totals {
 std::mutex totals_mutex;
 std::map<std::string, Totals, std::less<>> totals;  // guarded by totals_mutex
 bool recording = false;                             // guarded by totals_mutex
+std::atomic<std::int64_t> sync_count{0};
+
+bool on_host(const c10::IValue& value) {
+  return value.isTensor() && value.toTensor().defined() && value.toTensor().device().is_cpu();
+}
+bool on_device(const c10::IValue& value) {
+  return value.isTensor() && value.toTensor().defined() && !value.toTensor().device().is_cpu() &&
+         !value.toTensor().is_meta();
+}
+
+// Whether this operation makes the host wait for the device: a value read to the host
+// (_local_scalar_dense, under item() and every tensor-to-bool or -number conversion, whatever the
+// tensor's device: the same code on a GPU waits), a copy from a device tensor into a host one,
+// or an operation whose output size depends on device values.
+bool host_sync(const at::RecordFunction& fn) {
+  const char* name = fn.name();
+  if (name == nullptr) return false;
+  if (std::strcmp(name, "aten::_local_scalar_dense") == 0) return true;
+  const bool copy = std::strcmp(name, "aten::copy_") == 0;
+  const bool sized_by_values =
+      std::strcmp(name, "aten::nonzero") == 0 || std::strcmp(name, "aten::masked_select") == 0 ||
+      std::strcmp(name, "aten::unique") == 0 || std::strcmp(name, "aten::_unique2") == 0;
+  if (!copy && !sized_by_values) return false;
+  const auto inputs = fn.inputs();
+  if (copy) return inputs.size() >= 2 && on_host(inputs[0]) && on_device(inputs[1]);
+  return !inputs.empty() && on_device(inputs[0]);
+}
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -43,6 +71,7 @@ struct Frame : at::ObserverContext {
 thread_local Frame* open_frame = nullptr;
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
+  if (host_sync(fn)) sync_count.fetch_add(1, std::memory_order_relaxed);
   auto frame = std::make_unique<Frame>();
   frame->parent = open_frame;
   frame->scope = open_frame != nullptr ? open_frame->scope : nullptr;
@@ -89,11 +118,12 @@ OpProfile::OpProfile() {
     if (recording) throw Error("an operation profile is already recording in this process");
     recording = true;
     totals.clear();
+    sync_count.store(0);
   }
   // An operation whose end hook never ran (one that was open when an earlier profile stopped)
   // must not become a parent here.
   open_frame = nullptr;
-  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_start, &on_end));
+  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_start, &on_end).needsInputs(true));
   recording_ = true;
 }
 
@@ -108,6 +138,7 @@ std::vector<OpTime> OpProfile::stop() {
   std::vector<OpTime> out;
   std::lock_guard<std::mutex> lock(totals_mutex);
   recording = false;
+  host_syncs_ = sync_count.load();
   for (const auto& [name, t] : totals) {
     out.push_back({name, t.calls, static_cast<double>(t.self_ns) * 1e-9});
   }

@@ -39,9 +39,15 @@ nlohmann::ordered_json ops_json(const std::vector<OpTime>& ops) {
 }
 
 // Runs `work` (`units` repetitions of the same unit: training steps, network evaluations) under
-// an OpProfile. Returns the seconds per unit and each operation's calls and self seconds per unit.
-std::pair<double, std::vector<OpTime>> profiled(const c10::Device& device, std::int64_t units,
-                                                const std::function<void()>& work) {
+// an OpProfile. Returns the seconds per unit, each operation's calls and self seconds per unit,
+// and the host synchronisations of the whole run.
+struct Profiled {
+  double seconds_per_unit = 0;
+  std::vector<OpTime> ops;
+  std::int64_t host_syncs = 0;
+};
+Profiled profiled(const c10::Device& device, std::int64_t units,
+                  const std::function<void()>& work) {
   OpProfile profile;
   synchronize(device);
   const auto start = std::chrono::steady_clock::now();
@@ -49,12 +55,15 @@ std::pair<double, std::vector<OpTime>> profiled(const c10::Device& device, std::
   synchronize(device);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<OpTime> ops = profile.stop();
-  for (OpTime& op : ops) {
+  Profiled out;
+  out.ops = profile.stop();
+  out.host_syncs = profile.host_syncs();
+  for (OpTime& op : out.ops) {
     op.calls = (op.calls + units / 2) / units;
     op.self_seconds /= static_cast<double>(units);
   }
-  return {seconds / static_cast<double>(units), std::move(ops)};
+  out.seconds_per_unit = seconds / static_cast<double>(units);
+  return out;
 }
 
 }  // namespace
@@ -75,6 +84,9 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
                                 {"sgemm_fraction", sgemm_fraction}};
   if (!ops.empty()) {
     out["profiled_step_seconds"] = profiled_step_seconds;
+    out["host_syncs"] = host_syncs;
+    out["host_syncs_per_step"] =
+        static_cast<double>(host_syncs) / static_cast<double>(std::max(profiled_steps, 1));
     out["ops"] = ops_json(ops);
   }
   return out;
@@ -133,11 +145,15 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   if (options.profile) {
     // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
     // self times divided by the steps (a step's operations are the same every step).
-    std::tie(result.profiled_step_seconds, result.ops) = profiled(device, options.steps, [&] {
+    Profiled p = profiled(device, options.steps, [&] {
       for (int s = 0; s < options.steps; ++s) {
         engine.step(loader.next(), options.warmup_steps + options.steps + s);
       }
     });
+    result.profiled_step_seconds = p.seconds_per_unit;
+    result.ops = std::move(p.ops);
+    result.host_syncs = p.host_syncs;
+    result.profiled_steps = options.steps;
   }
   result.step_seconds = median(seconds);
   result.images_per_s = config.train.batch_size / result.step_seconds;
@@ -159,6 +175,7 @@ nlohmann::ordered_json SampleBenchResult::to_json() const {
       {"seconds", seconds},       {"images_per_s_per_evaluation", images_per_s_per_evaluation}};
   if (!ops.empty()) {
     out["profiled_seconds_per_evaluation"] = profiled_seconds_per_evaluation;
+    out["host_syncs"] = host_syncs;
     out["ops"] = ops_json(ops);
   }
   return out;
@@ -203,8 +220,11 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
   result.images_per_s_per_evaluation =
       static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;
   if (options.profile && evaluations > 0) {
-    std::tie(result.profiled_seconds_per_evaluation, result.ops) = profiled(
-        device, evaluations, [&] { generate_images(model, setup, labels, generate, device); });
+    Profiled p = profiled(device, evaluations,
+                          [&] { generate_images(model, setup, labels, generate, device); });
+    result.profiled_seconds_per_evaluation = p.seconds_per_unit;
+    result.ops = std::move(p.ops);
+    result.host_syncs = p.host_syncs;
   }
   return result;
 }

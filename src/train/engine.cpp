@@ -5,6 +5,7 @@
 #include <torch/csrc/api/include/torch/utils.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -176,7 +177,10 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
 
   const NoisedBatch noised = add_noise(setup_, x0, t, eps);
   at::Tensor self_cond;
-  if (setup_.self_condition && self_cond_all.any().item<bool>()) {
+  // Read on the host from the host tensor: no value read through LibTorch (a sync on a GPU).
+  const bool* self_cond_flags = self_cond_all.data_ptr<bool>();
+  if (setup_.self_condition &&
+      std::any_of(self_cond_flags, self_cond_flags + global, [](bool on) { return on; })) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.
     torch::NoGradGuard no_grad;
@@ -205,30 +209,14 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   const at::Tensor loss =
       distributed ? per_example.sum() / static_cast<double>(global) : per_example.mean();
 
-  // Per-example losses and logSNRs of the whole batch on every process (the metrics, and one
-  // verdict on a non-finite loss for all).
-  const at::Tensor my_losses = per_example.detach().to(at::kCPU, at::kDouble).contiguous();
+  // Nothing here reads a value on the host (on a GPU the host would wait for the device): the
+  // loss, the per-example losses and the gradient norm stay on the device, where the trainer
+  // accumulates them and reads them once per log interval (train/metrics.h). A non-finite loss
+  // is found there, before anything of this step is saved.
   StepResult result;
-  result.losses.assign(my_losses.data_ptr<double>(), my_losses.data_ptr<double>() + batch);
+  result.loss = loss.detach();
+  result.losses = per_example.detach().to(at::kDouble);
   result.logsnr = noised.logsnr;
-  if (distributed) {
-    std::vector<at::Tensor> both{at::zeros({2, global}, cpu_double)};
-    both[0][0].narrow(0, begin, batch).copy_(my_losses);
-    both[0][1].narrow(0, begin, batch).copy_(at::tensor(noised.logsnr, cpu_double));
-    communicator_->all_reduce_sum(both, "the loss all-reduce of step " + std::to_string(step + 1));
-    const at::Tensor all = both[0].contiguous();
-    result.losses.assign(all.data_ptr<double>(), all.data_ptr<double>() + global);
-    result.logsnr.assign(all.data_ptr<double>() + global, all.data_ptr<double>() + 2 * global);
-    double sum = 0;
-    for (const double l : result.losses) sum += l;
-    result.loss = sum / static_cast<double>(global);
-  } else {
-    result.loss = loss.item<double>();
-  }
-  if (!std::isfinite(result.loss)) {
-    throw Error("the loss is " + format_exact(result.loss) + " at step " +
-                std::to_string(step + 1) + "; stopped without applying that step");
-  }
   model_->zero_grad();
   loss.backward();
   if (distributed) {
@@ -246,7 +234,7 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   {
     // One row of a `bench train --profile` table: clipping, the optimizer and the EMA.
     const ProfileScope scope("noisesched::optimizer");
-    result.grad_norm = clip_grad_norm(*model_, config_.optim.grad_clip).item<double>();
+    result.grad_norm = clip_grad_norm(*model_, config_.optim.grad_clip);
     result.lr = config_.optim.lr *
                 lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
     optimizer_.step(result.lr);
@@ -254,6 +242,15 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
                ema_decay_at(config_.optim.ema_decay, step, config_.optim.ema_warmup));
   }
   return result;
+}
+
+double StepResult::loss_value() const { return loss.item<double>(); }
+
+double StepResult::grad_norm_value() const { return grad_norm.item<double>(); }
+
+std::vector<double> StepResult::loss_values() const {
+  const at::Tensor host = losses.to(at::kCPU, at::kDouble).contiguous();
+  return {host.data_ptr<double>(), host.data_ptr<double>() + host.numel()};
 }
 
 void TrainingEngine::load(const LoadedCheckpoint& checkpoint) {

@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/api/include/torch/utils.h>
+#include <torch/cuda.h>
 
 #include <algorithm>
 #include <atomic>
@@ -114,12 +115,16 @@ nlohmann::json model_state(const Config& config, const Dataset& dataset,
           {"torch_version", runtime_info().torch_version}};
 }
 
-// Progress on the terminal (or log lines) and one metrics line per log interval.
+// Progress on the terminal (or log lines) and one metrics line per log interval. The steps'
+// losses and gradient norms are added up on the device and read once per log interval; between
+// log lines the progress display shows the last interval's loss.
 class TrainingLog {
  public:
-  TrainingLog(const Config& config, std::int64_t dataset_size, bool progress_bar, std::ostream& out)
+  TrainingLog(const Config& config, std::int64_t dataset_size, bool progress_bar, std::ostream& out,
+              Communicator* communicator)
       : config_(config),
         dataset_size_(dataset_size),
+        step_stats_(communicator),
         progress_("step", config.train.steps,
                   progress_bar ? Progress::Mode::kRedraw : Progress::Mode::kLines, out),
         interval_start_(Clock::now()),
@@ -127,15 +132,21 @@ class TrainingLog {
 
   // After step `step` (1-based count); `finishing` forces a log line. Returns the metrics line to
   // write, or null.
-  nlohmann::ordered_json on_step(std::int64_t step, const StepResult& result, double train_seconds,
+  // The wait for the device when the interval's numbers are read is training time: it is added
+  // to `train_seconds`.
+  nlohmann::ordered_json on_step(std::int64_t step, const StepResult& result, double& train_seconds,
                                  bool finishing) {
-    stats_.add(result.logsnr, result.losses);
-    stats_.add_step(result.grad_norm);
+    step_stats_.add(result, step);
     last_lr_ = result.lr;
     ++interval_steps_;
     const std::int64_t total = config_.train.steps;
     const bool log_line = step % config_.train.log_every == 0 || finishing;
     if (!log_line && !progress_bar()) return nullptr;
+    if (log_line) {
+      const auto begin = Clock::now();
+      step_stats_.read(stats_);  // the interval's one wait for the device
+      train_seconds += seconds_since(begin);
+    }
     const double seconds = seconds_since(interval_start_);
     const double per_step = seconds / std::max<std::int64_t>(interval_steps_, 1);
     const double images_per_s = config_.train.batch_size / std::max(per_step, 1e-9);
@@ -146,15 +157,18 @@ class TrainingLog {
       std::snprintf(text, sizeof(text), format, value);
       return ProgressField{text, priority};
     };
-    progress_.update(step,
-                     {field("loss %.4f", stats_.mean_loss(), 1),
-                      field("lr %.2e", last_lr_, 5),
-                      field("grad %.3f", stats_.mean_grad_norm(), 6),
-                      field("%.0f img/s", images_per_s, 3),
-                      field("%.3f s/step", per_step, 7),
-                      {"elapsed " + duration_text(elapsed), 4},
-                      {"left " + duration_text((total - step) * per_step), 2}},
-                     log_line);
+    // Between log lines: the last interval's numbers (none yet before the first).
+    const bool read_once = stats_.examples() > 0;
+    progress_.update(
+        step,
+        {read_once ? field("loss %.4f", stats_.mean_loss(), 1) : ProgressField{"loss -", 1},
+         field("lr %.2e", last_lr_, 5),
+         read_once ? field("grad %.3f", stats_.mean_grad_norm(), 6) : ProgressField{"grad -", 6},
+         field("%.0f img/s", images_per_s, 3),
+         field("%.3f s/step", per_step, 7),
+         {"elapsed " + duration_text(elapsed), 4},
+         {"left " + duration_text((total - step) * per_step), 2}},
+        log_line);
     if (finishing) progress_.end_line();
     if (!log_line) return nullptr;
     last_loss_ = stats_.mean_loss();
@@ -169,12 +183,14 @@ class TrainingLog {
     line["images_per_s"] = images_per_s;
     line["elapsed_s"] = elapsed;
     line["train_s"] = train_seconds;
-    stats_.reset();
     interval_steps_ = 0;
     interval_start_ = Clock::now();
     return line;
   }
 
+  // Throws naming the step when a loss since the last log line was not finite (before anything
+  // is saved: a checkpoint, a grid, an evaluation).
+  void check_finite() { step_stats_.check_finite(); }
   // A line that interrupts the progress display.
   std::ostream& note() { return progress_.interrupt(); }
   // Excludes time spent outside training steps (grids, evaluation) from the throughput.
@@ -188,6 +204,7 @@ class TrainingLog {
  private:
   const Config& config_;
   std::int64_t dataset_size_;
+  StepStatistics step_stats_;
   Progress progress_;
   LossStatistics stats_;
   Clock::time_point interval_start_, run_start_;
@@ -399,7 +416,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   }
   BatchLoader loader(*dataset, engine.loader_options(), step);
   StopSignals signals;
-  TrainingLog training_log(config, dataset->size(), request.progress_bar, log);
+  TrainingLog training_log(config, dataset->size(), request.progress_bar, log, &communicator);
 
   const auto save = [&](std::int64_t done) {
     nlohmann::json state = state_base;
@@ -458,17 +475,26 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
                         << " in training steps, plus " << hooks << "\n";
   };
 
-  while (step < stop_at) {
-    StepResult step_result;
-    const auto step_begin = Clock::now();
+  // Runs `work`; an Error it throws (a failed step, a loss that was not finite) is thrown again
+  // naming the last good checkpoint.
+  const auto with_checkpoint_named = [&](const auto& work) {
     try {
-      step_result = engine.step(loader.next(), step);
+      return work();
     } catch (const Error& e) {
       throw Error(std::string(e.what()) +
                   (result.checkpoint.empty()
                        ? std::string("; no checkpoint was written yet")
                        : "; the last good checkpoint is " + result.checkpoint));
     }
+  };
+
+  while (step < stop_at) {
+    StepResult step_result;
+    const auto step_begin = Clock::now();
+    step_result = with_checkpoint_named([&] { return engine.step(loader.next(), step); });
+    // While the expected time is measured (the sitting's first steps), each step waits for the
+    // device, so that its time is the device's too; afterwards steps are queued without waiting.
+    if (!step_timer.ready() && device.is_cuda()) torch::cuda::synchronize();
     const double step_seconds = seconds_since(step_begin);
     train_seconds += step_seconds;
     ++step;
@@ -480,16 +506,28 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     // A signal to any process stops all of them after this same step.
     int stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");
     bool finishing = step == stop_at || stop_signal != 0;
-    const auto line = training_log.on_step(step, step_result, train_seconds, finishing);
+    const auto line = with_checkpoint_named(
+        [&] { return training_log.on_step(step, step_result, train_seconds, finishing); });
     if (!line.is_null()) run.write_metrics(line);
-    if (config.train.sample_every > 0 && step % config.train.sample_every == 0) {
+    const bool grid_due = config.train.sample_every > 0 && step % config.train.sample_every == 0;
+    const bool eval_due = evaluator && evaluator->due(step, train_seconds);
+    // Nothing of a step whose loss was not finite is drawn, scored or saved (a log line has
+    // just checked).
+    const auto check_finite = [&] {
+      with_checkpoint_named([&] {
+        training_log.check_finite();
+        return 0;
+      });
+    };
+    if (line.is_null() && (grid_due || eval_due)) check_finite();
+    if (grid_due) {
       outside_training("grid", [&] {
         const std::string grid = write_grid(engine.ema(), setup, config, dataset->num_classes(),
                                             step, device, communicator);
         training_log.note() << "wrote " << grid << "\n";
       });
     }
-    if (evaluator && evaluator->due(step, train_seconds)) {
+    if (eval_due) {
       outside_training("eval", [&] {
         const auto eval_line = evaluator->run(engine.ema(), setup, step, train_seconds);
         run.write_metrics(eval_line);
@@ -503,6 +541,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
       finishing = finishing || stop_signal != 0;
     }
     if (step % config.train.checkpoint_every == 0 || finishing) {
+      check_finite();
       outside_training("checkpoint", [&] {
         save(step);
         if (communicator.first() && config.train.report && !finishing &&

@@ -32,7 +32,15 @@ class OpProfile {
   // Stops recording and returns the operations by self time, largest first.
   std::vector<OpTime> stop();
 
+  // After stop(): how many times the recorded work made the host wait for the device, or would
+  // on a GPU: reads of a tensor's value to the host (aten::_local_scalar_dense: item(), a tensor
+  // used as a bool or a number), copies from a device tensor into a host tensor, and nonzero /
+  // masked_select / unique on a device (their output size depends on the values). On the CPU
+  // the reads are what counts: the same code on CUDA waits at each.
+  std::int64_t host_syncs() const { return host_syncs_; }
+
  private:
+  std::int64_t host_syncs_ = 0;
   std::uint64_t handle_ = 0;
   bool recording_ = false;
 };

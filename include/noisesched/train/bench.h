@@ -45,6 +45,9 @@ struct TrainBenchResult {
   // operation's calls and self seconds per step, largest first.
   double profiled_step_seconds = 0;
   std::vector<OpTime> ops;
+  // Host synchronisations in the profiled steps (OpProfile::host_syncs), and their number.
+  std::int64_t host_syncs = 0;
+  int profiled_steps = 0;
 
   nlohmann::ordered_json to_json() const;
 };
@@ -72,6 +75,9 @@ struct SampleBenchResult {
   // operation's calls and self seconds per evaluation, largest first.
   double profiled_seconds_per_evaluation = 0;
   std::vector<OpTime> ops;
+  // Host synchronisations in the whole profiled run (OpProfile::host_syncs): on a GPU, the copy
+  // of each batch's images to the host at its end; none inside the sampling steps.
+  std::int64_t host_syncs = 0;
 
   nlohmann::ordered_json to_json() const;
 };

@@ -21,13 +21,22 @@
 
 namespace noisesched {
 
+// What a step leaves for the logs. The tensors stay on the step's device: reading one on the host
+// makes the host wait for the device, so the trainer adds them up there and reads the sums once
+// per log interval (StepStatistics in train/metrics.h).
 struct StepResult {
-  // Over the whole batch of the step, whatever the number of processes that shared it.
-  double loss = 0;       // mean over the batch of the weighted loss (diffusion.loss_weight)
-  double grad_norm = 0;  // before clipping
+  // This process's part of the batch's mean weighted loss (diffusion.loss_weight): its examples'
+  // sum over the whole batch's size; with one process, the batch's mean. A scalar.
+  at::Tensor loss;
+  at::Tensor grad_norm;  // before clipping, of the summed gradients (alike on every process)
+  at::Tensor losses;     // float64, per example of this process's share: weighted squared error
   double lr = 0;
-  std::vector<double> logsnr;  // per example: effective logSNR
-  std::vector<double> losses;  // per example: mean squared error on the target, times its weight
+  std::vector<double> logsnr;  // per example of this process's share: effective logSNR
+
+  // Host copies, each waiting for the device: for tests and benchmarks, not for the step loop.
+  double loss_value() const;
+  double grad_norm_value() const;
+  std::vector<double> loss_values() const;
 };
 
 class TrainingEngine {
@@ -41,8 +50,9 @@ class TrainingEngine {
   TrainingEngine(const Config& config, int channels, int num_classes, const c10::Device& device,
                  Communicator* communicator = nullptr);
 
-  // Runs optimizer step `step` (0-based) on `batch` (this process's share of the step's batch).
-  // Throws, without changing any weight, when the loss is not finite.
+  // Runs optimizer step `step` (0-based) on `batch` (this process's share of the step's batch)
+  // without reading any value on the host. A non-finite loss is applied like any other: the
+  // trainer finds it in the step's statistics (StepStatistics) before it saves anything.
   StepResult step(const ByteBatch& batch, std::int64_t step);
 
   // Restores weights, EMA and optimizer state from a checkpoint.
