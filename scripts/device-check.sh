@@ -227,6 +227,10 @@ if compare:
           f"{row['train_ratio']:.2f}), torch.compile {row.get('train_py_compiled_images_per_s', 0):.0f}"
           f" (noisesched / compiled {row.get('train_ratio_compiled', 0):.2f}); sampling "
           f"noisesched / eager {row['sample_ratio']:.2f}")
+p = load("bench-profile-bf16.json")
+if p and "host_syncs_per_step" in p:
+    print(f"\nhost syncs per training step on CUDA (bf16, profiled): {p['host_syncs_per_step']:g} "
+          "(value reads to the host and device-to-host copies; the target is 0)")
 # Every benchmark's JSON in one file.
 results = {name[:-5]: load(name) for name in sorted(os.listdir(out)) if name.endswith(".json")}
 with open(os.path.join(out, "results.json"), "w") as f:
