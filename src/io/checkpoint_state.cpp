@@ -73,6 +73,22 @@ CheckpointState parse_checkpoint_state(std::string_view text, const std::string&
     throw fail("\"diffusion\" has no \"schedule\" string");
   }
   state.train_schedule = (*diffusion)["schedule"].get<std::string>();
+  if (const auto b = diffusion->find("input_scale"); b != diffusion->end()) {
+    if (!b->is_number() || !std::isfinite(b->get<double>()) || b->get<double>() <= 0) {
+      throw fail("\"diffusion\".\"input_scale\" is " + shown(*b) + "; expected a number > 0");
+    }
+    state.input_scale = b->get<double>();
+  }
+  for (const auto& [key, field] :
+       {std::pair{"normalization", &state.normalization}, std::pair{"target", &state.target}}) {
+    if (const auto value = diffusion->find(key); value != diffusion->end()) {
+      if (!value->is_string()) {
+        throw fail(std::string("\"diffusion\".\"") + key + "\" is " + shown(*value) +
+                   "; expected a name");
+      }
+      *field = value->get<std::string>();
+    }
+  }
   if (const auto seconds = json.find("train_seconds"); seconds != json.end()) {
     if (!seconds->is_number() || !std::isfinite(seconds->get<double>()) ||
         seconds->get<double>() < 0) {

@@ -410,6 +410,43 @@ TEST_F(TrainerTest, ASamplingStepReadsNothingOnTheHost) {
   EXPECT_EQ(r.host_syncs, 0);
 }
 
+// state.json is trusted: a checkpoint whose state.json and config.toml disagree on anything
+// resolved (the schedule, b, the normalisation, the target) is refused, naming both values.
+TEST_F(TrainerTest, ACheckpointWhoseStateAndConfigDisagreeIsRefused) {
+  const auto run = testing::fresh_folder("trainer-disagree");
+  Config c = tiny_config(tiny_data(), run);
+  c.train.steps = 2;
+  c.diffusion.input_scale = "auto:4";  // b = 4 / 8 px = 0.5
+  train(request_for(c), log_);
+  const fs::path state = fs::path(load_checkpoint(run.string(), false).path) / "state.json";
+  std::ifstream in(state);
+  const nlohmann::json original = nlohmann::json::parse(in);
+  in.close();
+  EXPECT_EQ(original["diffusion"]["input_scale"].get<double>(), 0.5);
+  EXPECT_NO_THROW(load_trained_model(run.string(), "ema", c10::Device(c10::kCPU)));
+  struct Edit {
+    const char* key;
+    nlohmann::json value;
+    const char* expected;
+  };
+  for (const Edit& edit :
+       {Edit{"input_scale", 1.0,
+             "disagree on b (diffusion.input_scale = 'auto:4' at 8 px): config.toml gives 0.5, "
+             "state.json says 1"},
+        Edit{"target", "v", "disagree on the target: config.toml gives eps, state.json says v"},
+        Edit{"schedule", "cosine:start=0,end=1,tau=1", "disagree on the training schedule"}}) {
+    nlohmann::json edited = original;
+    edited["diffusion"][edit.key] = edit.value;
+    std::ofstream(state) << edited.dump(2);
+    try {
+      load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
+      ADD_FAILURE() << edit.key << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(edit.expected), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
   // A model trained without self-conditioning must be sampled without it (its self-conditioning
   // inputs only ever saw zeros): the checkpoint records the rate and the restored setup says so.

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,8 +24,14 @@ struct CheckpointState {
   int num_classes = 0;                   // >= 1
   std::vector<std::string> class_names;  // empty, or one per class
   std::string train_schedule;            // diffusion.schedule, canonical spec text
-  double train_seconds = 0;              // training time before this checkpoint (0 if absent)
-  nlohmann::json json;                   // the whole document (other keys are informational)
+  // The rest of the resolved diffusion setup, when the checkpoint records it (all do since
+  // state.json first had them; absent: not compared): b after the resolution rule, the
+  // normalisation and the target, by name.
+  std::optional<double> input_scale;
+  std::string normalization;
+  std::string target;
+  double train_seconds = 0;  // training time before this checkpoint (0 if absent)
+  nlohmann::json json;       // the whole document (other keys are informational)
 };
 
 // Parses and checks state.json's text; `path` is named in every error.
