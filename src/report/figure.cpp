@@ -19,14 +19,15 @@
 namespace noisesched {
 namespace {
 
-// Non-finite values become null (a gap). With `digits` > 0 each value is first rounded to that
-// many significant digits, so its shortest printed form is at most that long.
+// Non-finite values become null (a gap). With `digits` > 0 each value that is not a whole number
+// is first rounded to that many significant digits, so its shortest printed form is at most that
+// long; whole numbers (steps) stay exact, however large.
 nlohmann::json numbers(const std::vector<double>& values, int digits) {
   auto out = nlohmann::json::array();
   for (double v : values) {
     if (!std::isfinite(v)) {
       out.push_back(nullptr);
-    } else if (digits > 0 && v != 0) {
+    } else if (digits > 0 && v != std::floor(v)) {
       char text[40];
       std::snprintf(text, sizeof(text), "%.*g", digits, v);
       out.push_back(std::strtod(text, nullptr));

@@ -89,6 +89,14 @@ TEST_F(FigureTest, JsonWritesSharedXOnceAndRoundsOnRequest) {
   const auto short_form = nlohmann::json::parse(figure_to_json(figure, 4));
   EXPECT_EQ(short_form["panels"][0]["series"][0]["y"][0].get<double>(), 0.3333);
   EXPECT_EQ(short_form["panels"][0]["series"][1]["y"][1].get<double>(), 4.0);
+  // Whole numbers (steps of a long run) are never rounded.
+  Figure steps;
+  Panel p;
+  p.series.push_back({"s", {1234567, 1234568}, {2.5, 1e-7 / 3}, "-"});
+  steps.panels = {p};
+  const auto rounded = nlohmann::json::parse(figure_to_json(steps, 4));
+  EXPECT_EQ(rounded["panels"][0]["series"][0]["x"], nlohmann::json::parse("[1234567.0,1234568.0]"));
+  EXPECT_EQ(rounded["panels"][0]["series"][0]["y"][1].get<double>(), 3.333e-8);
 }
 
 TEST_F(FigureTest, RejectsMismatchedSeriesAndEmptyFigures) {
