@@ -4,6 +4,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdlib>
 #include <cstring>
@@ -39,14 +40,22 @@ int run_process(const std::vector<std::string>& argv) {
 bool program_exists(const std::string& program) {
   if (program.empty()) return false;
   if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+  return !executables_on_path(program).empty();
+}
+
+std::vector<std::string> executables_on_path(const std::string& name) {
+  std::vector<std::string> out;
   const char* path = std::getenv("PATH");
   std::stringstream folders(path != nullptr ? path : "");
-  std::string folder;
-  while (std::getline(folders, folder, ':')) {
+  for (std::string folder; std::getline(folders, folder, ':');) {
     if (folder.empty()) folder = ".";
-    if (::access((folder + "/" + program).c_str(), X_OK) == 0) return true;
+    const std::string candidate = folder + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0 &&
+        std::find(out.begin(), out.end(), candidate) == out.end()) {
+      out.push_back(candidate);
+    }
   }
-  return false;
+  return out;
 }
 
 }  // namespace noisesched

@@ -19,6 +19,13 @@
 namespace noisesched {
 namespace {
 
+// NOISESCHED_PYTHON when it is set and not empty (the one Python figures are drawn with), else
+// null.
+const char* chosen_python() {
+  const char* chosen = std::getenv("NOISESCHED_PYTHON");
+  return chosen != nullptr && *chosen != '\0' ? chosen : nullptr;
+}
+
 // Non-finite values become null (a gap). With `digits` > 0 each value that is not a whole number
 // is first rounded to that many significant digits, so its shortest printed form is at most that
 // long; whole numbers (steps) stay exact, however large.
@@ -65,20 +72,8 @@ class ScratchFolder {
 }  // namespace
 
 std::vector<std::string> plotting_pythons() {
-  if (const char* chosen = std::getenv("NOISESCHED_PYTHON"); chosen != nullptr && *chosen) {
-    return {chosen};
-  }
-  std::vector<std::string> out;
-  const char* path = std::getenv("PATH");
-  std::stringstream folders(path != nullptr ? path : "");
-  for (std::string folder; std::getline(folders, folder, ':');) {
-    if (folder.empty()) folder = ".";
-    const std::string candidate = folder + "/python3";
-    if (::access(candidate.c_str(), X_OK) == 0 &&
-        std::find(out.begin(), out.end(), candidate) == out.end()) {
-      out.push_back(candidate);
-    }
-  }
+  if (const char* chosen = chosen_python()) return {chosen};
+  std::vector<std::string> out = executables_on_path("python3");
   if (std::find(out.begin(), out.end(), "/usr/bin/python3") == out.end()) {
     out.push_back("/usr/bin/python3");
   }
@@ -155,8 +150,7 @@ void render_png(const Figure& figure, const std::string& path) {
   write_file_atomically(spec, json);
 
   // The first Python that has matplotlib draws (the script exits 3 without it, before drawing).
-  const bool chosen =
-      std::getenv("NOISESCHED_PYTHON") != nullptr && *std::getenv("NOISESCHED_PYTHON") != '\0';
+  const bool chosen = chosen_python() != nullptr;
   const std::string temporary = temporary_path_for(path);
   std::string tried;
   bool drawn = false;

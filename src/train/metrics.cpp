@@ -111,7 +111,7 @@ void StepStatistics::read(LossStatistics& stats) {
   const std::size_t buckets = counts_.size();
   std::vector<double> host(buckets + 1);
   {
-    at::Tensor sums = sums_.clone();
+    const at::Tensor& sums = sums_;
     if (communicator_ != nullptr && communicator_->world_size() > 1) {
       // The processes' loss sums and example counts add up; the gradient norm is the same on
       // every process (of the summed gradients), so its sum is divided by the processes.

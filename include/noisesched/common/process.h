@@ -13,4 +13,8 @@ int run_process(const std::vector<std::string>& argv);
 // Whether `program` names an executable file (a path, or a name found in PATH).
 bool program_exists(const std::string& program);
 
+// Every executable file called `name` in PATH's folders, in PATH's order, each path once (an
+// empty entry of PATH is the current folder).
+std::vector<std::string> executables_on_path(const std::string& name);
+
 }  // namespace noisesched
