@@ -13,8 +13,9 @@
 #      GPU), then `bench train --nproc 2` with both processes on the one GPU over Gloo;
 #   5. benchmarks of the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
 #      classes): `bench train` in bf16 and tf32 with model FLOP utilisation against the device's
-#      measured and nominal dense bf16 rates, `bench sample`, the loader (`bench data`), and the
-#      same model in PyTorch eager and under torch.compile (bench/reference/compare.py);
+#      measured and nominal dense bf16 rates, `bench sample`, the multi-tensor optimizer update
+#      against the per-tensor loop (`bench optimizer`), the loader (`bench data`), and the same
+#      model in PyTorch eager and under torch.compile (bench/reference/compare.py);
 #   6. the `tensor` suite on this LibTorch, last, with jobs x threads <= cores.
 # Each stage prints its start time; a failed stage is reported and the rest still run. Budget:
 # about 6 minutes on an H200, build included. Everything goes to OUT (default out/device-check)
@@ -163,6 +164,9 @@ stage "bench sample, bf16"
 check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
   --set train.precision=bf16 --device cuda --batch 256 --recipe "ddim steps=20" \
   --json >"$out/bench-sample-bf16.json"
+stage "bench optimizer: the multi-tensor update against the per-tensor loop, ImageNet-64 RIN"
+check "$bin" bench optimizer --config configs/imagenet64.toml "${sets[@]}" --device cuda \
+  --updates 20 --rounds 5 --json >"$out/bench-optimizer.json"
 stage "bench data: the loader against the training consumption above"
 check "$bin" bench data --config configs/imagenet64.toml "${sets[@]}" --set train.batch_size=256 \
   --workers 1 8 16 --batches 50 --json >"$out/bench-data.json"
@@ -220,6 +224,13 @@ s = load("bench-sample-bf16.json")
 if s:
     print(f"\nsampling (bf16, batch 256, DDIM 20): {s['images_per_s_per_evaluation']:.0f} images/s "
           "per network evaluation")
+o = load("bench-optimizer.json")
+if o:
+    multi, loop = o["paths"][0], o["paths"][1]
+    print(f"\noptimizer update ({o['optimizer']}, clipping, EMA; {o['parameter_tensors']} tensors): "
+          f"multi-tensor {1e3 * multi['seconds_per_update']:.2f} ms in {multi['operations']} "
+          f"operations, per-tensor {1e3 * loop['seconds_per_update']:.2f} ms in "
+          f"{loop['operations']} (per-tensor / multi-tensor {o['speedup']:.2f})")
 if compare:
     row = compare["results"][0]
     print(f"\nPyTorch on the same model and device (bf16): eager "

@@ -45,7 +45,8 @@ Config bench_config(const std::string& path, const std::vector<std::string>& ove
 
 // The operations of a profiled unit of work (a training step, a network evaluation) by self
 // time: the largest `rows`, the rest summed, and the unit's time outside any operation (the
-// program's own work between them).
+// program's own work between them). A scope of the program (noisesched::optimizer) says how many
+// operations its own code dispatched per unit.
 void print_profile(const std::string& unit, double seconds, const std::vector<OpTime>& ops,
                    int rows) {
   double in_ops = 0;
@@ -65,7 +66,11 @@ void print_profile(const std::string& unit, double seconds, const std::vector<Op
   std::int64_t rest_calls = 0;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (static_cast<int>(i) < rows) {
-      row(ops[i].name, ops[i].calls, ops[i].self_seconds);
+      const std::string name =
+          ops[i].dispatches > 0
+              ? ops[i].name + " (" + std::to_string(ops[i].dispatches) + " operations)"
+              : ops[i].name;
+      row(name, ops[i].calls, ops[i].self_seconds);
     } else {
       rest += ops[i].self_seconds;
       rest_calls += ops[i].calls;
@@ -256,6 +261,39 @@ int run_data(const DataCommandOptions& options) {
   return 0;
 }
 
+struct OptimizerCommandOptions {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string device;
+  int updates = 10;
+  int rounds = 5;
+  bool json = false;
+};
+
+int run_optimizer(const OptimizerCommandOptions& options) {
+  const Config config = bench_config(options.config_path, options.overrides, options.device);
+  const OptimizerBenchResult r = bench_optimizer(config, options.updates, options.rounds);
+  if (options.json) {
+    std::cout << r.to_json().dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "model: " << r.model << "\ndevice: " << r.device << ", " << r.threads << " threads\n"
+            << r.parameter_tensors << " parameter tensors, "
+            << format_significant(static_cast<double>(r.parameters) / 1e6, 4)
+            << " M parameters; one update = gradient clipping, the " << r.optimizer
+            << " step, the EMA update; median of " << r.rounds << " alternating rounds of "
+            << r.updates << " updates:\n";
+  for (const auto& row : r.rows) {
+    char text[160];
+    std::snprintf(text, sizeof(text), "  %-13s %10.3f ms per update %8lld operations\n",
+                  row.path.c_str(), 1e3 * row.seconds_per_update,
+                  static_cast<long long>(row.operations));
+    std::cout << text;
+  }
+  std::cout << "per-tensor / multi-tensor time: " << format_significant(r.speedup, 3) << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, CommandRunner& runner) {
@@ -319,6 +357,23 @@ void add_bench_command(CLI::App& app, CommandRunner& runner) {
   data_cmd->add_option("--batches", data->batches, "Batches timed per worker count");
   data_cmd->add_flag("--json", data->json, "Print one JSON object");
   data_cmd->callback([data, &runner] { runner = [data] { return run_data(*data); }; });
+
+  auto optim = std::make_shared<OptimizerCommandOptions>();
+  auto* optim_cmd = bench->add_subcommand(
+      "optimizer",
+      "Time one optimizer update of a configuration's model (gradient clipping, the LAMB or\n"
+      "AdamW step, the EMA update) on random gradients: the multi-tensor update against the\n"
+      "per-tensor loop in alternating rounds, and the operations each dispatches.");
+  optim_cmd->add_option("--config", optim->config_path, "TOML configuration")->required();
+  optim_cmd->add_option("--set", optim->overrides,
+                        "Override a key: section.key=value (repeatable)");
+  optim_cmd->add_option("--device", optim->device, "cpu, cuda or cuda:N (overrides train.device)");
+  optim_cmd->add_option("--updates", optim->updates, "Updates per timed round")
+      ->capture_default_str();
+  optim_cmd->add_option("--rounds", optim->rounds, "Rounds per path (the median is reported)")
+      ->capture_default_str();
+  optim_cmd->add_flag("--json", optim->json, "Print one JSON object");
+  optim_cmd->callback([optim, &runner] { runner = [optim] { return run_optimizer(*optim); }; });
 }
 
 }  // namespace noisesched::cli

@@ -20,6 +20,7 @@ constexpr const char* kScopePrefix = "noisesched::";
 struct Totals {
   std::int64_t calls = 0;
   std::int64_t self_ns = 0;
+  std::int64_t dispatches = 0;
 };
 
 std::mutex totals_mutex;
@@ -66,6 +67,7 @@ struct Frame : at::ObserverContext {
   std::int64_t children_ns = 0;
   Frame* parent = nullptr;
   const char* scope = nullptr;  // the enclosing "noisesched::" scope, if any
+  bool opens_scope = false;     // this frame is that scope's own
 };
 
 thread_local Frame* open_frame = nullptr;
@@ -79,6 +81,7 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   if (frame->scope == nullptr && name != nullptr &&
       std::strncmp(name, kScopePrefix, std::strlen(kScopePrefix)) == 0) {
     frame->scope = name;
+    frame->opens_scope = true;
   }
   open_frame = frame.get();
   frame->start_ns = now_ns();
@@ -107,6 +110,7 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* context) {
   if (found == totals.end()) found = totals.emplace(key, Totals{}).first;
   Totals& t = found->second;
   if (frame->scope == nullptr || scope_row) t.calls += 1;
+  if (frame->parent != nullptr && frame->parent->opens_scope) t.dispatches += 1;
   t.self_ns += self;
 }
 
@@ -140,7 +144,7 @@ std::vector<OpTime> OpProfile::stop() {
   recording = false;
   host_syncs_ = sync_count.load();
   for (const auto& [name, t] : totals) {
-    out.push_back({name, t.calls, static_cast<double>(t.self_ns) * 1e-9});
+    out.push_back({name, t.calls, static_cast<double>(t.self_ns) * 1e-9, t.dispatches});
   }
   totals.clear();
   std::sort(out.begin(), out.end(), [](const OpTime& a, const OpTime& b) {

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/utils.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,21 +13,91 @@
 
 namespace noisesched {
 
+namespace {
+
+std::vector<at::Tensor> defined_grads(const torch::nn::Module& module) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : module.parameters()) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  return grads;
+}
+
+// Every tensor of `tensors` times the 0-d tensor `scale`, in one list operation (LibTorch 2.1 added
+// the form with one tensor; before it, a list of that tensor gives the same products).
+void foreach_scale(std::vector<at::Tensor>& tensors, const at::Tensor& scale) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  at::_foreach_mul_(tensors, scale);
+#else
+  at::_foreach_mul_(tensors, std::vector<at::Tensor>(tensors.size(), scale));
+#endif
+}
+
+}  // namespace
+
 Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
     : options_(options) {
   for (const auto& item : module.named_parameters()) {
     parameters_.emplace_back(item.key(), item.value());
-    m_.push_back(at::zeros_like(item.value()));
-    v_.push_back(at::zeros_like(item.value()));
+  }
+  flat_ = !parameters_.empty();
+  for (const auto& [name, w] : parameters_) {
+    flat_ = flat_ && w.options().device() == parameters_[0].second.options().device() &&
+            w.scalar_type() == parameters_[0].second.scalar_type();
+  }
+  if (!flat_) {
+    for (const auto& [name, w] : parameters_) {
+      m_.push_back(at::zeros_like(w));
+      v_.push_back(at::zeros_like(w));
+    }
+    return;
+  }
+  // Matrix-like parameters first, each group in the module's order.
+  for (const bool matrix : {true, false}) {
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+      if (is_matrix_like(parameters_[i].second) == matrix) order_.push_back(i);
+    }
+    if (matrix) matrices_ = order_.size();
+  }
+  std::int64_t total = 0;
+  std::vector<std::int64_t> matrix_numels;
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    const std::int64_t numel = parameters_[order_[k]].second.numel();
+    if (k < matrices_) matrix_numels.push_back(numel);
+    total += numel;
+  }
+  for (const std::int64_t numel : matrix_numels) matrix_numel_ += numel;
+  const at::Tensor& first = parameters_[0].second;
+  m_flat_ = at::zeros({total}, first.options());
+  v_flat_ = at::zeros({total}, first.options());
+  u_flat_ = at::zeros({total}, first.options());
+  matrix_numels_ = at::tensor(matrix_numels, at::kLong).to(first.device());
+  m_.resize(parameters_.size());
+  v_.resize(parameters_.size());
+  std::int64_t offset = 0;
+  for (const std::size_t i : order_) {
+    const at::Tensor& w = parameters_[i].second;
+    m_[i] = m_flat_.narrow(0, offset, w.numel()).view(w.sizes());
+    v_[i] = v_flat_.narrow(0, offset, w.numel()).view(w.sizes());
+    w_list_.push_back(w);
+    m_list_.push_back(m_[i]);
+    v_list_.push_back(v_[i]);
+    u_list_.push_back(u_flat_.narrow(0, offset, w.numel()).view(w.sizes()));
+    offset += w.numel();
   }
 }
 
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
   ++steps_;
+  const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
+  const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
+  if (options_.multi_tensor && flat_ && step_multi_tensor(lr, correction1, correction2)) return;
+  step_per_tensor(lr, correction1, correction2);
+}
+
+void Optimizer::step_per_tensor(double lr, double correction1, double correction2) {
   const double b1 = options_.beta1, b2 = options_.beta2;
-  const double correction1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
-  const double correction2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& w = parameters_[i].second;
     const at::Tensor& g = w.grad();
@@ -38,8 +109,8 @@ void Optimizer::step(double lr) {
     const bool matrix = is_matrix_like(w);
     if (matrix && options_.weight_decay > 0) u.add_(w, options_.weight_decay);
     if (options_.kind == OptimizerKind::kLamb && matrix) {
-      const at::Tensor w_norm = w.norm();
-      const at::Tensor u_norm = u.norm();
+      const at::Tensor w_norm = at::linalg_vector_norm(w);
+      const at::Tensor u_norm = at::linalg_vector_norm(u);
       const at::Tensor trust =
           at::where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, at::ones_like(w_norm));
       w.sub_(u * (trust * lr));
@@ -47,6 +118,48 @@ void Optimizer::step(double lr) {
       w.sub_(u, lr);
     }
   }
+}
+
+bool Optimizer::step_multi_tensor(double lr, double correction1, double correction2) {
+  std::vector<at::Tensor> grads;
+  grads.reserve(order_.size());
+  for (const std::size_t i : order_) {
+    const at::Tensor& g = parameters_[i].second.grad();
+    if (!g.defined()) return false;
+    grads.push_back(g);
+  }
+  const double b1 = options_.beta1, b2 = options_.beta2;
+  // The same elementwise operations as step_per_tensor, on all parameters at once: the operations
+  // with a fused multiply-add (add and addcmul with a factor) stay per tensor through _foreach_,
+  // so their rounding is the loop's; the rest are exact per element wherever they run.
+  m_flat_.mul_(b1);
+  at::_foreach_add_(m_list_, grads, 1.0 - b1);
+  v_flat_.mul_(b2);
+  at::_foreach_addcmul_(v_list_, grads, grads, 1.0 - b2);
+  u_flat_.copy_(m_flat_).div_(correction1);
+  u_flat_.div_(v_flat_.div(correction2).sqrt_().add_(options_.eps));
+  const at::TensorList w_matrix = at::TensorList(w_list_).slice(0, matrices_);
+  const at::TensorList u_matrix = at::TensorList(u_list_).slice(0, matrices_);
+  const at::TensorList w_vector = at::TensorList(w_list_).slice(matrices_);
+  const at::TensorList u_vector = at::TensorList(u_list_).slice(matrices_);
+  if (matrices_ > 0 && options_.weight_decay > 0) {
+    at::_foreach_add_(u_matrix, w_matrix, options_.weight_decay);
+  }
+  if (options_.kind == OptimizerKind::kLamb && matrices_ > 0) {
+    const at::Tensor w_norms = at::stack(at::_foreach_norm(w_matrix));
+    const at::Tensor u_norms = at::stack(at::_foreach_norm(u_matrix));
+    const at::Tensor trust =
+        at::where((w_norms > 0) & (u_norms > 0), w_norms / u_norms, at::ones_like(w_norms));
+    // Each matrix's lr r spread over its elements; the output size is given, so nothing is read.
+    const at::Tensor scale =
+        at::repeat_interleave(trust * lr, matrix_numels_, /*dim=*/0, matrix_numel_);
+    u_flat_.narrow(0, 0, matrix_numel_).mul_(scale);
+    at::_foreach_sub_(w_matrix, u_matrix);
+    if (!w_vector.empty()) at::_foreach_sub_(w_vector, u_vector, lr);
+  } else {
+    at::_foreach_sub_(w_list_, u_list_, lr);
+  }
+  return true;
 }
 
 NamedTensors Optimizer::state() const {
@@ -80,18 +193,10 @@ void Optimizer::load_state(const std::map<std::string, at::Tensor>& tensors, std
 
 at::Tensor clip_grad_norm(const torch::nn::Module& module, double max_norm) {
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> squares;
-  for (const auto& p : module.parameters()) {
-    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum());
-  }
-  if (squares.empty()) return at::zeros({});
-  const at::Tensor norm = at::stack(squares).sum().sqrt();
-  if (max_norm > 0) {
-    const at::Tensor scale = (max_norm / (norm + 1e-6)).clamp_max(1.0);
-    for (const auto& p : module.parameters()) {
-      if (p.grad().defined()) p.grad().mul_(scale);
-    }
-  }
+  std::vector<at::Tensor> grads = defined_grads(module);
+  if (grads.empty()) return at::zeros({});
+  const at::Tensor norm = at::linalg_vector_norm(at::stack(at::_foreach_norm(grads)));
+  if (max_norm > 0) foreach_scale(grads, (max_norm / (norm + 1e-6)).clamp_max(1.0));
   return norm;
 }
 
@@ -102,9 +207,17 @@ double ema_decay_at(double decay, std::int64_t step, bool warmup) {
 
 void ema_update(torch::nn::Module& target, const torch::nn::Module& source, double decay) {
   torch::NoGradGuard no_grad;
-  const auto to = target.parameters();
-  const auto from = source.parameters();
-  for (std::size_t i = 0; i < to.size(); ++i) to[i].lerp_(from[i], 1.0 - decay);
+  std::vector<at::Tensor> to = target.parameters();
+  const std::vector<at::Tensor> from = source.parameters();
+  if (to.empty()) return;
+#if TORCH_VERSION_MAJOR >= 2
+  at::_foreach_lerp_(to, from, 1.0 - decay);
+#else
+  // lerp for weights under 1/2: target + w (source - target), exactly target where they agree.
+  std::vector<at::Tensor> step = at::_foreach_sub(from, to);
+  at::_foreach_mul_(step, 1.0 - decay);
+  at::_foreach_add_(to, step);
+#endif
 }
 
 void copy_weights(torch::nn::Module& target, const torch::nn::Module& source) {

@@ -15,6 +15,7 @@
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
+#include "noisesched/optim/optimizer.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/train/engine.h"
 
@@ -33,7 +34,10 @@ double median(std::vector<double> values) {
 nlohmann::ordered_json ops_json(const std::vector<OpTime>& ops) {
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   for (const OpTime& op : ops) {
-    rows.push_back({{"name", op.name}, {"calls", op.calls}, {"self_seconds", op.self_seconds}});
+    nlohmann::ordered_json row = {
+        {"name", op.name}, {"calls", op.calls}, {"self_seconds", op.self_seconds}};
+    if (op.dispatches > 0) row["dispatches"] = op.dispatches;
+    rows.push_back(std::move(row));
   }
   return rows;
 }
@@ -60,6 +64,7 @@ Profiled profiled(const c10::Device& device, std::int64_t units,
   out.host_syncs = profile.host_syncs();
   for (OpTime& op : out.ops) {
     op.calls = (op.calls + units / 2) / units;
+    op.dispatches = (op.dispatches + units / 2) / units;
     op.self_seconds /= static_cast<double>(units);
   }
   out.seconds_per_unit = seconds / static_cast<double>(units);
@@ -241,6 +246,93 @@ nlohmann::ordered_json DataBenchResult::to_json() const {
                            {"images_per_s", row.images_per_s}});
   }
   return out;
+}
+
+nlohmann::ordered_json OptimizerBenchResult::to_json() const {
+  nlohmann::ordered_json out = {{"model", model},
+                                {"device", device},
+                                {"optimizer", optimizer},
+                                {"threads", threads},
+                                {"parameter_tensors", parameter_tensors},
+                                {"parameters", parameters},
+                                {"updates", updates},
+                                {"rounds", rounds}};
+  nlohmann::ordered_json paths = nlohmann::ordered_json::array();
+  for (const Row& row : rows) {
+    paths.push_back({{"path", row.path},
+                     {"seconds_per_update", row.seconds_per_update},
+                     {"operations", row.operations}});
+  }
+  out["paths"] = std::move(paths);
+  out["speedup"] = speedup;
+  return out;
+}
+
+OptimizerBenchResult bench_optimizer(const Config& config, int updates, int rounds) {
+  if (updates < 1 || rounds < 1) {
+    throw Error("bench optimizer: --updates and --rounds must be >= 1");
+  }
+  const c10::Device device = parse_device(config.train.device);
+  const auto dataset = open_dataset(config.data);
+  const Denoiser model = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
+  const Denoiser ema = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
+  OptimizerBenchResult result;
+  result.model = model->describe();
+  result.device = device.str();
+  result.optimizer = config.optim.optimizer;
+  result.threads = runtime_info().threads;
+  result.updates = updates;
+  result.rounds = rounds;
+  {
+    torch::NoGradGuard no_grad;
+    at::manual_seed(config.train.seed);
+    for (auto& p : model->parameters()) {
+      p.mutable_grad() = at::randn_like(p).mul_(1e-3);
+      ++result.parameter_tensors;
+      result.parameters += p.numel();
+    }
+  }
+  // One optimizer per path, each with its own moments, updating the same weights (the cost does
+  // not depend on their values).
+  std::vector<std::pair<std::string, std::unique_ptr<Optimizer>>> paths;
+  for (const bool multi : {true, false}) {
+    OptimizerOptions options = optimizer_options(config.optim);
+    options.multi_tensor = multi;
+    paths.emplace_back(multi ? "multi-tensor" : "per-tensor",
+                       std::make_unique<Optimizer>(*model, options));
+  }
+  std::int64_t step = 0;
+  const auto update = [&](Optimizer& optimizer) {
+    const ProfileScope scope("noisesched::optimizer");
+    clip_grad_norm(*model, config.optim.grad_clip);
+    optimizer.step(config.optim.lr);
+    ema_update(*ema, *model, ema_decay_at(config.optim.ema_decay, step++, config.optim.ema_warmup));
+  };
+  for (auto& path : paths) update(*path.second);  // untimed: first allocations
+  std::vector<std::vector<double>> seconds(paths.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (std::size_t k = 0; k < paths.size(); ++k) {
+      synchronize(device);
+      const auto start = std::chrono::steady_clock::now();
+      for (int u = 0; u < updates; ++u) update(*paths[k].second);
+      synchronize(device);
+      seconds[k].push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+          updates);
+    }
+  }
+  for (std::size_t k = 0; k < paths.size(); ++k) {
+    OptimizerBenchResult::Row row;
+    row.path = paths[k].first;
+    row.seconds_per_update = median(seconds[k]);
+    const Profiled p = profiled(device, 1, [&] { update(*paths[k].second); });
+    for (const OpTime& op : p.ops) {
+      if (op.name == "noisesched::optimizer") row.operations = op.dispatches;
+    }
+    result.rows.push_back(row);
+  }
+  result.speedup = result.rows[1].seconds_per_update / result.rows[0].seconds_per_update;
+  return result;
 }
 
 DataBenchResult bench_data(const Config& config, const std::vector<int>& workers, int batches) {

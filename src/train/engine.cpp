@@ -28,7 +28,7 @@ Denoiser seeded_model(const Config& config, int channels, int num_classes,
   return model;
 }
 
-namespace {
+namespace {}  // namespace
 
 OptimizerOptions optimizer_options(const OptimConfig& config) {
   OptimizerOptions options;
@@ -39,8 +39,6 @@ OptimizerOptions optimizer_options(const OptimConfig& config) {
   options.weight_decay = config.weight_decay;
   return options;
 }
-
-}  // namespace
 
 c10::Device parse_device(const std::string& name) {
   c10::Device device(c10::kCPU);

@@ -478,6 +478,9 @@ TEST(CliBench, ProfileSplitsTheStepByOperation) {
     if (name == "noisesched::optimizer") {
       optimizer = self;
       EXPECT_EQ(op.at("calls").get<int>(), 1);  // one update per step, its operations inside
+      // Dispatched by the update's own code: a fixed few, whatever the number of tensors.
+      EXPECT_GT(op.at("dispatches").get<int>(), 5) << op.dump();
+      EXPECT_LT(op.at("dispatches").get<int>(), 60) << op.dump();
     }
     if (name == "aten::mm" || name == "aten::addmm" || name == "aten::bmm") {
       products += op.at("calls").get<std::int64_t>();
@@ -536,6 +539,34 @@ TEST(CliBench, SamplingAndDataLoaderThroughput) {
   EXPECT_EQ(doc["rows"][0]["workers"], 1);
   EXPECT_EQ(doc["rows"][1]["workers"], 2);
   for (const auto& row : doc["rows"]) EXPECT_GT(row["images_per_s"].get<double>(), 0.0);
+}
+
+TEST(CliBench, OptimizerUpdateMultiTensorAgainstPerTensor) {
+  const auto folder = noisesched::testing::fresh_folder("cli-bench-optimizer");
+  const std::string config = tiny_config(folder, 4);
+  Result r = run("bench optimizer --config " + config + " --updates 2 --rounds 1 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto doc = nlohmann::json::parse(r.output);
+  const std::int64_t tensors = doc.at("parameter_tensors").get<std::int64_t>();
+  EXPECT_GT(tensors, 20);
+  ASSERT_EQ(doc.at("paths").size(), 2u);
+  const auto& multi = doc["paths"][0];
+  const auto& loop = doc["paths"][1];
+  EXPECT_EQ(multi.at("path"), "multi-tensor");
+  EXPECT_EQ(loop.at("path"), "per-tensor");
+  // The loop dispatches several operations per tensor; the multi-tensor update a fixed few.
+  EXPECT_GT(loop.at("operations").get<std::int64_t>(), 5 * tensors);
+  EXPECT_LT(multi.at("operations").get<std::int64_t>(), 60);
+  EXPECT_GT(multi.at("seconds_per_update").get<double>(), 0);
+  EXPECT_NEAR(doc.at("speedup").get<double>(),
+              loop["seconds_per_update"].get<double>() / multi["seconds_per_update"].get<double>(),
+              1e-9);
+  r = run("bench optimizer --config " + config + " --updates 1 --rounds 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "per-tensor / multi-tensor time: ")) << r.output;
+  r = run("bench optimizer --config " + config + " --updates 0");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "--updates and --rounds must be >= 1")) << r.output;
 }
 
 TEST(CliNoisedStrip, WritesTheFigureAndRejectsBadGammas) {

@@ -2,6 +2,8 @@
 // runs them on a GPU machine:
 //   - one training step on CUDA against the same step on the CPU, for the RIN and the U-Net:
 //     loss and gradients from the same inputs, then clipping and LAMB from the same gradients;
+//   - the multi-tensor optimizer update (LibTorch's CUDA _foreach_ kernels) against the
+//     per-tensor loop, LAMB and AdamW with clipping and EMA;
 //   - the deterministic samplers (DDIM, DPM-Solver++(2M), Heun) on CUDA against the CPU;
 //   - bf16 autocast: predictions close to fp32's with float32 weights and gradients, and the
 //     training loss over 300 steps following fp32's (within 10%);
@@ -107,6 +109,43 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
       worst = std::max(worst, (gpu[i].detach().cpu() - cpu[i].detach()).abs().max().item<double>());
     }
     EXPECT_LT(worst, 1e-6);  // the step moves weights by about lr = 1e-3
+  }
+}
+
+TEST(Gpu, MultiTensorUpdateAgreesWithThePerTensorLoop) {
+  REQUIRE_CUDA();
+  for (const OptimizerKind kind : {OptimizerKind::kLamb, OptimizerKind::kAdamW}) {
+    SCOPED_TRACE(kind == OptimizerKind::kLamb ? "lamb" : "adamw");
+    std::vector<Denoiser> models, emas;
+    for (const bool multi : {true, false}) {
+      at::manual_seed(1);
+      models.push_back(make_denoiser(tiny("rin"), 1, 10));
+      emas.push_back(make_denoiser(tiny("rin"), 1, 10));
+      models.back()->to(kCuda);
+      emas.back()->to(kCuda);
+      OptimizerOptions options;
+      options.kind = kind;
+      options.multi_tensor = multi;
+      Optimizer optimizer(*models.back(), options);
+      for (int step = 0; step < 4; ++step) {
+        at::manual_seed(100 + step);
+        for (auto& p : models.back()->parameters()) {
+          p.mutable_grad() = at::randn(p.sizes()).mul_(step % 2 == 0 ? 1.0 : 1e-3).to(kCuda);
+        }
+        clip_grad_norm(*models.back(), 1.0);
+        optimizer.step(1e-3);
+        ema_update(*emas.back(), *models.back(), 0.9);
+      }
+    }
+    double worst = 0, worst_ema = 0;
+    const auto a = models[0]->parameters(), b = models[1]->parameters();
+    const auto ea = emas[0]->parameters(), eb = emas[1]->parameters();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
+      worst_ema = std::max(worst_ema, (ea[i] - eb[i]).abs().max().item<double>());
+    }
+    EXPECT_LT(worst, 1e-6);  // four steps of about lr = 1e-3 each
+    EXPECT_LT(worst_ema, 1e-6);
   }
 }
 

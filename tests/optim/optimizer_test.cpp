@@ -6,8 +6,10 @@
 #include <torch/nn/module.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/op_profile.h"
 
 namespace noisesched {
 namespace {
@@ -156,6 +158,161 @@ TEST(Ema, DecayWarmupAndUpdate) {
   }
   ema_update(ema, model, 0.75);
   expect_values(ema.w, {0.25, 0.25, 0.25, 0.25}, "ema");
+}
+
+// Parameters of every kind a model has: convolution kernels (4-d), matrices, embeddings, biases
+// and normalisation gains (1-d), a 0-d scale; `layers` repeats the set.
+struct Mixed : torch::nn::Module {
+  explicit Mixed(int layers) {
+    for (int i = 0; i < layers; ++i) {
+      const std::string n = std::to_string(i);
+      params.push_back(register_parameter("conv" + n, at::randn({4, 3, 3, 3})));
+      params.push_back(register_parameter("conv_bias" + n, at::randn({4})));
+      params.push_back(register_parameter("linear" + n, at::randn({37, 19})));
+      params.push_back(register_parameter("gain" + n, at::ones({19})));
+      params.push_back(register_parameter("embedding" + n, at::randn({10, 8})));
+      params.push_back(register_parameter("scale" + n, at::randn({})));
+    }
+  }
+  void set_grads(int step, const std::vector<bool>& defined = {}) {
+    at::manual_seed(1000 + step);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const bool keep = defined.empty() || defined[i];
+      params[i].mutable_grad() = keep ? at::randn(params[i].sizes()) : at::Tensor();
+    }
+  }
+  std::vector<at::Tensor> params;
+};
+
+// (optimizer, weight decay, clipping)
+class MultiTensorTest : public ::testing::TestWithParam<std::tuple<OptimizerKind, double, double>> {
+};
+
+TEST_P(MultiTensorTest, EqualsThePerTensorLoopBitForBit) {
+  const auto [kind, decay, clip] = GetParam();
+  at::manual_seed(7);
+  Mixed a(2), b(2);
+  copy_weights(b, a);
+  OptimizerOptions options;
+  options.kind = kind;
+  options.weight_decay = decay;
+  Optimizer multi(a, options);
+  options.multi_tensor = false;
+  Optimizer loop(b, options);
+  for (int step = 0; step < 5; ++step) {
+    a.set_grads(step);
+    b.set_grads(step);
+    // A gradient under the clipping limit on some steps and over it on others.
+    if (step % 2 == 1) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : a.params) p.grad().mul_(1e-3);
+      for (auto& p : b.params) p.grad().mul_(1e-3);
+    }
+    if (clip > 0) {
+      EXPECT_TRUE(at::equal(clip_grad_norm(a, clip), clip_grad_norm(b, clip)));
+    }
+    multi.step(1e-2 * (step + 1));
+    loop.step(1e-2 * (step + 1));
+  }
+  for (std::size_t i = 0; i < a.params.size(); ++i) {
+    EXPECT_TRUE(at::equal(a.params[i], b.params[i])) << a.named_parameters().keys()[i];
+    EXPECT_FALSE(at::equal(a.params[i], b.params[i].grad()));  // it moved at all
+  }
+  const NamedTensors sa = multi.state(), sb = loop.state();
+  ASSERT_EQ(sa.size(), sb.size());
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_EQ(sa[i].first, sb[i].first);
+    EXPECT_TRUE(at::equal(sa[i].second, sb[i].second)) << sa[i].first;
+  }
+}
+
+std::string multi_tensor_name(
+    const ::testing::TestParamInfo<std::tuple<OptimizerKind, double, double>>& param) {
+  const auto [kind, decay, clip] = param.param;
+  return std::string(kind == OptimizerKind::kLamb ? "Lamb" : "AdamW") +
+         (decay > 0 ? "_Decay" : "_NoDecay") + (clip > 0 ? "_Clip" : "_NoClip");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryOptimizer, MultiTensorTest,
+    ::testing::Combine(::testing::Values(OptimizerKind::kLamb, OptimizerKind::kAdamW),
+                       ::testing::Values(0.0, 0.05), ::testing::Values(0.0, 1.0)),
+    multi_tensor_name);
+
+TEST(MultiTensor, AStepWhereAParameterHasNoGradientSkipsItLikeTheLoop) {
+  at::manual_seed(3);
+  Mixed a(1), b(1);
+  copy_weights(b, a);
+  Optimizer multi(a, OptimizerOptions{});
+  OptimizerOptions loop_options;
+  loop_options.multi_tensor = false;
+  Optimizer loop(b, loop_options);
+  const std::vector<bool> all(a.params.size(), true);
+  std::vector<bool> some = all;
+  some[2] = false;  // the linear matrix
+  for (int step = 0; step < 3; ++step) {
+    a.set_grads(step, step == 1 ? some : all);
+    b.set_grads(step, step == 1 ? some : all);
+    multi.step(0.01);
+    loop.step(0.01);
+  }
+  for (std::size_t i = 0; i < a.params.size(); ++i) {
+    EXPECT_TRUE(at::equal(a.params[i], b.params[i])) << i;
+  }
+}
+
+// The operations the optimizer scope dispatches in one clipped update and EMA of `layers` sets.
+std::int64_t optimizer_dispatches(OptimizerKind kind, int layers, bool multi_tensor) {
+  at::manual_seed(11);
+  Mixed model(layers), ema(layers);
+  OptimizerOptions options;
+  options.kind = kind;
+  options.multi_tensor = multi_tensor;
+  Optimizer optimizer(model, options);
+  model.set_grads(0);
+  OpProfile profile;
+  {
+    const ProfileScope scope("noisesched::optimizer");
+    clip_grad_norm(model, 1.0);
+    optimizer.step(0.01);
+    ema_update(ema, model, 0.99);
+  }
+  for (const OpTime& op : profile.stop()) {
+    if (op.name == "noisesched::optimizer") return op.dispatches;
+  }
+  ADD_FAILURE() << "no optimizer row in the profile";
+  return -1;
+}
+
+TEST(MultiTensor, OperationCountDoesNotGrowWithTheNumberOfParameterTensors) {
+  for (const OptimizerKind kind : {OptimizerKind::kLamb, OptimizerKind::kAdamW}) {
+    const std::int64_t few = optimizer_dispatches(kind, 1, true);    // 6 parameter tensors
+    const std::int64_t many = optimizer_dispatches(kind, 20, true);  // 120
+    EXPECT_GT(few, 0);
+    EXPECT_LT(few, 40);
+    EXPECT_EQ(few, many) << (kind == OptimizerKind::kLamb ? "LAMB" : "AdamW");
+    // The measure sees the difference: the per-tensor loop dispatches per parameter.
+    EXPECT_GT(optimizer_dispatches(kind, 20, false), optimizer_dispatches(kind, 1, false) + 100);
+  }
+}
+
+TEST(Ema, EqualsLerpOnEveryParameter) {
+  at::manual_seed(5);
+  Mixed model(2), ema(2), reference(2);
+  copy_weights(reference, ema);
+  for (const double decay : {0.1, 0.75, 0.9999}) {
+    ema_update(ema, model, decay);
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < reference.params.size(); ++i) {
+      reference.params[i].lerp_(model.params[i], 1.0 - decay);
+    }
+  }
+  // Equal to float rounding of the operands (values of order 1): where LibTorch has no
+  // _foreach_lerp_ the update is target + w (source - target) for every weight, lerp's form for
+  // weights under 1/2; over 1/2 lerp computes source - (1 - w) (source - target).
+  for (std::size_t i = 0; i < ema.params.size(); ++i) {
+    EXPECT_LE((ema.params[i] - reference.params[i]).abs().max().item<double>(), 1e-6) << i;
+  }
 }
 
 }  // namespace

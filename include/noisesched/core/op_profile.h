@@ -20,6 +20,9 @@ struct OpTime {
   std::string name;
   std::int64_t calls = 0;
   double self_seconds = 0;
+  // For a "noisesched::" scope: the operations its own code called directly (not those they call
+  // in turn), over all its calls. On a GPU each is one kernel launch or a fixed few.
+  std::int64_t dispatches = 0;
 };
 
 class OpProfile {

@@ -5,7 +5,17 @@
 //   w -= lr r u.
 // Parameters with fewer than 2 dimensions (biases, normalisation gains and offsets) get no weight
 // decay and r = 1. AdamW (Loshchilov & Hutter 2019): w -= lr (m_hat / (sqrt(v_hat) + eps) + wd w).
-// All arithmetic stays on the parameters' device (no host synchronisation per parameter).
+// All arithmetic stays on the parameters' device; nothing is read on the host.
+//
+// Multi-tensor update: the moments live in two flat buffers (matrix-like parameters first), each
+// parameter's moments a view into them, so that the elementwise work is a fixed number of
+// operations on whole buffers or LibTorch's `_foreach_*` operations over all parameters at once,
+// the per-tensor norms of LAMB one `_foreach_norm` each, and the trust ratios are spread over the
+// flat update by `repeat_interleave`. The number of operations an update dispatches is the same
+// for 10 parameter tensors or 1000 (on a GPU: a fixed number of kernel launches, where one launch
+// per tensor per operation made a small model launch-bound). It computes bit for bit what the
+// per-tensor loop computes (the same elementwise operations in the same order); the loop remains
+// for a step where some parameter has no gradient, and for tests (`multi_tensor = false`).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -26,6 +36,8 @@ struct OptimizerOptions {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.01;
+  // The multi-tensor update (above); false: one parameter at a time, the reference.
+  bool multi_tensor = true;
 };
 
 class Optimizer {
@@ -45,11 +57,30 @@ class Optimizer {
   void load_state(const std::map<std::string, at::Tensor>& tensors, std::int64_t steps);
 
  private:
+  void step_per_tensor(double lr, double correction1, double correction2);
+  // False when some parameter has no gradient this step (the per-tensor loop then runs).
+  bool step_multi_tensor(double lr, double correction1, double correction2);
+
   OptimizerOptions options_;
-  std::vector<std::pair<std::string, at::Tensor>> parameters_;
-  std::vector<at::Tensor> m_, v_;
+  std::vector<std::pair<std::string, at::Tensor>> parameters_;  // the module's order
+  std::vector<at::Tensor> m_, v_;  // per parameter (views into the flat buffers when flat_)
   std::int64_t steps_ = 0;
+
+  // The flat layout (when every parameter shares one device and dtype): position k of the
+  // buffers holds parameter order_[k]; the first `matrices_` are the matrix-like ones.
+  bool flat_ = false;
+  at::Tensor m_flat_, v_flat_, u_flat_;
+  std::vector<std::size_t> order_;
+  std::size_t matrices_ = 0;
+  std::int64_t matrix_numel_ = 0;
+  at::Tensor matrix_numels_;  // int64, one entry per matrix-like parameter, on their device
+  std::vector<at::Tensor> w_list_, m_list_, v_list_, u_list_;  // in layout order
 };
+
+// The number of operations one update dispatches does not depend on the number of parameter
+// tensors for the three functions below either (the `_foreach_*` operations). On a LibTorch
+// without `_foreach_lerp_` or a tensor-scaled `_foreach_mul_` (1.13) the same results come from
+// two or three list operations.
 
 // Scales all gradients so their global L2 norm is at most max_norm (when max_norm > 0) and returns
 // the norm before clipping as a 0-d tensor on the parameters' device.
@@ -58,7 +89,7 @@ at::Tensor clip_grad_norm(const torch::nn::Module& module, double max_norm);
 // EMA decay at a step: min(decay, (1 + step) / (10 + step)) with warm-up, else decay.
 double ema_decay_at(double decay, std::int64_t step, bool warmup);
 
-// target <- decay target + (1 - decay) source, parameter by parameter (same architecture).
+// target <- target + (1 - decay) (source - target), every parameter (same architecture).
 void ema_update(torch::nn::Module& target, const torch::nn::Module& source, double decay);
 
 // Copies every parameter and buffer of source into target (same architecture).

@@ -106,6 +106,32 @@ struct DataBenchResult {
 // then come from the page cache in every run).
 DataBenchResult bench_data(const Config& config, const std::vector<int>& workers, int batches);
 
+struct OptimizerBenchResult {
+  std::string model;
+  std::string device;
+  std::string optimizer;  // optim.optimizer
+  int threads = 0;
+  std::int64_t parameter_tensors = 0;
+  std::int64_t parameters = 0;
+  int updates = 0;  // per round
+  int rounds = 0;
+  struct Row {
+    std::string path;               // "multi-tensor" or "per-tensor"
+    double seconds_per_update = 0;  // median over the rounds
+    std::int64_t operations = 0;    // operations dispatched per update (OpTime::dispatches)
+  };
+  std::vector<Row> rows;  // multi-tensor first
+  double speedup = 0;     // per-tensor seconds / multi-tensor seconds
+
+  nlohmann::ordered_json to_json() const;
+};
+
+// Times one optimizer update of the configuration's model as training runs it (gradient
+// clipping with optim.grad_clip, the optimizer step, the EMA update) on random gradients, the
+// multi-tensor update and the per-tensor loop in alternating rounds of `updates` updates, and
+// counts the operations each dispatches.
+OptimizerBenchResult bench_optimizer(const Config& config, int updates, int rounds);
+
 // Measures an n x n by n x n float product on `device` ("cpu", "cuda"), in GFLOP/s.
 double measure_sgemm_gflops(const std::string& device, int n, int repeats = 10);
 

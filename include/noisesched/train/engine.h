@@ -93,6 +93,9 @@ class TrainingEngine {
 Denoiser seeded_model(const Config& config, int channels, int num_classes,
                       const c10::Device& device);
 
+// The optimizer settings of a configuration's [optim] section.
+OptimizerOptions optimizer_options(const OptimConfig& config);
+
 // The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).
 LoaderOptions loader_options(const Config& config);
 
