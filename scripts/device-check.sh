@@ -242,6 +242,19 @@ p = load("bench-profile-bf16.json")
 if p and "host_syncs_per_step" in p:
     print(f"\nhost syncs per training step on CUDA (bf16, profiled): {p['host_syncs_per_step']:g} "
           "(value reads to the host and device-to-host copies; the target is 0)")
+if p and p.get("device_ops"):
+    rows = p["device_ops"]
+    total = sum(r["device_seconds"] for r in rows)
+    print(f"\ndevice time per training step (bf16, Kineto, by launching operation): "
+          f"{1e3 * total:.1f} ms in {sum(r['kernels'] for r in rows)} kernels, against "
+          f"{1e3 * p['profiled_step_seconds']:.1f} ms on the host's clock (profiled)\n")
+    print("| operation | kernels | device ms | % |")
+    print("| --- | --- | --- | --- |")
+    for r in rows[:12]:
+        print(f"| {r['name']} | {r['kernels']} | {1e3 * r['device_seconds']:.2f} | "
+              f"{100 * r['device_seconds'] / total:.1f} |")
+elif p:
+    print("\ndevice time per training step: not measured (no Kineto in this LibTorch?)")
 # Every benchmark's JSON in one file.
 results = {name[:-5]: load(name) for name in sorted(os.listdir(out)) if name.endswith(".json")}
 with open(os.path.join(out, "results.json"), "w") as f:

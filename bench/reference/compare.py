@@ -13,7 +13,10 @@ same run); a target above the ceiling cannot be met by any implementation of the
 --profile adds, per model, the training step's and a sampling network evaluation's time by kind
 of operation on both sides (LibTorch's RecordFunction hooks: `noisesched bench train --profile`,
 `bench sample --profile`, and torch.autograd.profiler), from `--profile-steps` extra training
-steps and a DDIM run of at most 10 evaluations on each side.
+steps and a DDIM run of at most 10 evaluations on each side. On CUDA it adds the device's time by
+kind on both sides: each kernel, copy and memset counted for the operation that launched it
+(Kineto: the program's "device_ops", and torch.profiler's self device time), and the device's
+idle time in the step.
 
 Usage (scripts/bench-compare.sh runs this with Debian's /usr/bin/python3):
   compare.py --binary build/noisesched [--threads N] [--models unet,rin,rin_paper]
@@ -107,11 +110,29 @@ def python_train(config, steps, warmup, compiled=False):
     return statistics.median(seconds), M.parameter_count(model)
 
 
+def profiler(device):
+    """A profiler of host operations, and on CUDA of the device's kernels (Kineto)."""
+    if device.type == "cuda":
+        return torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                                  torch.profiler.ProfilerActivity.CUDA])
+    return torch.autograd.profiler.profile()
+
+
+def host_events(prof):
+    """The profile's host operations."""
+    events = getattr(prof, "function_events", None)
+    events = events if events is not None else prof.events()
+    cpu = torch.autograd.DeviceType.CPU
+    return [e for e in events if getattr(e, "device_type", cpu) == cpu]
+
+
 def python_profile(config, steps):
     """Self seconds per training step by operation, as `bench train --profile` counts them: the
-    operations inside a "noisesched::" scope count as the scope; also the profiled step time."""
+    operations inside a "noisesched::" scope count as the scope; also the profiled step time and,
+    on CUDA, each operation's self device seconds per step."""
+    device = torch.device(config["train"]["device"])
     torch.manual_seed(0)
-    model = M.build_model(config)
+    model = M.build_model(config).to(device)
     ema = M.make_ema(model)
     optimizer = M.Optimizer.from_config(model, config)
     batch = config["train"]["batch_size"]
@@ -124,42 +145,72 @@ def python_profile(config, steps):
 
     images, labels = inputs()
     M.train_step(model, ema, optimizer, images, labels, 0, config, generator=generator)
-    with torch.autograd.profiler.profile() as prof:
+    synchronize(device)
+    with profiler(device) as prof:
         start = time.perf_counter()
         for step in range(steps):
             images, labels = inputs()
             M.train_step(model, ema, optimizer, images, labels, step + 1, config,
                          generator=generator)
+        synchronize(device)
         seconds = (time.perf_counter() - start) / steps
-    return seconds, ops_per_unit(prof, steps)
+    return seconds, ops_per_unit(prof, steps), device_ops_per_unit(prof, steps, device)
+
+
+def scope_of(event):
+    """The event's name, or that of the outermost "noisesched::" scope around it."""
+    name, parent = event.name, event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("noisesched::"):
+            name = parent.name
+        parent = parent.cpu_parent
+    return name
 
 
 def ops_per_unit(prof, units):
     """{operation: self seconds per unit of work}, the operations inside a "noisesched::" scope
     counted as the scope (as OpProfile counts them)."""
     ops = {}
-    for event in prof.function_events:
-        name, parent = event.name, event.cpu_parent
-        while parent is not None:
-            if parent.name.startswith("noisesched::"):
-                name = parent.name
-            parent = parent.cpu_parent
+    for event in host_events(prof):
+        name = scope_of(event)
         ops[name] = ops.get(name, 0.0) + event.self_cpu_time_total * 1e-6 / units
     return ops
 
 
+def device_ops_per_unit(prof, units, device):
+    """{operation: self device seconds per unit} on CUDA (the kernels each host operation
+    launched, as the program's device profile counts them), else None."""
+    if device.type != "cuda":
+        return None
+    ops = {}
+    for event in host_events(prof):
+        total = getattr(event, "self_device_time_total", None)
+        if total is None:  # PyTorch before 2.4
+            total = event.self_cuda_time_total
+        seconds = total * 1e-6 / units
+        if seconds > 0:
+            name = scope_of(event)
+            ops[name] = ops.get(name, 0.0) + seconds
+    return ops
+
+
 def python_sample_profile(config, batch, sample_steps):
-    """Seconds per network evaluation of a profiled DDIM run, and its operations per evaluation."""
+    """Seconds per network evaluation of a profiled DDIM run, its operations' host seconds per
+    evaluation and, on CUDA, their device seconds."""
+    device = torch.device(config["train"]["device"])
     torch.manual_seed(0)
-    model = M.build_model(config)
+    model = M.build_model(config).to(device)
     model.eval()
     labels = [i % model.num_classes for i in range(batch)]
     M.sample_ddim(model, labels, steps=2, config=config)
-    with torch.autograd.profiler.profile() as prof:
+    synchronize(device)
+    with profiler(device) as prof:
         start = time.perf_counter()
         M.sample_ddim(model, labels, steps=sample_steps, config=config)
+        synchronize(device)
         seconds = (time.perf_counter() - start) / sample_steps
-    return seconds, ops_per_unit(prof, sample_steps)
+    return seconds, ops_per_unit(prof, sample_steps), device_ops_per_unit(prof, sample_steps,
+                                                                         device)
 
 
 # Kinds of operation for the profile table, first match wins (LibTorch's operator names, the
@@ -206,6 +257,15 @@ def by_kind(ops, step_seconds):
     return kinds
 
 
+def by_kind_on_device(ops, step_seconds):
+    """{kind: device seconds per step}, with the device's idle time in the step."""
+    kinds = {}
+    for name, seconds in ops.items():
+        kinds[kind_of(name)] = kinds.get(kind_of(name), 0.0) + seconds
+    kinds["device idle (waiting for the host)"] = max(0.0, step_seconds - sum(ops.values()))
+    return kinds
+
+
 def python_sample(config, batch, sample_steps):
     """Seconds of one DDIM sampling run of `sample_steps` network evaluations (after 2 warm-up
     evaluations, as `bench sample` does)."""
@@ -222,10 +282,14 @@ def python_sample(config, batch, sample_steps):
     return time.perf_counter() - start
 
 
-def print_profile(profile, unit):
+def print_profile(profile, unit, device=False):
     cpp, py = profile["cpp_kinds"], profile["py_kinds"]
-    print(f"  profiled {unit}, ms: noisesched {1e3 * profile['cpp_step_seconds']:.1f}, "
-          f"PyTorch eager {1e3 * profile['py_step_seconds']:.1f}")
+    if device:
+        print(f"  device time per {unit} by kind, ms (kernels counted for the operation that "
+              "launched them):")
+    else:
+        print(f"  profiled {unit}, ms: noisesched {1e3 * profile['cpp_step_seconds']:.1f}, "
+              f"PyTorch eager {1e3 * profile['py_step_seconds']:.1f}")
     print(f"    {'kind of operation':<46} {'noisesched':>10} {'eager':>10} {'eager/ns':>9}")
     for kind in sorted(set(cpp) | set(py), key=lambda k: -max(cpp.get(k, 0), py.get(k, 0))):
         a, b = 1e3 * cpp.get(kind, 0.0), 1e3 * py.get(kind, 0.0)
@@ -310,7 +374,7 @@ def main(argv):
             profiled = cpp_train(args.binary, args.threads, os.path.join(ROOT, path), overrides,
                                  args.profile_steps, 1, profile=True)
             cpp_ops = {op["name"]: op["self_seconds"] for op in profiled["ops"]}
-            py_seconds, py_ops = python_profile(config, args.profile_steps)
+            py_seconds, py_ops, py_device_ops = python_profile(config, args.profile_steps)
             row["profile"] = {
                 "cpp_step_seconds": profiled["profiled_step_seconds"],
                 "py_step_seconds": py_seconds,
@@ -318,13 +382,22 @@ def main(argv):
                 "py_kinds": by_kind(py_ops, py_seconds),
                 "cpp_ops": cpp_ops, "py_ops": py_ops,
             }
+            if py_device_ops is not None and "device_ops" in profiled:
+                cpp_device_ops = {op["name"]: op["device_seconds"]
+                                  for op in profiled["device_ops"]}
+                row["device_profile"] = {
+                    "cpp_kinds": by_kind_on_device(cpp_device_ops,
+                                                   profiled["profiled_step_seconds"]),
+                    "py_kinds": by_kind_on_device(py_device_ops, py_seconds),
+                    "cpp_ops": cpp_device_ops, "py_ops": py_device_ops,
+                }
             # Sampling: a short DDIM run each, per network evaluation.
             steps = min(args.sample_steps, 10)
             sampled = cpp_sample(args.binary, args.threads, os.path.join(ROOT, path), overrides,
                                  args.sample_batch, steps, profile=True)
             cpp_sample_ops = {op["name"]: op["self_seconds"] for op in sampled["ops"]}
-            py_eval_seconds, py_sample_ops = python_sample_profile(config, args.sample_batch,
-                                                                   steps)
+            py_eval_seconds, py_sample_ops, py_sample_device_ops = python_sample_profile(
+                config, args.sample_batch, steps)
             cpp_eval_seconds = sampled["profiled_seconds_per_evaluation"]
             row["sample_profile"] = {
                 "cpp_step_seconds": cpp_eval_seconds, "py_step_seconds": py_eval_seconds,
@@ -332,6 +405,14 @@ def main(argv):
                 "py_kinds": by_kind(py_sample_ops, py_eval_seconds),
                 "cpp_ops": cpp_sample_ops, "py_ops": py_sample_ops,
             }
+            if py_sample_device_ops is not None and "device_ops" in sampled:
+                cpp_sample_device_ops = {op["name"]: op["device_seconds"]
+                                         for op in sampled["device_ops"]}
+                row["sample_device_profile"] = {
+                    "cpp_kinds": by_kind_on_device(cpp_sample_device_ops, cpp_eval_seconds),
+                    "py_kinds": by_kind_on_device(py_sample_device_ops, py_eval_seconds),
+                    "cpp_ops": cpp_sample_device_ops, "py_ops": py_sample_device_ops,
+                }
         if args.compile:
             compiled, _ = python_train(config, args.steps, args.warmup, compiled=True)
             row["train_py_compiled_images_per_s"] = batch / compiled
@@ -355,7 +436,12 @@ def main(argv):
               f"{row['train_ceiling']:.2f}, sample {row['sample_ceiling']:.2f}", flush=True)
         if args.profile:
             print_profile(row["profile"], "training step")
+            if "device_profile" in row:
+                print_profile(row["device_profile"], "training step", device=True)
             print_profile(row["sample_profile"], "network evaluation (sampling)")
+            if "sample_device_profile" in row:
+                print_profile(row["sample_device_profile"], "network evaluation (sampling)",
+                              device=True)
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"threads": args.threads, "torch": torch.__version__, "results": results},

@@ -16,6 +16,7 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/config.h"
 #include "noisesched/core/communicator.h"
+#include "noisesched/core/device_profile.h"
 #include "noisesched/train/bench.h"
 #include "noisesched/train/engine.h"
 
@@ -81,6 +82,54 @@ void print_profile(const std::string& unit, double seconds, const std::vector<Op
         rest_calls, rest);
   }
   row("(outside any operation)", -1, std::max(0.0, seconds - in_ops));
+}
+
+// The device's time per unit by launching operation (Kineto; CUDA only), the largest `rows`, the
+// rest summed; or why there is none.
+void print_device_profile(const std::string& unit, const std::string& device,
+                          const std::vector<DeviceTime>& rows, int max_rows) {
+  if (device.rfind("cuda", 0) != 0) return;
+  if (rows.empty()) {
+    std::cout << "device time per " << unit << ": not measured ("
+              << (device_profiler_available() ? "the device profiler recorded no kernel"
+                                              : "this LibTorch has no Kineto profiler")
+              << ")\n";
+    return;
+  }
+  double total = 0;
+  std::int64_t kernels = 0;
+  for (const DeviceTime& row : rows) {
+    total += row.seconds;
+    kernels += row.kernels;
+  }
+  char text[256];
+  std::snprintf(text, sizeof(text),
+                "device time per %s: %.3f ms in %lld kernels, copies and memsets, by the "
+                "operation that launched them (Kineto):\n  %-52s %8s %10s %6s\n",
+                unit.c_str(), 1e3 * total, static_cast<long long>(kernels), "operation", "kernels",
+                "ms", "%");
+  std::cout << text;
+  const auto row = [&](const std::string& name, std::int64_t count, double seconds) {
+    std::snprintf(text, sizeof(text), "  %-52s %8lld %10.3f %5.1f%%\n", name.c_str(),
+                  static_cast<long long>(count), 1e3 * seconds,
+                  total > 0 ? 100 * seconds / total : 0.0);
+    std::cout << text;
+  };
+  double rest = 0;
+  std::int64_t rest_kernels = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (static_cast<int>(i) < max_rows) {
+      row(rows[i].name, rows[i].kernels, rows[i].seconds);
+    } else {
+      rest += rows[i].seconds;
+      rest_kernels += rows[i].kernels;
+    }
+  }
+  if (rows.size() > static_cast<std::size_t>(max_rows)) {
+    row("(" + std::to_string(rows.size() - static_cast<std::size_t>(max_rows)) +
+            " more operations)",
+        rest_kernels, rest);
+  }
 }
 
 // --profile and --profile-rows, as `bench train` and `bench sample` both take them.
@@ -179,6 +228,7 @@ int run(const BenchCommandOptions& options) {
   }
   if (options.bench.profile) {
     print_profile("step", r.profiled_step_seconds, r.ops, options.profile_rows);
+    print_device_profile("step", r.device, r.device_ops, options.profile_rows);
     std::cout << "host syncs per step: "
               << format_significant(static_cast<double>(r.host_syncs) /
                                         static_cast<double>(std::max(r.profiled_steps, 1)),
@@ -222,6 +272,7 @@ int run_sample(const SampleCommandOptions& options) {
   if (options.bench.profile) {
     print_profile("network evaluation", r.profiled_seconds_per_evaluation, r.ops,
                   options.profile_rows);
+    print_device_profile("network evaluation", r.device, r.device_ops, options.profile_rows);
     std::cout << "host syncs per step: "
               << format_significant(
                      static_cast<double>(r.host_syncs) /

@@ -42,13 +42,23 @@ nlohmann::ordered_json ops_json(const std::vector<OpTime>& ops) {
   return rows;
 }
 
+nlohmann::ordered_json device_ops_json(const std::vector<DeviceTime>& rows) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const DeviceTime& row : rows) {
+    out.push_back({{"name", row.name}, {"kernels", row.kernels}, {"device_seconds", row.seconds}});
+  }
+  return out;
+}
+
 // Runs `work` (`units` repetitions of the same unit: training steps, network evaluations) under
 // an OpProfile. Returns the seconds per unit, each operation's calls and self seconds per unit,
-// and the host synchronisations of the whole run.
+// and the host synchronisations of the whole run. On a CUDA device with Kineto, runs `work` once
+// more under the device profiler: each launching operation's device time per unit.
 struct Profiled {
   double seconds_per_unit = 0;
   std::vector<OpTime> ops;
   std::int64_t host_syncs = 0;
+  std::vector<DeviceTime> device_ops;
 };
 Profiled profiled(const c10::Device& device, std::int64_t units,
                   const std::function<void()>& work) {
@@ -68,6 +78,16 @@ Profiled profiled(const c10::Device& device, std::int64_t units,
     op.self_seconds /= static_cast<double>(units);
   }
   out.seconds_per_unit = seconds / static_cast<double>(units);
+  if (device.is_cuda() && device_profiler_available()) {
+    out.device_ops = device_times(record_device_trace([&] {
+      work();
+      synchronize(device);
+    }));
+    for (DeviceTime& row : out.device_ops) {
+      row.kernels = (row.kernels + units / 2) / units;
+      row.seconds /= static_cast<double>(units);
+    }
+  }
   return out;
 }
 
@@ -93,6 +113,7 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
     out["host_syncs_per_step"] =
         static_cast<double>(host_syncs) / static_cast<double>(std::max(profiled_steps, 1));
     out["ops"] = ops_json(ops);
+    if (!device_ops.empty()) out["device_ops"] = device_ops_json(device_ops);
   }
   return out;
 }
@@ -157,6 +178,7 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
     });
     result.profiled_step_seconds = p.seconds_per_unit;
     result.ops = std::move(p.ops);
+    result.device_ops = std::move(p.device_ops);
     result.host_syncs = p.host_syncs;
     result.profiled_steps = options.steps;
   }
@@ -182,6 +204,7 @@ nlohmann::ordered_json SampleBenchResult::to_json() const {
     out["profiled_seconds_per_evaluation"] = profiled_seconds_per_evaluation;
     out["host_syncs"] = host_syncs;
     out["ops"] = ops_json(ops);
+    if (!device_ops.empty()) out["device_ops"] = device_ops_json(device_ops);
   }
   return out;
 }
@@ -229,6 +252,7 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
                           [&] { generate_images(model, setup, labels, generate, device); });
     result.profiled_seconds_per_evaluation = p.seconds_per_unit;
     result.ops = std::move(p.ops);
+    result.device_ops = std::move(p.device_ops);
     result.host_syncs = p.host_syncs;
   }
   return result;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "noisesched/config/config.h"
+#include "noisesched/core/device_profile.h"
 #include "noisesched/core/op_profile.h"
 
 namespace noisesched {
@@ -45,6 +46,9 @@ struct TrainBenchResult {
   // operation's calls and self seconds per step, largest first.
   double profiled_step_seconds = 0;
   std::vector<OpTime> ops;
+  // On a CUDA device with a LibTorch that has Kineto: the device time per step of each launching
+  // operation (device_profile.h), from as many more steps; empty otherwise.
+  std::vector<DeviceTime> device_ops;
   // Host synchronisations in the profiled steps (OpProfile::host_syncs), and their number.
   std::int64_t host_syncs = 0;
   int profiled_steps = 0;
@@ -75,6 +79,8 @@ struct SampleBenchResult {
   // operation's calls and self seconds per evaluation, largest first.
   double profiled_seconds_per_evaluation = 0;
   std::vector<OpTime> ops;
+  // On CUDA with Kineto: the device time per network evaluation of each launching operation.
+  std::vector<DeviceTime> device_ops;
   // Host synchronisations in the whole profiled run (OpProfile::host_syncs): on a GPU, the copy
   // of each batch's images to the host at its end; none inside the sampling steps.
   std::int64_t host_syncs = 0;
