@@ -141,6 +141,25 @@ class C10dCommunicator : public Communicator {
     return result;
   }
 
+  std::function<int()> max_later(int value, const std::string& what) override {
+    std::vector<at::Tensor> one;
+    c10::intrusive_ptr<c10d::Work> work;
+    guarded(what, [&] {
+      one.push_back(at::full({1}, value, at::TensorOptions().dtype(at::kLong).device(device_)));
+      c10d::AllreduceOptions options;
+      options.reduceOp = c10d::ReduceOp::MAX;
+      work = group_->allreduce(one, options);
+    });
+    return [this, what, one, work] {
+      int result = 0;
+      guarded(what, [&] {
+        work->wait();
+        result = static_cast<int>(one[0].item<std::int64_t>());
+      });
+      return result;
+    };
+  }
+
   ~C10dCommunicator() override {
     if (heartbeat_.joinable()) {
       {

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
@@ -488,6 +489,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     }
   };
 
+  std::function<int()> pending_stop;  // several processes: the agreement started last step
   while (step < stop_at) {
     StepResult step_result;
     const auto step_begin = Clock::now();
@@ -503,8 +505,18 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
       announce_time(step_timer.seconds_per_step());
     }
 
-    // A signal to any process stops all of them after this same step.
-    int stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");
+    // A signal to any process stops all of them after the same step: alone, this one. With
+    // several processes the agreement is a collective that is read one step after it started,
+    // so that reading it never makes the host wait for the step it has just queued (on a GPU,
+    // the device stays busy); all processes read the same agreement after the same step.
+    int stop_signal = 0;
+    if (communicator.world_size() == 1) {
+      stop_signal = signals.received();
+    } else {
+      auto next = communicator.max_later(signals.received(), "agreeing on a stop signal");
+      if (pending_stop) stop_signal = pending_stop();
+      pending_stop = std::move(next);
+    }
     bool finishing = step == stop_at || stop_signal != 0;
     const auto line = with_checkpoint_named(
         [&] { return training_log.on_step(step, step_result, train_seconds, finishing); });
@@ -536,7 +548,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     }
     // A signal that came during the grid or the evaluation stops the run here, after this
     // step's checkpoint (read once more: the study runs cells back to back and must stop too).
-    if (stop_signal == 0) {
+    if (stop_signal == 0 && (grid_due || eval_due)) {
       stop_signal = communicator.max(signals.received(), "agreeing on a stop signal");
       finishing = finishing || stop_signal != 0;
     }
@@ -560,6 +572,12 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
           << "; checkpoint " << result.checkpoint << " (continue with --resume)\n";
       break;
     }
+  }
+  // The last agreement started is completed (every process started it); a signal it carries
+  // came during the last step: the run is complete, the caller must still stop (below).
+  if (pending_stop) {
+    const int late = pending_stop();
+    if (result.signal == 0) result.signal = late;
   }
   result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {

@@ -34,6 +34,12 @@ inline void expect_a_group_of_one_works(const c10::Device& device,
   group->broadcast(sent, "a test broadcast");
   EXPECT_TRUE(at::equal(sent[0], a));
   EXPECT_EQ(group->max(7, "a test max"), 7);
+  {
+    // Started, another collective in between, then read.
+    const auto later = group->max_later(5, "a test max started early");
+    EXPECT_EQ(group->max(2, "a test max in between"), 2);
+    EXPECT_EQ(later(), 5);
+  }
   EXPECT_TRUE(at::equal(group->gather_rows(a, "test rows"), a));
 }
 

@@ -11,6 +11,7 @@
 #include <ATen/Tensor.h>
 #include <c10/core/Device.h>
 
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -43,6 +44,13 @@ class Communicator {
   virtual int max(int value, const std::string& what) {
     (void)what;
     return value;
+  }
+  // max() started now and read later: the returned function waits for the result (call it
+  // exactly once, before this communicator goes). Other operations may run in between, so the
+  // host need not wait for the device's queued work at the moment it starts the agreement.
+  virtual std::function<int()> max_later(int value, const std::string& what) {
+    (void)what;
+    return [value] { return value; };
   }
   // Work only the first process does (a checkpoint, scoring an evaluation): it calls this when
   // done, the others wait here for it, up to `patience_seconds` (longer than the timeout of the
