@@ -3,13 +3,10 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <string_view>
 
 #include "noisesched/common/error.h"
-#include "noisesched/report/json_lines.h"
+#include "noisesched/io/metrics_lines.h"
 
 namespace noisesched {
 namespace {
@@ -39,41 +36,28 @@ const CurveMetric& curve_metric(const std::string& name) {
   throw Error("plot: metric '" + name + "' is not known; valid: " + names);
 }
 
-// The metric's number in an "eval" object, or NaN when this evaluation did not compute it.
-double metric_value(const nlohmann::json& eval, const CurveMetric& metric) {
-  if (!eval.contains(metric.name)) return std::nan("");
-  const nlohmann::json& entry = eval[metric.name];
-  if (metric.field && !(entry.is_object() && entry.contains(metric.field))) return std::nan("");
-  const nlohmann::json& value = metric.field ? entry[metric.field] : entry;
-  return value.is_number() ? value.get<double>() : std::nan("");
-}
-
 }  // namespace
 
 namespace {
 
 // The evaluation lines of <run>/metrics.jsonl, in file order (training lines are skipped unparsed).
-std::vector<nlohmann::json> evaluation_lines(const std::string& run_dir) {
+std::vector<EvaluationLine> evaluation_lines(const std::string& run_dir) {
   const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
   if (!std::filesystem::exists(path)) {
     throw Error("plot: cannot read '" + path + "' (is '" + run_dir + "' a run folder?)");
   }
-  return read_json_lines(path, "plot", [](std::string_view line) {
-    return line.find("\"eval\"") != std::string_view::npos;
-  });
+  return read_metrics(path, "plot", MetricsToRead::kEvaluations).evaluations;
 }
 
-std::vector<RunEvaluation> evaluations_of(const std::vector<nlohmann::json>& lines,
+std::vector<RunEvaluation> evaluations_of(const std::vector<EvaluationLine>& lines,
                                           const CurveMetric& curve) {
   std::vector<RunEvaluation> out;
-  for (const nlohmann::json& doc : lines) {
-    if (!doc.contains("eval")) continue;
-    const double value = metric_value(doc["eval"], curve);
+  for (const EvaluationLine& line : lines) {
+    const double value = line.number(curve.name, curve.field != nullptr ? curve.field : "");
     if (std::isnan(value)) continue;
     RunEvaluation point;
-    point.step = doc.value("step", 0LL);
-    point.train_minutes =
-        doc.contains("train_s") ? doc["train_s"].get<double>() / 60.0 : std::nan("");
+    point.step = line.step;
+    point.train_minutes = line.train_s / 60.0;
     point.value = value;
     out.push_back(point);
   }
@@ -105,7 +89,7 @@ Figure run_curves_figure(const std::vector<std::string>& runs,
   figure.title = title;
   figure.columns = static_cast<int>(std::min<std::size_t>(metrics.size(), 3));
   figure.legend = LegendPlacement::kFigure;
-  std::vector<std::optional<std::vector<nlohmann::json>>> lines(runs.size());  // read once each
+  std::vector<std::optional<std::vector<EvaluationLine>>> lines(runs.size());  // read once each
   for (const auto& metric : metrics) {
     Panel panel;
     panel.title = curve_metric(metric).title;

@@ -18,9 +18,9 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/progress.h"
 #include "noisesched/config/config.h"
+#include "noisesched/io/metrics_lines.h"
 #include "noisesched/report/figure.h"
 #include "noisesched/report/html_figure.h"
-#include "noisesched/report/json_lines.h"
 #include "noisesched/report/run_curves.h"
 #include "noisesched/report/schedule_report.h"
 #include "noisesched/schedule/input_scale.h"
@@ -63,11 +63,6 @@ std::string png_tag(const std::string& png_bytes, const std::string& alt) {
 std::string number(double value, int digits = 4) {
   return std::isfinite(value) ? format_significant(value, digits) : "n/a";
 }
-
-struct LogLine {
-  double step = 0, loss = NAN, lr = NAN, grad = NAN, images_per_s = NAN, train_s = NAN;
-  std::vector<std::pair<std::string, double>> bands;
-};
 
 Panel line_panel(const std::string& title, const std::string& ylabel, bool log_y = false) {
   Panel panel;
@@ -123,32 +118,10 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
   const fs::path out = out_path.empty() ? run / "report.html" : fs::path(out_path);
 
   // Training log lines and evaluations.
-  std::vector<LogLine> logs;
-  std::vector<nlohmann::json> evals;
-  if (fs::exists(metrics_path)) {
-    for_each_json_line(metrics_path.string(), "report", [&](const nlohmann::json& j) {
-      if (j.contains("eval")) {
-        evals.push_back(j);
-        return;
-      }
-      LogLine l;
-      const auto get = [&](const char* key) {
-        return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN;
-      };
-      l.step = get("step");
-      l.loss = get("loss");
-      l.lr = get("lr");
-      l.grad = get("grad_norm");
-      l.images_per_s = get("images_per_s");
-      l.train_s = get("train_s");
-      if (j.contains("loss_by_logsnr")) {
-        for (const auto& [band, value] : j["loss_by_logsnr"].items()) {
-          l.bands.emplace_back(band, value.is_number() ? value.get<double>() : NAN);
-        }
-      }
-      logs.push_back(std::move(l));
-    });
-  }
+  MetricsLines lines;
+  if (fs::exists(metrics_path)) lines = read_metrics(metrics_path.string(), "report");
+  const std::vector<TrainingLine>& logs = lines.training;
+  const std::vector<EvaluationLine>& evals = lines.evaluations;
 
   std::ostringstream html;
   const std::string name = fs::absolute(run).lexically_normal().filename().string();
@@ -173,25 +146,20 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
        << " (in training steps)</td></tr>\n<tr><th>last loss</th><td>"
        << (logs.empty() ? "n/a" : number(logs.back().loss)) << "</td></tr>\n";
   if (!evals.empty()) {
-    const auto& e = evals.back()["eval"];
-    html << "<tr><th>last evaluation (step " << evals.back().value("step", 0) << ")</th><td>";
-    // A metric that came out NaN is stored as null: shown as n/a.
-    const auto value = [](const nlohmann::json& object, const char* key) {
-      return object.is_object() && object.contains(key) && object[key].is_number()
-                 ? object[key].get<double>()
-                 : NAN;
-    };
-    std::string parts;
-    if (e.contains("fid")) parts += "FID " + number(value(e, "fid"));
-    if (e.contains("cacc")) {
+    const EvaluationLine& e = evals.back();
+    html << "<tr><th>last evaluation (step " << e.step << ")</th><td>";
+    std::string parts;  // a metric that came out NaN shows as n/a
+    if (e.has("fid")) parts += "FID " + number(e.number("fid"));
+    if (e.has("cacc")) {
       parts += (parts.empty() ? "" : ", ") + std::string("class accuracy ") +
-               number(100 * value(e["cacc"], "accuracy"), 3) + "%";
+               number(100 * e.number("cacc", "accuracy"), 3) + "%";
     }
-    if (e.contains("is")) {
-      parts += (parts.empty() ? "" : ", ") + std::string("IS ") + number(value(e["is"], "mean"));
+    if (e.has("is")) {
+      parts += (parts.empty() ? "" : ", ") + std::string("IS ") + number(e.number("is", "mean"));
     }
-    html << html_escape(parts) << " (" << e.value("num_images", 0) << " images, "
-         << html_escape(e.value("recipe", std::string())) << ")</td></tr>\n";
+    const double images = e.number("num_images");
+    html << html_escape(parts) << " (" << (std::isfinite(images) ? number(images, 12) : "0")
+         << " images, " << html_escape(e.text("recipe")) << ")</td></tr>\n";
   }
   html << "<tr><th>model</th><td>" << html_escape(config.model.arch) << ", target "
        << html_escape(config.diffusion.target) << ", schedule "
@@ -222,22 +190,23 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
         s_speed{"", {}, {}, "-"};
     std::vector<Series> band_series;
     for (const auto& l : logs) {
-      s_loss.x.push_back(l.step);
+      const auto step = static_cast<double>(l.step);
+      s_loss.x.push_back(step);
       s_loss.y.push_back(l.loss);
-      s_lr.x.push_back(l.step);
+      s_lr.x.push_back(step);
       s_lr.y.push_back(l.lr);
-      s_grad.x.push_back(l.step);
-      s_grad.y.push_back(l.grad);
-      s_speed.x.push_back(l.step);
+      s_grad.x.push_back(step);
+      s_grad.y.push_back(l.grad_norm);
+      s_speed.x.push_back(step);
       s_speed.y.push_back(l.images_per_s);
-      for (const auto& [band, value] : l.bands) {
+      for (const auto& [band, value] : l.loss_by_logsnr) {
         auto it = std::find_if(band_series.begin(), band_series.end(),
                                [&](const Series& s) { return s.label == "logSNR " + band; });
         if (it == band_series.end()) {
           band_series.push_back({"logSNR " + band, {}, {}, "-"});
           it = band_series.end() - 1;
         }
-        it->x.push_back(l.step);
+        it->x.push_back(step);
         it->y.push_back(value);
       }
     }
@@ -267,7 +236,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     std::vector<std::string> metrics;
     for (const char* m : {"fid", "cacc", "bg", "is", "kid", "precision", "recall"}) {
       for (const auto& e : evals) {
-        if (e["eval"].contains(m)) {
+        if (e.has(m)) {
           metrics.emplace_back(m);
           break;
         }

@@ -15,8 +15,8 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/data/dataset.h"
+#include "noisesched/io/metrics_lines.h"
 #include "noisesched/report/figure.h"
-#include "noisesched/report/json_lines.h"
 #include "noisesched/schedule/schedule.h"
 #include "noisesched/study/advisor.h"
 #include "noisesched/study/statistics.h"
@@ -159,43 +159,40 @@ CellResult read_cell_result(const StudyCell& cell) {
   const fs::path metrics = folder / "metrics.jsonl";
   if (!fs::exists(metrics)) return result;
   result.status = CellResult::Status::kPartial;
-  std::vector<nlohmann::json> logs;
-  for (const nlohmann::json& j : read_json_lines(metrics.string(), "study")) {
-    const std::int64_t step = j.value("step", std::int64_t{0});
-    result.step = std::max(result.step, step);
-    result.train_seconds = std::max(result.train_seconds, j.value("train_s", 0.0));
-    if (j.contains("eval") && step == cell.config.train.steps) {
-      const auto& e = j["eval"];
-      // A metric that came out NaN is stored as null.
-      result.fid = e.contains("fid") && e["fid"].is_number() ? e["fid"].get<double>() : NAN;
-      if (e.contains("cacc") && e["cacc"].is_object() && e["cacc"].contains("accuracy") &&
-          e["cacc"]["accuracy"].is_number()) {
-        result.cacc = e["cacc"]["accuracy"].get<double>();
-        if (e["cacc"].contains("ceiling") && e["cacc"]["ceiling"].is_number()) {
-          result.cacc_ceiling = e["cacc"]["ceiling"].get<double>();
-        }
-      }
-      if (e.contains("extractor") && e["extractor"].is_string()) {
-        result.extractor = e["extractor"].get<std::string>();
-      }
-      result.status = CellResult::Status::kDone;
-    } else if (j.contains("loss_by_logsnr")) {
-      logs.push_back(j);
-    }
+  const MetricsLines lines = read_metrics(metrics.string(), "study");
+  for (const TrainingLine& line : lines.training) {
+    result.step = std::max(result.step, line.step);
+    if (std::isfinite(line.train_s))
+      result.train_seconds = std::max(result.train_seconds, line.train_s);
   }
+  for (const EvaluationLine& e : lines.evaluations) {
+    result.step = std::max(result.step, e.step);
+    if (std::isfinite(e.train_s)) result.train_seconds = std::max(result.train_seconds, e.train_s);
+    if (e.step != cell.config.train.steps) continue;
+    result.fid = e.number("fid");  // NaN: stored as null (or not computed)
+    const double accuracy = e.number("cacc", "accuracy");
+    if (!std::isnan(accuracy)) {
+      result.cacc = accuracy;
+      const double ceiling = e.number("cacc", "ceiling");
+      if (!std::isnan(ceiling)) result.cacc_ceiling = ceiling;
+    }
+    if (!e.text("extractor").empty()) result.extractor = e.text("extractor");
+    result.status = CellResult::Status::kDone;
+  }
+  const std::vector<TrainingLine>& logs = lines.training;
   // Loss by band over the last quarter of the log lines.
   const std::size_t first = logs.size() - logs.size() / 4 - (logs.size() % 4 != 0 ? 1 : 0);
   std::vector<std::pair<std::string, std::pair<double, int>>> sums;
   for (std::size_t i = std::min(first, logs.size()); i < logs.size(); ++i) {
-    for (const auto& [band, value] : logs[i]["loss_by_logsnr"].items()) {
+    for (const auto& [band, value] : logs[i].loss_by_logsnr) {
       auto it =
           std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == band; });
       if (it == sums.end()) {
         sums.push_back({band, {0.0, 0}});
         it = sums.end() - 1;
       }
-      if (value.is_number()) {
-        it->second.first += value.get<double>();
+      if (!std::isnan(value)) {
+        it->second.first += value;
         ++it->second.second;
       }
     }

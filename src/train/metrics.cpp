@@ -148,47 +148,16 @@ void LossStatistics::add_step(double grad_norm) {
 double LossStatistics::mean_loss() const { return count_ ? total_ / count_ : 0.0; }
 double LossStatistics::mean_grad_norm() const { return steps_ ? grad_sum_ / steps_ : 0.0; }
 
-nlohmann::ordered_json LossStatistics::buckets_json() const {
-  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+std::vector<std::pair<std::string, double>> LossStatistics::bands() const {
+  std::vector<std::pair<std::string, double>> out;
   for (std::size_t b = 0; b <= edges().size(); ++b) {
     const std::string lo = b == 0 ? "-inf" : format_exact(edges()[b - 1]);
     const std::string hi = b == edges().size() ? "inf" : format_exact(edges()[b]);
-    const std::string key = "[" + lo + "," + hi + ")";
-    if (bucket_count_[b] > 0) {
-      out[key] = sum_[b] / bucket_count_[b];
-    } else {
-      out[key] = nullptr;
-    }
+    out.emplace_back("[" + lo + "," + hi + ")", bucket_count_[b] > 0
+                                                    ? sum_[b] / bucket_count_[b]
+                                                    : std::numeric_limits<double>::quiet_NaN());
   }
   return out;
-}
-
-MetricsFile::MetricsFile(const std::string& path, std::int64_t resume_step) : path_(path) {
-  if (!std::filesystem::exists(path)) return;
-  if (resume_step == 0) {
-    write_file_atomically(path, "");  // a fresh run starts a fresh file
-    return;
-  }
-  std::ifstream in(path);
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      if (nlohmann::json::parse(line).value("step", std::int64_t{0}) <= resume_step) {
-        kept += line + "\n";
-      }
-    } catch (const nlohmann::json::exception&) {
-      // A line cut short by a crash: dropped.
-    }
-  }
-  write_file_atomically(path, kept);
-}
-
-void MetricsFile::write(const nlohmann::ordered_json& line) {
-  std::ofstream out(path_, std::ios::app);
-  out << line.dump() << "\n";
-  out.flush();
-  if (!out) throw Error("cannot append to '" + path_ + "'");
 }
 
 }  // namespace noisesched

@@ -83,7 +83,12 @@ int RunFolder::open(std::int64_t step) {
   return removed;
 }
 
-void RunFolder::write_metrics(const nlohmann::ordered_json& line) {
+void RunFolder::write_metrics(const TrainingLine& line) {
+  if (!opened_) throw Error("run folder '" + path() + "' is not open");
+  if (writer_) metrics_->write(line);
+}
+
+void RunFolder::write_metrics(const EvaluationLine& line) {
   if (!opened_) throw Error("run folder '" + path() + "' is not open");
   if (writer_) metrics_->write(line);
 }

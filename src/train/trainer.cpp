@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
@@ -135,14 +136,14 @@ class TrainingLog {
   // write, or null.
   // The wait for the device when the interval's numbers are read is training time: it is added
   // to `train_seconds`.
-  nlohmann::ordered_json on_step(std::int64_t step, const StepResult& result, double& train_seconds,
-                                 bool finishing) {
+  std::optional<TrainingLine> on_step(std::int64_t step, const StepResult& result,
+                                      double& train_seconds, bool finishing) {
     step_stats_.add(result, step);
     last_lr_ = result.lr;
     ++interval_steps_;
     const std::int64_t total = config_.train.steps;
     const bool log_line = step % config_.train.log_every == 0 || finishing;
-    if (!log_line && !progress_bar()) return nullptr;
+    if (!log_line && !progress_bar()) return std::nullopt;
     if (log_line) {
       const auto begin = Clock::now();
       step_stats_.read(stats_);  // the interval's one wait for the device
@@ -171,19 +172,19 @@ class TrainingLog {
          {"left " + duration_text((total - step) * per_step), 2}},
         log_line);
     if (finishing) progress_.end_line();
-    if (!log_line) return nullptr;
+    if (!log_line) return std::nullopt;
     last_loss_ = stats_.mean_loss();
-    nlohmann::ordered_json line;
-    line["step"] = step;
-    line["epoch"] = static_cast<double>(step) * config_.train.batch_size /
-                    static_cast<double>(std::max<std::int64_t>(dataset_size_, 1));
-    line["loss"] = stats_.mean_loss();
-    line["loss_by_logsnr"] = stats_.buckets_json();
-    line["lr"] = last_lr_;
-    line["grad_norm"] = stats_.mean_grad_norm();
-    line["images_per_s"] = images_per_s;
-    line["elapsed_s"] = elapsed;
-    line["train_s"] = train_seconds;
+    TrainingLine line;
+    line.step = step;
+    line.epoch = static_cast<double>(step) * config_.train.batch_size /
+                 static_cast<double>(std::max<std::int64_t>(dataset_size_, 1));
+    line.loss = stats_.mean_loss();
+    line.loss_by_logsnr = stats_.bands();
+    line.lr = last_lr_;
+    line.grad_norm = stats_.mean_grad_norm();
+    line.images_per_s = images_per_s;
+    line.elapsed_s = elapsed;
+    line.train_s = train_seconds;
     interval_steps_ = 0;
     interval_start_ = Clock::now();
     return line;
@@ -285,8 +286,8 @@ class TrainingEvaluator {
     return communicator_.max(by_time, "agreeing on an evaluation by time") == 1;
   }
 
-  nlohmann::ordered_json run(const Denoiser& ema, const DiffusionSetup& setup, std::int64_t step,
-                             double train_seconds) {
+  EvaluationLine run(const Denoiser& ema, const DiffusionSetup& setup, std::int64_t step,
+                     double train_seconds) {
     const auto begin = Clock::now();
     nlohmann::ordered_json scores = sample_and_evaluate(
         ema, setup, num_classes_, config_.model.class_conditional, generate_, config_.eval.num,
@@ -295,10 +296,10 @@ class TrainingEvaluator {
     scores["recipe"] = generate_.recipe.to_string();
     scores["seconds"] = seconds_since(begin);
     schedule_after(train_seconds);
-    nlohmann::ordered_json line;
-    line["step"] = step;
-    line["train_s"] = train_seconds;
-    line["eval"] = scores;
+    EvaluationLine line;
+    line.step = step;
+    line.train_s = train_seconds;
+    line.eval = std::move(scores);
     return line;
   }
 
@@ -520,7 +521,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     bool finishing = step == stop_at || stop_signal != 0;
     const auto line = with_checkpoint_named(
         [&] { return training_log.on_step(step, step_result, train_seconds, finishing); });
-    if (!line.is_null()) run.write_metrics(line);
+    if (line) run.write_metrics(*line);
     const bool grid_due = config.train.sample_every > 0 && step % config.train.sample_every == 0;
     const bool eval_due = evaluator && evaluator->due(step, train_seconds);
     // Nothing of a step whose loss was not finite is drawn, scored or saved (a log line has
@@ -531,7 +532,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
         return 0;
       });
     };
-    if (line.is_null() && (grid_due || eval_due)) check_finite();
+    if (!line && (grid_due || eval_due)) check_finite();
     if (grid_due) {
       outside_training("grid", [&] {
         const std::string grid = write_grid(engine.ema(), setup, config, dataset->num_classes(),
@@ -543,7 +544,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
       outside_training("eval", [&] {
         const auto eval_line = evaluator->run(engine.ema(), setup, step, train_seconds);
         run.write_metrics(eval_line);
-        training_log.note() << "eval step " << step << ": " << eval_line["eval"].dump() << "\n";
+        training_log.note() << "eval step " << step << ": " << eval_line.eval.dump() << "\n";
       });
     }
     // A signal that came during the grid or the evaluation stops the run here, after this

@@ -1,18 +1,13 @@
-// noisesched/train/metrics.h: training statistics and the JSON-lines metrics file.
-//
-// Each line of metrics.jsonl is one log interval: {"step", "epoch", "loss", "loss_by_logsnr",
-// "lr", "grad_norm", "images_per_s", "elapsed_s", "train_s"} (train_s: seconds in training steps
-// over all sittings of the run; elapsed_s: seconds since this sitting started). loss_by_logsnr maps
-// logSNR ranges
-// ("[-3,0)", ...) to the mean loss of the examples whose effective logSNR fell there (null when
-// none did): it shows which noise levels the network finds hard.
+// noisesched/train/metrics.h: the training statistics of a log interval, the numbers of a
+// metrics.jsonl training line (io/metrics_lines.h). The loss by logSNR band shows which noise
+// levels the network finds hard.
 #pragma once
 
 #include <ATen/Tensor.h>
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace noisesched {
@@ -36,7 +31,8 @@ class LossStatistics {
   double mean_loss() const;
   double mean_grad_norm() const;
   std::int64_t examples() const { return count_; }
-  nlohmann::ordered_json buckets_json() const;
+  // Per band ("[-3,0)", ...), in logSNR order, the mean loss of its examples (NaN: none).
+  std::vector<std::pair<std::string, double>> bands() const;
   void reset();
   static const std::vector<double>& edges();  // bucket boundaries
 
@@ -70,17 +66,6 @@ class StepStatistics {
   at::Tensor first_bad_;  // float64 scalar: the first step with a non-finite loss (inf: none)
   std::vector<std::int64_t> counts_;  // per bucket, this process's examples (known on the host)
   std::int64_t steps_ = 0;
-};
-
-// Appends lines to <run>/metrics.jsonl. Opening for a run resumed at `resume_step` first drops the
-// lines of steps after it (written by the interrupted run after its last checkpoint).
-class MetricsFile {
- public:
-  MetricsFile(const std::string& path, std::int64_t resume_step);
-  void write(const nlohmann::ordered_json& line);
-
- private:
-  std::string path_;
 };
 
 }  // namespace noisesched

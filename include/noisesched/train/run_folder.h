@@ -14,8 +14,8 @@
 
 #include "noisesched/common/folder_lock.h"
 #include "noisesched/config/config.h"
+#include "noisesched/io/metrics_lines.h"
 #include "noisesched/train/checkpoint.h"
-#include "noisesched/train/metrics.h"
 
 namespace noisesched {
 
@@ -39,7 +39,8 @@ class RunFolder {
   // (returns how many), writes config.toml and opens metrics.jsonl at `step` (dropping lines an
   // interrupted run wrote after its last checkpoint).
   int open(std::int64_t step);
-  void write_metrics(const nlohmann::ordered_json& line);
+  void write_metrics(const TrainingLine& line);
+  void write_metrics(const EvaluationLine& line);
   // Saves a checkpoint atomically; returns its folder (a non-writer: the folder the writer saves).
   std::string save(const CheckpointContent& content);
 
