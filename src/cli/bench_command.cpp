@@ -19,6 +19,7 @@
 #include "noisesched/core/device_profile.h"
 #include "noisesched/train/bench.h"
 #include "noisesched/train/engine.h"
+#include "processes.h"
 
 namespace noisesched::cli {
 namespace {
@@ -146,10 +147,8 @@ int compare_processes(const BenchCommandOptions& options, const Config& config) 
   const std::string result_file = (std::filesystem::temp_directory_path() /
                                    ("noisesched-bench-" + std::to_string(::getpid()) + ".json"))
                                       .string();
-  LocalLaunch launch = launch_of_this_command(
-      options.nproc, placement_from_environment(process_environment()), config.train.dist_timeout);
-  launch.argv.insert(launch.argv.end(), {"--result-file", result_file});
-  const int status = launch_local(launch, std::cerr);
+  const int status =
+      *launch_if_several(options.nproc, config.train.dist_timeout, {"--result-file", result_file});
   if (status != 0) {
     throw Error("bench train --nproc " + std::to_string(options.nproc) +
                 ": the processes failed (status " + std::to_string(status) + ")");
@@ -184,11 +183,9 @@ int compare_processes(const BenchCommandOptions& options, const Config& config) 
 int run(const BenchCommandOptions& options) {
   Config config = bench_config(options.config_path, options.overrides, options.device);
   if (options.nproc > 1) return compare_processes(options, config);
-  const ProcessPlacement placement = placement_from_environment(process_environment());
-  config.train.device = device_of_process(config.train.device, placement);
-  const std::unique_ptr<Communicator> communicator =
-      connect(placement, parse_device(config.train.device), config.train.dist_timeout,
-              parse_dist_backend(config.train.dist_backend));
+  RunProcess process = join_run(config.train.device, config.train);
+  config.train.device = process.device;
+  const std::unique_ptr<Communicator> communicator = std::move(process.communicator);
   TrainBenchOptions bench = options.bench;
   bench.communicator = communicator.get();
   const TrainBenchResult r = bench_train(config, bench);

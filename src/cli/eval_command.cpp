@@ -17,6 +17,7 @@
 #include "noisesched/sampling/generate.h"
 #include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/engine.h"
+#include "processes.h"
 
 namespace noisesched::cli {
 namespace {
@@ -63,12 +64,9 @@ int run(const EvalCommandOptions& o) {
   if ((o.nproc > 1 || placement.distributed()) && o.checkpoint.empty()) {
     throw Error("several processes share the sampling of --checkpoint; --images is scored by one");
   }
-  if (o.nproc > 1) {
-    // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
-    // after a failure uses the default.
-    return launch_local(launch_of_this_command(o.nproc, placement, TrainConfig{}.dist_timeout),
-                        std::cerr);
-  }
+  // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
+  // after a failure uses the default.
+  if (const auto status = launch_if_several(o.nproc, TrainConfig{}.dist_timeout)) return *status;
   EvalSettings settings = o.settings;
   settings.metrics = MetricSelection::parse(o.metrics);
   settings.seed = o.seed;
@@ -91,8 +89,7 @@ int run(const EvalCommandOptions& o) {
                   ": classifier-free guidance needs a class-conditional model");
     }
     reference_data = trained->config.data;
-    communicator = connect(placement, device, trained->config.train.dist_timeout,
-                           parse_dist_backend(trained->config.train.dist_backend));
+    communicator = join_run(o.device, trained->config.train).communicator;
     if (o.resolution != 0 && o.resolution != reference_data.resolution) {
       throw Error("--resolution " + std::to_string(o.resolution) + " disagrees with the model's " +
                   std::to_string(reference_data.resolution) + " (leave it out)");

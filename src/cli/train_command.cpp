@@ -11,6 +11,7 @@
 #include "noisesched/core/communicator.h"
 #include "noisesched/train/engine.h"
 #include "noisesched/train/trainer.h"
+#include "processes.h"
 
 namespace noisesched::cli {
 namespace {
@@ -30,15 +31,12 @@ int run(const TrainCommandOptions& options) {
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
   if (!options.device.empty()) config.train.device = options.device;
   validate_config(config);
-  const ProcessPlacement placement = placement_from_environment(process_environment());
-  if (options.nproc > 1) {
-    return launch_local(launch_of_this_command(options.nproc, placement, config.train.dist_timeout),
-                        std::cerr);
+  if (const auto status = launch_if_several(options.nproc, config.train.dist_timeout)) {
+    return *status;
   }
-  config.train.device = device_of_process(config.train.device, placement);
-  const std::unique_ptr<Communicator> communicator =
-      connect(placement, parse_device(config.train.device), config.train.dist_timeout,
-              parse_dist_backend(config.train.dist_backend));
+  RunProcess process = join_run(config.train.device, config.train);
+  config.train.device = process.device;
+  const std::unique_ptr<Communicator> communicator = std::move(process.communicator);
   TrainRequest request;
   request.config = config;
   request.communicator = communicator.get();

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/common/process.h"
 
 extern char** environ;
 
@@ -281,9 +281,6 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
         "MASTER_ADDR", "MASTER_PORT", "NOISESCHED_LAUNCHER", "TORCHELASTIC_USE_AGENT_STORE"};
     if (std::find(std::begin(kOwn), std::end(kOwn), name) == std::end(kOwn)) base.push_back(entry);
   }
-  std::vector<char*> args;
-  for (const auto& arg : launch.argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
 
   // Signals are forwarded, not acted on: the children stop together after the same step.
   struct sigaction forward {
@@ -307,18 +304,15 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
     env.push_back("MASTER_ADDR=127.0.0.1");
     env.push_back("MASTER_PORT=" + std::to_string(port));
     env.push_back("NOISESCHED_LAUNCHER=nproc");
-    std::vector<char*> envp;
-    for (auto& entry : env) envp.push_back(entry.data());
-    envp.push_back(nullptr);
     pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), envp.data());
-    if (rc != 0) {
+    try {
+      pid = start_process(launch.argv, &env);
+    } catch (const Error& e) {
       kill_all(SIGKILL);
       for (const auto& [child, r] : running) ::waitpid(child, nullptr, 0);
       sigaction(SIGINT, &old_int, nullptr);
       sigaction(SIGTERM, &old_term, nullptr);
-      throw Error("cannot start rank " + std::to_string(rank) + " ('" + launch.argv[0] +
-                  "'): " + std::strerror(rc));
+      throw Error("rank " + std::to_string(rank) + ": " + e.what());
     }
     running.emplace(pid, rank);
   }
@@ -348,17 +342,13 @@ int launch_local(const LocalLaunch& launch, std::ostream& log) {
     if (it == running.end()) continue;
     const int rank = it->second;
     running.erase(it);
-    int code = 0;
-    if (WIFEXITED(status)) {
-      code = WEXITSTATUS(status);
-      if (code != 0 && !killed) {
-        log << "nproc: rank " << rank << " (pid " << pid << ") exited with status " << code << "\n";
-      }
-    } else if (WIFSIGNALED(status)) {
-      code = 128 + WTERMSIG(status);
-      if (!killed) {
+    const int code = exit_code_of(status);
+    if (code != 0 && !killed) {
+      if (WIFSIGNALED(status)) {
         log << "nproc: rank " << rank << " (pid " << pid << ") was killed by "
             << signal_name(WTERMSIG(status)) << " (" << WTERMSIG(status) << ")\n";
+      } else {
+        log << "nproc: rank " << rank << " (pid " << pid << ") exited with status " << code << "\n";
       }
     }
     if (code == 0) continue;

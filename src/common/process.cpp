@@ -16,25 +16,39 @@ extern char** environ;
 
 namespace noisesched {
 
-int run_process(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw Error("run_process: no program given");
+pid_t start_process(const std::vector<std::string>& argv, const std::vector<std::string>* env) {
+  if (argv.empty()) throw Error("start_process: no program given");
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ);
-  if (rc != 0) {
-    throw Error("cannot start '" + argv[0] + "': " + std::strerror(rc));
+  std::vector<char*> envp;
+  if (env != nullptr) {
+    for (const auto& entry : *env) envp.push_back(const_cast<char*>(entry.c_str()));
+    envp.push_back(nullptr);
   }
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(),
+                                env != nullptr ? envp.data() : environ);
+  if (rc != 0) throw Error("cannot start '" + argv[0] + "': " + std::strerror(rc));
+  return pid;
+}
+
+int exit_code_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 255;
+}
+
+int run_process(const std::vector<std::string>& argv) {
+  const pid_t pid = start_process(argv);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR)
+    if (errno != EINTR) {
       throw Error("waiting for '" + argv[0] + "' failed: " + std::strerror(errno));
+    }
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
+  return exit_code_of(status);
 }
 
 bool program_exists(const std::string& program) {
