@@ -254,7 +254,8 @@ if p and p.get("device_ops"):
         print(f"| {r['name']} | {r['kernels']} | {1e3 * r['device_seconds']:.2f} | "
               f"{100 * r['device_seconds'] / total:.1f} |")
 elif p:
-    print("\ndevice time per training step: not measured (no Kineto in this LibTorch?)")
+    print("\ndevice time per training step: not measured ("
+          f"{p.get('device_ops_error', 'no Kineto in this LibTorch?')})")
 # Every benchmark's JSON in one file.
 results = {name[:-5]: load(name) for name in sorted(os.listdir(out)) if name.endswith(".json")}
 with open(os.path.join(out, "results.json"), "w") as f:

@@ -88,12 +88,14 @@ void print_profile(const std::string& unit, double seconds, const std::vector<Op
 // The device's time per unit by launching operation (Kineto; CUDA only), the largest `rows`, the
 // rest summed; or why there is none.
 void print_device_profile(const std::string& unit, const std::string& device,
-                          const std::vector<DeviceTime>& rows, int max_rows) {
+                          const std::vector<DeviceTime>& rows, const std::string& error,
+                          int max_rows) {
   if (device.rfind("cuda", 0) != 0) return;
   if (rows.empty()) {
     std::cout << "device time per " << unit << ": not measured ("
-              << (device_profiler_available() ? "the device profiler recorded no kernel"
-                                              : "this LibTorch has no Kineto profiler")
+              << (!error.empty()                  ? "the device profiler failed: " + error
+                  : device_profiler_available() ? std::string("it recorded no kernel")
+                                                : std::string("this LibTorch has no Kineto"))
               << ")\n";
     return;
   }
@@ -225,7 +227,7 @@ int run(const BenchCommandOptions& options) {
   }
   if (options.bench.profile) {
     print_profile("step", r.profiled_step_seconds, r.ops, options.profile_rows);
-    print_device_profile("step", r.device, r.device_ops, options.profile_rows);
+    print_device_profile("step", r.device, r.device_ops, r.device_error, options.profile_rows);
     std::cout << "host syncs per step: "
               << format_significant(static_cast<double>(r.host_syncs) /
                                         static_cast<double>(std::max(r.profiled_steps, 1)),
@@ -269,7 +271,8 @@ int run_sample(const SampleCommandOptions& options) {
   if (options.bench.profile) {
     print_profile("network evaluation", r.profiled_seconds_per_evaluation, r.ops,
                   options.profile_rows);
-    print_device_profile("network evaluation", r.device, r.device_ops, options.profile_rows);
+    print_device_profile("network evaluation", r.device, r.device_ops, r.device_error,
+                         options.profile_rows);
     std::cout << "host syncs per step: "
               << format_significant(
                      static_cast<double>(r.host_syncs) /

@@ -59,6 +59,7 @@ struct Profiled {
   std::vector<OpTime> ops;
   std::int64_t host_syncs = 0;
   std::vector<DeviceTime> device_ops;
+  std::string device_error;  // why the device profile failed ("": it ran, or was not tried)
 };
 Profiled profiled(const c10::Device& device, std::int64_t units,
                   const std::function<void()>& work) {
@@ -79,10 +80,16 @@ Profiled profiled(const c10::Device& device, std::int64_t units,
   }
   out.seconds_per_unit = seconds / static_cast<double>(units);
   if (device.is_cuda() && device_profiler_available()) {
-    out.device_ops = device_times(record_device_trace([&] {
-      work();
-      synchronize(device);
-    }));
+    // The host profile above stands without it: a device profiler that cannot start (no CUPTI,
+    // another profiler running) is reported, not fatal.
+    try {
+      out.device_ops = device_times(record_device_trace([&] {
+        work();
+        synchronize(device);
+      }));
+    } catch (const std::exception& e) {
+      out.device_error = e.what();
+    }
     for (DeviceTime& row : out.device_ops) {
       row.kernels = (row.kernels + units / 2) / units;
       row.seconds /= static_cast<double>(units);
@@ -114,6 +121,7 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
         static_cast<double>(host_syncs) / static_cast<double>(std::max(profiled_steps, 1));
     out["ops"] = ops_json(ops);
     if (!device_ops.empty()) out["device_ops"] = device_ops_json(device_ops);
+    if (!device_error.empty()) out["device_ops_error"] = device_error;
   }
   return out;
 }
@@ -179,6 +187,7 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
     result.profiled_step_seconds = p.seconds_per_unit;
     result.ops = std::move(p.ops);
     result.device_ops = std::move(p.device_ops);
+    result.device_error = std::move(p.device_error);
     result.host_syncs = p.host_syncs;
     result.profiled_steps = options.steps;
   }
@@ -205,6 +214,7 @@ nlohmann::ordered_json SampleBenchResult::to_json() const {
     out["host_syncs"] = host_syncs;
     out["ops"] = ops_json(ops);
     if (!device_ops.empty()) out["device_ops"] = device_ops_json(device_ops);
+    if (!device_error.empty()) out["device_ops_error"] = device_error;
   }
   return out;
 }
@@ -253,6 +263,7 @@ SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& o
     result.profiled_seconds_per_evaluation = p.seconds_per_unit;
     result.ops = std::move(p.ops);
     result.device_ops = std::move(p.device_ops);
+    result.device_error = std::move(p.device_error);
     result.host_syncs = p.host_syncs;
   }
   return result;

@@ -49,6 +49,7 @@ struct TrainBenchResult {
   // On a CUDA device with a LibTorch that has Kineto: the device time per step of each launching
   // operation (device_profile.h), from as many more steps; empty otherwise.
   std::vector<DeviceTime> device_ops;
+  std::string device_error;  // why there is no device profile on CUDA, when it failed
   // Host synchronisations in the profiled steps (OpProfile::host_syncs), and their number.
   std::int64_t host_syncs = 0;
   int profiled_steps = 0;
@@ -81,6 +82,7 @@ struct SampleBenchResult {
   std::vector<OpTime> ops;
   // On CUDA with Kineto: the device time per network evaluation of each launching operation.
   std::vector<DeviceTime> device_ops;
+  std::string device_error;  // why there is no device profile on CUDA, when it failed
   // Host synchronisations in the whole profiled run (OpProfile::host_syncs): on a GPU, the copy
   // of each batch's images to the host at its end; none inside the sampling steps.
   std::int64_t host_syncs = 0;
