@@ -93,7 +93,7 @@ void print_device_profile(const std::string& unit, const std::string& device,
   if (device.rfind("cuda", 0) != 0) return;
   if (rows.empty()) {
     std::cout << "device time per " << unit << ": not measured ("
-              << (!error.empty()                  ? "the device profiler failed: " + error
+              << (!error.empty()                ? "the device profiler failed: " + error
                   : device_profiler_available() ? std::string("it recorded no kernel")
                                                 : std::string("this LibTorch has no Kineto"))
               << ")\n";
