@@ -87,7 +87,9 @@ nlohmann::ordered_json score_features(const ExtractedFeatures& generated, const 
 nlohmann::ordered_json background_brightness(const at::Tensor& images, double threshold = 40);
 
 // Samples `num` images from `model` (labels from evaluation_labels) with `generate` and scores
-// them as evaluate_images does. The training loop and `noisesched eval --checkpoint` share it.
+// them as evaluate_images does; the training loop's evaluations use it. (`noisesched eval
+// --checkpoint` shares the sampling through generate_images but featurizes every image on the
+// first process, where --corrupt applies to the whole set.)
 // With a `communicator` of several processes, each samples and featurizes its share of the
 // images (the same images one process would sample), the first scores them all and returns the
 // scores; the others return an empty object once it has (they need no reference features).
