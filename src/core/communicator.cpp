@@ -2,6 +2,8 @@
 #include "noisesched/core/communicator.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/Event.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -144,17 +146,35 @@ class C10dCommunicator : public Communicator {
   std::function<int()> max_later(int value, const std::string& what) override {
     std::vector<at::Tensor> one;
     c10::intrusive_ptr<c10d::Work> work;
+    at::Tensor host;                     // on a GPU: where the result arrives (pinned)
+    std::shared_ptr<c10::Event> copied;  // on a GPU: recorded after that copy
     guarded(what, [&] {
       one.push_back(at::full({1}, value, at::TensorOptions().dtype(at::kLong).device(device_)));
       c10d::AllreduceOptions options;
       options.reduceOp = c10d::ReduceOp::MAX;
       work = group_->allreduce(one, options);
+      if (device_.is_cuda()) {
+        // The current stream waits for the reduction (the host does not) and copies its result
+        // to the host behind the work queued so far; reading it later waits for that work only,
+        // not for what is queued in between.
+        work->wait();
+        host = at::empty({1}, at::TensorOptions().dtype(at::kLong).pinned_memory(true));
+        host.copy_(one[0], /*non_blocking=*/true);
+        const c10::impl::VirtualGuardImpl guard(device_.type());
+        copied = std::make_shared<c10::Event>(device_.type());
+        copied->record(guard.getStream(device_));
+      }
     });
-    return [this, what, one, work] {
+    return [this, what, one, work, host, copied] {
       int result = 0;
       guarded(what, [&] {
-        work->wait();
-        result = static_cast<int>(one[0].item<std::int64_t>());
+        if (copied) {
+          while (!copied->query()) std::this_thread::yield();
+          result = static_cast<int>(host.data_ptr<std::int64_t>()[0]);
+        } else {
+          work->wait();
+          result = static_cast<int>(one[0].item<std::int64_t>());
+        }
       });
       return result;
     };

@@ -10,7 +10,9 @@
 
 #include "noisesched/common/error.h"
 
-#if TORCH_VERSION_MAJOR >= 2
+// KinetoEvent's nanosecond times came with LibTorch 2.2.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+#include <kineto/ActivityType.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
 #define NOISESCHED_KINETO 1
 #else
@@ -86,9 +88,16 @@ std::vector<TraceEvent> record_device_trace(const std::function<void()>& work) {
   const auto result = torch::autograd::profiler::disableProfiler();
   std::vector<TraceEvent> out;
   for (const auto& e : result->events()) {
+    // Of the device's activity: kernels, copies and memsets (not the annotations that span a
+    // user scope's kernels on the device timeline, which would count them twice).
+    const auto activity = static_cast<libkineto::ActivityType>(e.activityType());
+    const bool device_work = activity == libkineto::ActivityType::CONCURRENT_KERNEL ||
+                             activity == libkineto::ActivityType::GPU_MEMCPY ||
+                             activity == libkineto::ActivityType::GPU_MEMSET;
+    if (e.deviceType() != c10::DeviceType::CPU && !device_work) continue;
     TraceEvent t;
     t.name = e.name();
-    t.on_device = e.deviceType() != c10::DeviceType::CPU;
+    t.on_device = device_work;
     t.start_ns = e.startNs();
     t.end_ns = e.endNs();
     t.thread = e.startThreadId();
@@ -104,7 +113,8 @@ std::vector<TraceEvent> record_device_trace(const std::function<void()>& work) {
 #else
   (void)work;
   throw Error(
-      "device time per operation needs a LibTorch with the Kineto profiler (PyTorch 2.x); "
+      "device time per operation needs a LibTorch with the Kineto profiler (PyTorch 2.2 or "
+      "later); "
       "this one (" TORCH_VERSION ") has none");
 #endif
 }

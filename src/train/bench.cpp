@@ -61,8 +61,8 @@ struct Profiled {
   std::vector<DeviceTime> device_ops;
   std::string device_error;  // why the device profile failed ("": it ran, or was not tried)
 };
-Profiled profiled(const c10::Device& device, std::int64_t units,
-                  const std::function<void()>& work) {
+Profiled profiled(const c10::Device& device, std::int64_t units, const std::function<void()>& work,
+                  bool device_profile = true) {
   OpProfile profile;
   synchronize(device);
   const auto start = std::chrono::steady_clock::now();
@@ -79,7 +79,7 @@ Profiled profiled(const c10::Device& device, std::int64_t units,
     op.self_seconds /= static_cast<double>(units);
   }
   out.seconds_per_unit = seconds / static_cast<double>(units);
-  if (device.is_cuda() && device_profiler_available()) {
+  if (device_profile && device.is_cuda() && device_profiler_available()) {
     // The host profile above stands without it: a device profiler that cannot start (no CUPTI,
     // another profiler running) is reported, not fatal.
     try {
@@ -179,11 +179,16 @@ TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& opti
   if (options.profile) {
     // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
     // self times divided by the steps (a step's operations are the same every step).
-    Profiled p = profiled(device, options.steps, [&] {
-      for (int s = 0; s < options.steps; ++s) {
-        engine.step(loader.next(), options.warmup_steps + options.steps + s);
-      }
-    });
+    // The device profile only with one process: whether it can start is each process's own
+    // matter, and the steps hold collectives every process must run alike.
+    Profiled p = profiled(
+        device, options.steps,
+        [&] {
+          for (int s = 0; s < options.steps; ++s) {
+            engine.step(loader.next(), options.warmup_steps + options.steps + s);
+          }
+        },
+        engine.communicator().world_size() == 1);
     result.profiled_step_seconds = p.seconds_per_unit;
     result.ops = std::move(p.ops);
     result.device_ops = std::move(p.device_ops);

@@ -261,6 +261,38 @@ TEST(MultiTensor, AStepWhereAParameterHasNoGradientSkipsItLikeTheLoop) {
   }
 }
 
+TEST(MultiTensor, AModelWithoutMatricesEqualsTheLoop) {
+  // No matrix-like parameter: no decay and no trust ratio anywhere, one update of all vectors.
+  struct Vectors : torch::nn::Module {
+    Vectors() {
+      a = register_parameter("a", at::randn({7}));
+      b = register_parameter("b", at::randn({}));
+    }
+    at::Tensor a, b;
+  };
+  at::manual_seed(9);
+  Vectors x, y;
+  copy_weights(y, x);
+  for (const OptimizerKind kind : {OptimizerKind::kLamb, OptimizerKind::kAdamW}) {
+    OptimizerOptions options;
+    options.kind = kind;
+    Optimizer multi(x, options);
+    options.multi_tensor = false;
+    Optimizer loop(y, options);
+    for (int step = 0; step < 3; ++step) {
+      at::manual_seed(step);
+      x.a.mutable_grad() = at::randn({7});
+      x.b.mutable_grad() = at::randn({});
+      y.a.mutable_grad() = x.a.grad().clone();
+      y.b.mutable_grad() = x.b.grad().clone();
+      multi.step(0.01);
+      loop.step(0.01);
+    }
+    EXPECT_TRUE(at::equal(x.a, y.a));
+    EXPECT_TRUE(at::equal(x.b, y.b));
+  }
+}
+
 // The operations the optimizer scope dispatches in one clipped update and EMA of `layers` sets.
 std::int64_t optimizer_dispatches(OptimizerKind kind, int layers, bool multi_tensor) {
   at::manual_seed(11);

@@ -46,8 +46,9 @@ class Communicator {
     return value;
   }
   // max() started now and read later: the returned function waits for the result (call it
-  // exactly once, before this communicator goes). Other operations may run in between, so the
-  // host need not wait for the device's queued work at the moment it starts the agreement.
+  // exactly once, before this communicator goes). Other operations may run in between. On a GPU
+  // the result is copied to the host behind the work queued when it started, so reading it waits
+  // for that work and not for what was queued since.
   virtual std::function<int()> max_later(int value, const std::string& what) {
     (void)what;
     return [value] { return value; };

@@ -5,7 +5,7 @@
 // the device runs, each linked by a correlation id to the operation that launched it (the
 // innermost one, so each kernel counts once: the operation's self device time). Operations inside
 // a "noisesched::" scope count as the scope, as in OpProfile. Needs a LibTorch with Kineto
-// (PyTorch 2.x builds have it; Debian's 1.13 has none: `device_profiler_available()` is false).
+// (PyTorch 2.2 and later; Debian's 1.13 has none: `device_profiler_available()` is false).
 // This header includes no LibTorch header.
 #pragma once
 

@@ -13,9 +13,10 @@
 // the per-tensor norms of LAMB one `_foreach_norm` each, and the trust ratios are spread over the
 // flat update by `repeat_interleave`. The number of operations an update dispatches is the same
 // for 10 parameter tensors or 1000 (on a GPU: a fixed number of kernel launches, where one launch
-// per tensor per operation made a small model launch-bound). It computes bit for bit what the
-// per-tensor loop computes (the same elementwise operations in the same order); the loop remains
-// for a step where some parameter has no gradient, and for tests (`multi_tensor = false`).
+// per tensor per operation made a small model launch-bound). On the CPU it computes bit for bit
+// what the per-tensor loop computes (the same elementwise operations in the same order); on CUDA
+// the _foreach_ kernels round a little differently (within float rounding). The loop remains for
+// a step where some parameter has no gradient, and for tests (`multi_tensor = false`).
 #pragma once
 
 #include <ATen/core/Tensor.h>
