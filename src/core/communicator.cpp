@@ -130,18 +130,7 @@ class C10dCommunicator : public Communicator {
     });
   }
 
-  int max(int value, const std::string& what) override {
-    int result = value;
-    guarded(what, [&] {
-      std::vector<at::Tensor> one{
-          at::full({1}, value, at::TensorOptions().dtype(at::kLong).device(device_))};
-      c10d::AllreduceOptions options;
-      options.reduceOp = c10d::ReduceOp::MAX;
-      group_->allreduce(one, options)->wait();
-      result = static_cast<int>(one[0].item<std::int64_t>());
-    });
-    return result;
-  }
+  int max(int value, const std::string& what) override { return max_later(value, what)(); }
 
   std::function<int()> max_later(int value, const std::string& what) override {
     std::vector<at::Tensor> one;

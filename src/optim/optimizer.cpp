@@ -63,10 +63,12 @@ Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
   std::vector<std::int64_t> matrix_numels;
   for (std::size_t k = 0; k < order_.size(); ++k) {
     const std::int64_t numel = parameters_[order_[k]].second.numel();
-    if (k < matrices_) matrix_numels.push_back(numel);
+    if (k < matrices_) {
+      matrix_numels.push_back(numel);
+      matrix_numel_ += numel;
+    }
     total += numel;
   }
-  for (const std::int64_t numel : matrix_numels) matrix_numel_ += numel;
   const at::Tensor& first = parameters_[0].second;
   m_flat_ = at::zeros({total}, first.options());
   v_flat_ = at::zeros({total}, first.options());

@@ -343,10 +343,7 @@ OptimizerBenchResult bench_optimizer(const Config& config, int updates, int roun
   }
   std::int64_t step = 0;
   const auto update = [&](Optimizer& optimizer) {
-    const ProfileScope scope("noisesched::optimizer");
-    clip_grad_norm(*model, config.optim.grad_clip);
-    optimizer.step(config.optim.lr);
-    ema_update(*ema, *model, ema_decay_at(config.optim.ema_decay, step++, config.optim.ema_warmup));
+    update_weights(*model, *ema, optimizer, config.optim, config.optim.lr, step++);
   };
   for (auto& path : paths) update(*path.second);  // untimed: first allocations
   std::vector<std::vector<double>> seconds(paths.size());
@@ -365,7 +362,8 @@ OptimizerBenchResult bench_optimizer(const Config& config, int updates, int roun
     OptimizerBenchResult::Row row;
     row.path = paths[k].first;
     row.seconds_per_update = median(seconds[k]);
-    const Profiled p = profiled(device, 1, [&] { update(*paths[k].second); });
+    const Profiled p = profiled(
+        device, 1, [&] { update(*paths[k].second); }, /*device_profile=*/false);
     for (const OpTime& op : p.ops) {
       if (op.name == "noisesched::optimizer") row.operations = op.dispatches;
     }

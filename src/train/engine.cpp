@@ -30,6 +30,15 @@ Denoiser seeded_model(const Config& config, int channels, int num_classes,
 
 namespace {}  // namespace
 
+at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
+                          const OptimConfig& config, double lr, std::int64_t step) {
+  const ProfileScope scope("noisesched::optimizer");
+  at::Tensor grad_norm = clip_grad_norm(model, config.grad_clip);
+  optimizer.step(lr);
+  ema_update(ema, model, ema_decay_at(config.ema_decay, step, config.ema_warmup));
+  return grad_norm;
+}
+
 OptimizerOptions optimizer_options(const OptimConfig& config) {
   OptimizerOptions options;
   options.kind = parse_optimizer(config.optimizer);
@@ -229,16 +238,9 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
     communicator_->all_reduce_sum(grads,
                                   "the gradient all-reduce of step " + std::to_string(step + 1));
   }
-  {
-    // One row of a `bench train --profile` table: clipping, the optimizer and the EMA.
-    const ProfileScope scope("noisesched::optimizer");
-    result.grad_norm = clip_grad_norm(*model_, config_.optim.grad_clip);
-    result.lr = config_.optim.lr *
-                lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
-    optimizer_.step(result.lr);
-    ema_update(*ema_, *model_,
-               ema_decay_at(config_.optim.ema_decay, step, config_.optim.ema_warmup));
-  }
+  result.lr =
+      config_.optim.lr * lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
+  result.grad_norm = update_weights(*model_, *ema_, optimizer_, config_.optim, result.lr, step);
   return result;
 }
 

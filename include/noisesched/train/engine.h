@@ -96,6 +96,13 @@ Denoiser seeded_model(const Config& config, int channels, int num_classes,
 // The optimizer settings of a configuration's [optim] section.
 OptimizerOptions optimizer_options(const OptimConfig& config);
 
+// One update of the weights as a training step makes it, under the profile scope
+// "noisesched::optimizer" (a row of `bench --profile`): global-norm clipping (optim.grad_clip), the
+// optimizer's step at learning rate `lr`, and the EMA update of step `step` (0-based). Returns
+// the gradient norm before clipping, a 0-d tensor on the device.
+at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
+                          const OptimConfig& config, double lr, std::int64_t step);
+
 // The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).
 LoaderOptions loader_options(const Config& config);
 
