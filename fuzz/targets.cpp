@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "noisesched/common/error.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/data/idx.h"
 #include "noisesched/data/image_io.h"
 #include "noisesched/data/image_ops.h"
@@ -108,7 +108,7 @@ Outcome config(const std::uint8_t* data, std::size_t size) {
         apply_override(parsed, rest.substr(0, end));
         rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
       }
-      validate_config(parsed);
+      resolve(parsed);
     }
     const std::string text = config_to_toml(parsed);
     const Config again = parse_config(text, "fuzz-roundtrip.toml");
@@ -157,6 +157,17 @@ Outcome state(const std::uint8_t* data, std::size_t size) {
     if (s.channels != 1 && s.channels != 3) invariant_broken("accepted channels outside {1, 3}");
     if (s.step < 0 || s.num_classes < 1 || !(s.train_seconds >= 0)) {
       invariant_broken("accepted an out-of-range state");
+    }
+    // The one writer's text reads back to the same values (the reader's keys, at least).
+    const CheckpointState again = parse_checkpoint_state(checkpoint_state_text(s), "again.json");
+    if (again.step != s.step || again.channels != s.channels ||
+        again.num_classes != s.num_classes || again.class_names != s.class_names ||
+        again.train_schedule != s.train_schedule || again.input_scale != s.input_scale ||
+        again.target != s.target || again.normalization != s.normalization ||
+        again.loss_weight != s.loss_weight || again.self_cond_rate != s.self_cond_rate ||
+        again.arch != s.arch || again.resolution != s.resolution ||
+        again.train_seconds != s.train_seconds) {
+      invariant_broken("checkpoint_state_text does not read back to the same state");
     }
   });
 }

@@ -14,7 +14,7 @@
 #include "noisesched/common/launch.h"
 #include "noisesched/common/machine.h"
 #include "noisesched/common/numbers.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/core/device_profile.h"
 #include "noisesched/train/bench.h"
@@ -35,14 +35,13 @@ struct BenchCommandOptions {
   int profile_rows = 25;
 };
 
-// The configuration a benchmark times: the file, its overrides and the device.
-Config bench_config(const std::string& path, const std::vector<std::string>& overrides,
-                    const std::string& device) {
+// The run a benchmark times: the file, its overrides and the device, resolved.
+RunSpec bench_spec(const std::string& path, const std::vector<std::string>& overrides,
+                   const std::string& device) {
   Config config = load_config(path);
   for (const auto& assignment : overrides) apply_override(config, assignment);
   if (!device.empty()) config.train.device = device;
-  validate_config(config);
-  return config;
+  return resolve(config);
 }
 
 // The operations of a profiled unit of work (a training step, a network evaluation) by self
@@ -144,13 +143,13 @@ void add_profile_options(CLI::App* cmd, bool& profile, int& rows, const std::str
 
 // `--nproc N`: one process with the whole batch, then N processes sharing it (each with its share
 // of the threads unless --threads says otherwise), on the same machine one after the other.
-int compare_processes(const BenchCommandOptions& options, const Config& config) {
-  const TrainBenchResult one = bench_train(config, options.bench);
+int compare_processes(const BenchCommandOptions& options, const RunSpec& spec) {
+  const TrainBenchResult one = bench_train(spec, options.bench);
   const std::string result_file = (std::filesystem::temp_directory_path() /
                                    ("noisesched-bench-" + std::to_string(::getpid()) + ".json"))
                                       .string();
-  const int status =
-      *launch_if_several(options.nproc, config.train.dist_timeout, {"--result-file", result_file});
+  const int status = *launch_if_several(options.nproc, spec.config.train.dist_timeout,
+                                        {"--result-file", result_file});
   if (status != 0) {
     throw Error("bench train --nproc " + std::to_string(options.nproc) +
                 ": the processes failed (status " + std::to_string(status) + ")");
@@ -183,14 +182,14 @@ int compare_processes(const BenchCommandOptions& options, const Config& config) 
 }
 
 int run(const BenchCommandOptions& options) {
-  Config config = bench_config(options.config_path, options.overrides, options.device);
-  if (options.nproc > 1) return compare_processes(options, config);
-  RunProcess process = join_run(config.train.device, config.train);
-  config.train.device = process.device;
+  RunSpec spec = bench_spec(options.config_path, options.overrides, options.device);
+  if (options.nproc > 1) return compare_processes(options, spec);
+  RunProcess process = join_run(spec.config.train.device, spec);
+  spec.config.train.device = process.device;
   const std::unique_ptr<Communicator> communicator = std::move(process.communicator);
   TrainBenchOptions bench = options.bench;
   bench.communicator = communicator.get();
-  const TrainBenchResult r = bench_train(config, bench);
+  const TrainBenchResult r = bench_train(spec, bench);
   if (!communicator->first()) return 0;
   if (!options.result_file.empty()) {
     write_file_atomically(options.result_file, r.to_json().dump(2) + "\n");
@@ -248,8 +247,8 @@ struct SampleCommandOptions {
 };
 
 int run_sample(const SampleCommandOptions& options) {
-  const Config config = bench_config(options.config_path, options.overrides, options.device);
-  const SampleBenchResult r = bench_sample(config, options.bench);
+  const RunSpec spec = bench_spec(options.config_path, options.overrides, options.device);
+  const SampleBenchResult r = bench_sample(spec, options.bench);
   if (options.json) {
     nlohmann::ordered_json doc = r.to_json();
     doc["cpu"] = cpu_description();
@@ -293,7 +292,7 @@ struct DataCommandOptions {
 };
 
 int run_data(const DataCommandOptions& options) {
-  const Config config = bench_config(options.config_path, options.overrides, "");
+  const Config config = bench_spec(options.config_path, options.overrides, "").config;
   std::vector<int> workers = options.workers;
   if (workers.empty()) workers.push_back(config.data.workers);
   const DataBenchResult r = bench_data(config, workers, options.batches);
@@ -322,8 +321,8 @@ struct OptimizerCommandOptions {
 };
 
 int run_optimizer(const OptimizerCommandOptions& options) {
-  const Config config = bench_config(options.config_path, options.overrides, options.device);
-  const OptimizerBenchResult r = bench_optimizer(config, options.updates, options.rounds);
+  const RunSpec spec = bench_spec(options.config_path, options.overrides, options.device);
+  const OptimizerBenchResult r = bench_optimizer(spec, options.updates, options.rounds);
   if (options.json) {
     std::cout << r.to_json().dump(2) << "\n";
     return 0;

@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 
 namespace noisesched::cli {
 namespace {
@@ -17,7 +17,7 @@ struct ConfigCommandOptions {
 int run(const ConfigCommandOptions& options) {
   Config config = options.config_path.empty() ? Config{} : load_config(options.config_path);
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
-  validate_config(config);
+  resolve(config);  // checks the whole configuration
   std::cout << config_to_toml(config, !options.bare);
   return 0;
 }

@@ -84,12 +84,12 @@ int run(const EvalCommandOptions& o) {
     if (o.num < 2) throw Error("--num must be >= 2 (got " + std::to_string(o.num) + ")");
     recipe = o.sampler.resolve();
     trained = std::make_unique<TrainedModel>(load_trained_model(o.checkpoint, o.weights, device));
-    if (recipe.guidance != 0.0 && !trained->config.model.class_conditional) {
+    if (recipe.guidance != 0.0 && !trained->spec.config.model.class_conditional) {
       throw Error("--guidance " + format_exact(recipe.guidance) +
                   ": classifier-free guidance needs a class-conditional model");
     }
-    reference_data = trained->config.data;
-    communicator = join_run(o.device, trained->config.train).communicator;
+    reference_data = trained->spec.config.data;
+    communicator = join_run(o.device, trained->spec).communicator;
     if (o.resolution != 0 && o.resolution != reference_data.resolution) {
       throw Error("--resolution " + std::to_string(o.resolution) + " disagrees with the model's " +
                   std::to_string(reference_data.resolution) + " (leave it out)");
@@ -161,9 +161,9 @@ int run(const EvalCommandOptions& o) {
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +
              recipe.to_string() +
              (communicator->world_size() > 1 ? "; shared among " + communicator->describe() : ""));
-    const std::vector<std::int64_t> sampled_for =
-        evaluation_labels(o.num, trained->num_classes, trained->config.model.class_conditional);
-    images = generate_images(trained->model, trained->setup, sampled_for, options, device,
+    const std::vector<std::int64_t> sampled_for = evaluation_labels(
+        o.num, trained->num_classes, trained->spec.config.model.class_conditional);
+    images = generate_images(trained->model, trained->spec.diffusion, sampled_for, options, device,
                              *communicator);
     // The first process scores; the others are done.
     if (!communicator->first()) return 0;

@@ -16,12 +16,12 @@ std::optional<int> launch_if_several(int nproc, double timeout_seconds,
   return launch_local(launch, std::cerr);
 }
 
-RunProcess join_run(const std::string& device, const TrainConfig& train) {
+RunProcess join_run(const std::string& device, const RunSpec& spec) {
   RunProcess process;
   process.placement = placement_from_environment(process_environment());
   process.device = device_of_process(device, process.placement);
   process.communicator = connect(process.placement, parse_device(process.device),
-                                 train.dist_timeout, parse_dist_backend(train.dist_backend));
+                                 spec.config.train.dist_timeout, spec.dist_backend);
   return process;
 }
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "noisesched/common/launch.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/core/communicator.h"
 
 namespace noisesched::cli {
@@ -22,12 +22,12 @@ std::optional<int> launch_if_several(int nproc, double timeout_seconds,
 
 // This process in its run (alone: rank 0 of 1): where the launcher placed it, its device
 // (`device`; "cuda" becomes its local rank's GPU when several share the machine) and its
-// communicator, connected with the timeout and backend of `train`.
+// communicator, connected with the run's train.dist_timeout and train.dist_backend.
 struct RunProcess {
   ProcessPlacement placement;
   std::string device;
   std::unique_ptr<Communicator> communicator;
 };
-RunProcess join_run(const std::string& device, const TrainConfig& train);
+RunProcess join_run(const std::string& device, const RunSpec& spec);
 
 }  // namespace noisesched::cli

@@ -80,10 +80,10 @@ int run(const SampleCommandOptions& o) {
   const c10::Device device = parse_device(o.device);
   // The model's b, normalisation, target and training schedule come from the checkpoint only.
   const TrainedModel trained = load_trained_model(o.checkpoint, o.weights, device);
-  const Config& config = trained.config;
+  const Config& config = trained.spec.config;
   const int num_classes = trained.num_classes;
   const auto& names = trained.class_names;
-  const DiffusionSetup& setup = trained.setup;
+  const DiffusionSetup& setup = trained.spec.diffusion;
   const Denoiser& model = trained.model;
 
   std::vector<int> classes;

@@ -59,7 +59,7 @@ int dry_run(const StudyPlan& plan, const std::vector<StudyCell>& cells) {
     options.steps = 3;
     options.sgemm_size = 64;
     std::cerr << "measuring the step cost at " << cell.resolution << " px...\n";
-    cost[cell.resolution] = bench_train(cell.config, options);
+    cost[cell.resolution] = bench_train(resolve(cell.config), options);
   }
   const double evals = evaluations_per_image(InferenceRecipe::parse(plan.eval_recipe));
   double total = 0;
@@ -117,7 +117,7 @@ int run(const StudyCommandOptions& o) {
       }
       std::cerr << "== " << position << "\n";
       TrainRequest request;
-      request.config = cell.config;
+      request.spec = resolve(cell.config);
       request.resume = latest_checkpoint(cell.config.train.out_dir).has_value();
       request.progress_bar = progress_mode(o.progress) == Progress::Mode::kRedraw;
       const TrainResult result = train(request, std::cerr);

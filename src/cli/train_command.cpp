@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "noisesched/common/error.h"
 #include "noisesched/common/launch.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/train/engine.h"
 #include "noisesched/train/trainer.h"
@@ -30,15 +30,14 @@ int run(const TrainCommandOptions& options) {
   Config config = load_config(options.config_path);
   for (const auto& assignment : options.overrides) apply_override(config, assignment);
   if (!options.device.empty()) config.train.device = options.device;
-  validate_config(config);
+  TrainRequest request;
+  request.spec = resolve(config);  // before the processes start: one error, not one per process
   if (const auto status = launch_if_several(options.nproc, config.train.dist_timeout)) {
     return *status;
   }
-  RunProcess process = join_run(config.train.device, config.train);
-  config.train.device = process.device;
+  RunProcess process = join_run(config.train.device, request.spec);
+  request.spec.config.train.device = process.device;
   const std::unique_ptr<Communicator> communicator = std::move(process.communicator);
-  TrainRequest request;
-  request.config = config;
   request.communicator = communicator.get();
   request.resume = options.resume;
   if (options.stop_after > 0) request.stop_after = options.stop_after;

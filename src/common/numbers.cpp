@@ -78,6 +78,14 @@ std::string format_exact(double value) {
   return mantissa + "e" + std::to_string(exponent);
 }
 
+std::string format_integer_list(const std::vector<int>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += (i ? ", " : "") + std::to_string(values[i]);
+  }
+  return out + "]";
+}
+
 std::string format_significant(double value, int digits) {
   if (std::isnan(value)) return "nan";
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";

@@ -1,6 +1,5 @@
 // Training configuration: TOML parsing, overrides, validation, printing (see config.h).
 #include "noisesched/config/config.h"
-#include "noisesched/config/metric_selection.h"
 
 #include <toml++/toml.h>
 #include <algorithm>
@@ -13,9 +12,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
-#include "noisesched/config/enums.h"
-#include "noisesched/config/loss_weight.h"
-#include "noisesched/config/lr_schedule.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/config/toml_text.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/sampler_step.h"
@@ -35,14 +32,6 @@ std::string join(const std::vector<std::string>& items, const char* separator = 
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
   return out;
-}
-
-std::string list_text(const std::vector<int>& values) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    out += (i ? ", " : "") + std::to_string(values[i]);
-  }
-  return out + "]";
 }
 
 std::string quote_toml(const std::string& text) {
@@ -158,10 +147,6 @@ void set_from_toml(ConfigField& field, const toml::node& node, const std::string
              field.value);
 }
 
-void require(bool ok, const std::string& key, const std::string& rule, const std::string& value) {
-  if (!ok) throw Error("config: " + key + " must be " + rule + " (got " + value + ")");
-}
-
 }  // namespace
 
 std::string field_value_text(const ConfigField& field) {
@@ -176,7 +161,7 @@ std::string field_value_text(const ConfigField& field) {
                         },
                         [](bool* v) { return std::string(*v ? "true" : "false"); },
                         [](std::string* v) { return quote_toml(*v); },
-                        [](std::vector<int>* v) { return list_text(*v); },
+                        [](std::vector<int>* v) { return format_integer_list(*v); },
                     },
                     field.value);
 }
@@ -349,7 +334,7 @@ Config parse_config(std::string_view toml_text, const std::string& source_name) 
     }
   }
   try {
-    validate_config(config);
+    resolve(config);
   } catch (const Error& e) {
     throw Error(where + e.what());
   }
@@ -375,145 +360,6 @@ void apply_override(Config& config, std::string_view assignment) {
     throw Error("--set: unknown key '" + name + "'; keys: " + join(names));
   }
   set_from_text(*it, assignment.substr(eq + 1));
-}
-
-void validate_config(const Config& c) {
-  auto positive = [](const std::string& key, double value) {
-    require(value > 0, key, "> 0", format_exact(value));
-  };
-  auto unit = [](const std::string& key, double value) {
-    require(value >= 0 && value <= 1, key, "in [0, 1]", format_exact(value));
-  };
-  const auto& d = c.data;
-  require(d.resolution >= 4 && d.resolution <= 4096, "data.resolution", "in [4, 4096]",
-          std::to_string(d.resolution));
-  require(d.limit >= 0, "data.limit", ">= 0", std::to_string(d.limit));
-  require(d.workers >= 1 && d.workers <= 256, "data.workers", "in [1, 256]",
-          std::to_string(d.workers));
-  require(d.prefetch >= 1, "data.prefetch", ">= 1", std::to_string(d.prefetch));
-
-  const Architecture arch = [&] {
-    try {
-      return parse_architecture(c.model.arch);
-    } catch (const Error& error) {
-      throw Error("config: " + std::string(error.what()));
-    }
-  }();
-  if (arch == Architecture::kRin) {
-    const auto& r = c.rin;
-    for (auto [key, value] : {std::pair{"rin.patch_size", r.patch_size},
-                              {"rin.latents", r.latents},
-                              {"rin.latent_dim", r.latent_dim},
-                              {"rin.interface_dim", r.interface_dim},
-                              {"rin.blocks", r.blocks},
-                              {"rin.heads", r.heads},
-                              {"rin.cross_heads", r.cross_heads}}) {
-      require(value >= 1, key, ">= 1", std::to_string(value));
-    }
-    require(r.layers_per_block >= 0, "rin.layers_per_block", ">= 0",
-            std::to_string(r.layers_per_block));
-    require(d.resolution % r.patch_size == 0, "data.resolution",
-            "a multiple of rin.patch_size = " + std::to_string(r.patch_size),
-            std::to_string(d.resolution));
-    require(r.latent_dim % r.heads == 0, "rin.latent_dim",
-            "a multiple of rin.heads = " + std::to_string(r.heads), std::to_string(r.latent_dim));
-    require(r.latent_dim % r.cross_heads == 0 && r.interface_dim % r.cross_heads == 0,
-            "rin.latent_dim and rin.interface_dim",
-            "multiples of rin.cross_heads = " + std::to_string(r.cross_heads),
-            std::to_string(r.latent_dim) + " and " + std::to_string(r.interface_dim));
-    positive("rin.mlp_ratio", r.mlp_ratio);
-  } else {
-    const auto& u = c.unet;
-    require(u.channels >= 1, "unet.channels", ">= 1", std::to_string(u.channels));
-    require(!u.channel_mult.empty(), "unet.channel_mult", "a non-empty list", "[]");
-    for (int m : u.channel_mult)
-      require(m >= 1, "unet.channel_mult", "all >= 1", list_text(u.channel_mult));
-    require(u.res_blocks >= 1, "unet.res_blocks", ">= 1", std::to_string(u.res_blocks));
-    const int levels = static_cast<int>(u.channel_mult.size());
-    require(u.patch_size >= 1 && u.patch_size <= 16, "unet.patch_size", "in [1, 16]",
-            std::to_string(u.patch_size));
-    const int factor = u.patch_size * (1 << (levels - 1));
-    require(d.resolution % factor == 0, "data.resolution",
-            "divisible by unet.patch_size x 2^(levels - 1) = " + std::to_string(factor) +
-                " for unet.channel_mult " + list_text(u.channel_mult),
-            std::to_string(d.resolution));
-    require(u.heads >= 1, "unet.heads", ">= 1", std::to_string(u.heads));
-    // GroupNorm uses 32 groups, or fewer when the channel count is small.
-    for (int m : u.channel_mult) {
-      require((u.channels * m) % u.heads == 0, "unet.channels x channel_mult",
-              "multiples of unet.heads = " + std::to_string(u.heads),
-              std::to_string(u.channels * m));
-    }
-  }
-
-  const auto& df = c.diffusion;
-  try {
-    Schedule::parse(df.schedule);
-    InputScale::parse(df.input_scale).resolve(static_cast<double>(d.resolution));
-  } catch (const Error& e) {
-    throw Error("config: diffusion: " + std::string(e.what()));
-  }
-  try {
-    LossWeighting::parse(df.loss_weight);
-  } catch (const Error& e) {
-    throw Error("config: diffusion.loss_weight: " + std::string(e.what()));
-  }
-  unit("diffusion.self_cond_rate", df.self_cond_rate);
-  require(df.label_dropout >= 0 && df.label_dropout < 1, "diffusion.label_dropout", "in [0, 1)",
-          format_exact(df.label_dropout));
-
-  const auto& o = c.optim;
-  positive("optim.lr", o.lr);
-  require(o.beta1 >= 0 && o.beta1 < 1, "optim.beta1", "in [0, 1)", format_exact(o.beta1));
-  require(o.beta2 >= 0 && o.beta2 < 1, "optim.beta2", "in [0, 1)", format_exact(o.beta2));
-  positive("optim.eps", o.eps);
-  require(o.weight_decay >= 0, "optim.weight_decay", ">= 0", format_exact(o.weight_decay));
-  require(o.warmup_steps >= 0, "optim.warmup_steps", ">= 0", std::to_string(o.warmup_steps));
-  require(o.grad_clip >= 0, "optim.grad_clip", ">= 0 (0: off)", format_exact(o.grad_clip));
-  require(o.ema_decay >= 0 && o.ema_decay < 1, "optim.ema_decay", "in [0, 1)",
-          format_exact(o.ema_decay));
-  try {
-    LrSchedule::parse(o.lr_schedule);
-  } catch (const Error& e) {
-    throw Error("config: optim.lr_schedule: " + std::string(e.what()));
-  }
-
-  const auto& t = c.train;
-  require(t.steps >= 1, "train.steps", ">= 1", std::to_string(t.steps));
-  require(t.batch_size >= 1, "train.batch_size", ">= 1", std::to_string(t.batch_size));
-  require(!t.out_dir.empty(), "train.out_dir", "a folder name", "\"\"");
-  require(t.log_every >= 1, "train.log_every", ">= 1", std::to_string(t.log_every));
-  require(t.checkpoint_every >= 1, "train.checkpoint_every", ">= 1",
-          std::to_string(t.checkpoint_every));
-  require(t.keep_checkpoints >= 1, "train.keep_checkpoints", ">= 1",
-          std::to_string(t.keep_checkpoints));
-  require(t.sample_every >= 0, "train.sample_every", ">= 0", std::to_string(t.sample_every));
-  require(t.device == "cpu" || t.device.rfind("cuda", 0) == 0, "train.device",
-          "cpu, cuda or cuda:N", t.device);
-  try {
-    InferenceRecipe::parse(t.sample_recipe);
-  } catch (const Error& e) {
-    throw Error("config: train.sample_recipe: " + std::string(e.what()));
-  }
-
-  const auto& e = c.eval;
-  require(e.every >= 0, "eval.every", ">= 0", std::to_string(e.every));
-  require(std::isfinite(t.dist_timeout) && t.dist_timeout > 0 && t.dist_timeout <= 86400,
-          "train.dist_timeout", "in (0, 86400] seconds", format_exact(t.dist_timeout));
-  require(std::isfinite(e.every_seconds) && e.every_seconds >= 0, "eval.every_seconds",
-          "finite and >= 0", format_exact(e.every_seconds));
-  require(e.num >= 2, "eval.num", ">= 2", std::to_string(e.num));
-  require(!e.extractor.empty(), "eval.extractor", "a file or auto", "\"\"");
-  require(!e.cache.empty(), "eval.cache", "a folder or auto", "\"\"");
-  const auto check = [](const std::string& key, const std::function<void()>& parse) {
-    try {
-      parse();
-    } catch (const Error& error) {
-      throw Error("config: " + key + ": " + std::string(error.what()));
-    }
-  };
-  check("eval.metrics", [&] { MetricSelection::parse(e.metrics); });
-  check("eval.recipe", [&] { InferenceRecipe::parse(e.recipe); });
 }
 
 std::string config_to_toml(const Config& config_in, bool comments) {

@@ -16,16 +16,6 @@ at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like
       .view({static_cast<std::int64_t>(values.size()), 1, 1, 1});
 }
 
-DiffusionSetup DiffusionSetup::from_config(const DiffusionConfig& config, int resolution) {
-  DiffusionSetup setup;
-  setup.train_schedule = Schedule::parse(config.schedule);
-  setup.scale = InputScale::parse(config.input_scale).resolve(static_cast<double>(resolution));
-  setup.normalization = parse_normalization(config.normalization);
-  setup.target = parse_target(config.target);
-  setup.self_condition = config.self_cond_rate > 0;
-  return setup;
-}
-
 double noise_level(const Variances& v, double b) {
   const double level = std::log(v.gamma) - std::log(v.one_minus) + logsnr_shift(b);
   return std::clamp(level, -kNoiseLevelBound, kNoiseLevelBound);

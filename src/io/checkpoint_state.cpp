@@ -18,6 +18,29 @@ std::string shown(const nlohmann::json& value) {
 
 }  // namespace
 
+std::string checkpoint_state_text(const CheckpointState& state) {
+  nlohmann::json diffusion = {{"schedule", state.train_schedule}};
+  if (state.input_scale) diffusion["input_scale"] = *state.input_scale;
+  if (!state.normalization.empty()) diffusion["normalization"] = state.normalization;
+  if (!state.target.empty()) diffusion["target"] = state.target;
+  if (!state.loss_weight.empty()) diffusion["loss_weight"] = state.loss_weight;
+  if (state.self_cond_rate) diffusion["self_cond_rate"] = *state.self_cond_rate;
+  nlohmann::json json = {{"format", kCheckpointFormat},
+                         {"version", kCheckpointVersion},
+                         {"step", state.step},
+                         {"channels", state.channels},
+                         {"num_classes", state.num_classes},
+                         {"class_names", state.class_names},
+                         {"diffusion", std::move(diffusion)},
+                         {"parameters", state.parameters},
+                         {"forward_flops_per_example", state.forward_flops_per_example},
+                         {"train_seconds", state.train_seconds}};
+  if (state.resolution > 0) json["resolution"] = state.resolution;
+  if (!state.arch.empty()) json["arch"] = state.arch;
+  if (!state.torch_version.empty()) json["torch_version"] = state.torch_version;
+  return json.dump(2) + "\n";
+}
+
 CheckpointState parse_checkpoint_state(std::string_view text, const std::string& path) {
   auto fail = [&](const std::string& why) { return Error("'" + path + "': " + why); };
   CheckpointState state;
@@ -80,7 +103,8 @@ CheckpointState parse_checkpoint_state(std::string_view text, const std::string&
     state.input_scale = b->get<double>();
   }
   for (const auto& [key, field] :
-       {std::pair{"normalization", &state.normalization}, std::pair{"target", &state.target}}) {
+       {std::pair{"normalization", &state.normalization}, std::pair{"target", &state.target},
+        std::pair{"loss_weight", &state.loss_weight}}) {
     if (const auto value = diffusion->find(key); value != diffusion->end()) {
       if (!value->is_string()) {
         throw fail(std::string("\"diffusion\".\"") + key + "\" is " + shown(*value) +
@@ -88,6 +112,34 @@ CheckpointState parse_checkpoint_state(std::string_view text, const std::string&
       }
       *field = value->get<std::string>();
     }
+  }
+  if (const auto rate = diffusion->find("self_cond_rate"); rate != diffusion->end()) {
+    if (!rate->is_number() || !(rate->get<double>() >= 0 && rate->get<double>() <= 1)) {
+      throw fail("\"diffusion\".\"self_cond_rate\" is " + shown(*rate) +
+                 "; expected a number in [0, 1]");
+    }
+    state.self_cond_rate = rate->get<double>();
+  }
+  // A string key of the document's top level, "" when absent.
+  const auto text_of = [&](const char* key) {
+    const auto it = json.find(key);
+    if (it == json.end()) return std::string();
+    if (!it->is_string())
+      throw fail(std::string("\"") + key + "\" is " + shown(*it) + "; expected text");
+    return it->get<std::string>();
+  };
+  state.arch = text_of("arch");
+  state.torch_version = text_of("torch_version");
+  if (json.contains("resolution"))
+    state.resolution = static_cast<int>(integer("resolution", 1, 65536));
+  if (json.contains("parameters")) {
+    state.parameters = integer("parameters", 0, std::int64_t{1} << 53);
+  }
+  if (const auto flops = json.find("forward_flops_per_example"); flops != json.end()) {
+    if (!flops->is_number() || !std::isfinite(flops->get<double>()) || flops->get<double>() < 0) {
+      throw fail("\"forward_flops_per_example\" is " + shown(*flops) + "; expected a number >= 0");
+    }
+    state.forward_flops_per_example = flops->get<double>();
   }
   if (const auto seconds = json.find("train_seconds"); seconds != json.end()) {
     if (!seconds->is_number() || !std::isfinite(seconds->get<double>()) ||

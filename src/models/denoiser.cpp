@@ -2,16 +2,16 @@
 #include "noisesched/models/denoiser.h"
 
 #include "noisesched/common/error.h"
-#include "noisesched/config/enums.h"
 #include "rin.h"
 #include "unet.h"
 
 namespace noisesched {
 
-Denoiser make_denoiser(const Config& config, int channels, int num_classes) {
+Denoiser make_denoiser(const RunSpec& spec, int channels, int num_classes) {
+  const Config& config = spec.config;
   const int resolution = config.data.resolution;
   Denoiser model;
-  switch (parse_architecture(config.model.arch)) {
+  switch (spec.arch) {
     case Architecture::kRin:
       model = std::make_shared<RinImpl>(config.rin, channels, resolution, num_classes,
                                         config.model.class_conditional);
@@ -22,7 +22,7 @@ Denoiser make_denoiser(const Config& config, int channels, int num_classes) {
       break;
   }
   if (!model) throw Error("model.arch '" + config.model.arch + "' has no network");
-  model->set_precision(parse_precision(config.train.precision));
+  model->set_precision(spec.precision);
   return model;
 }
 

@@ -17,13 +17,12 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/progress.h"
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/io/metrics_lines.h"
 #include "noisesched/report/figure.h"
 #include "noisesched/report/html_figure.h"
 #include "noisesched/report/run_curves.h"
 #include "noisesched/report/schedule_report.h"
-#include "noisesched/schedule/input_scale.h"
 
 namespace noisesched {
 namespace {
@@ -114,7 +113,8 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
     throw Error("report: '" + run_dir + "' is not a run folder (no config.toml)");
   }
   const std::string config_text = read_bytes(config_path);
-  const Config config = parse_config(config_text, config_path.string());
+  const RunSpec spec = resolve(parse_config(config_text, config_path.string()));
+  const Config& config = spec.config;
   const fs::path out = out_path.empty() ? run / "report.html" : fs::path(out_path);
 
   // Training log lines and evaluations.
@@ -167,10 +167,7 @@ std::string write_run_report(const std::string& run_dir, const std::string& out_
        << html_escape(config.diffusion.input_scale) << "</td></tr>\n</table>\n";
 
   // The training schedule.
-  ScheduleCurve curve{Schedule::parse(config.diffusion.schedule),
-                      InputScale::parse(config.diffusion.input_scale)
-                          .resolve(static_cast<double>(config.data.resolution)),
-                      ""};
+  ScheduleCurve curve{spec.diffusion.train_schedule, spec.diffusion.scale, ""};
   html << "<h2>Training schedule</h2>\n"
        << html_figure(schedule_figure({curve}, "training schedule: " + curve_label(curve)));
 

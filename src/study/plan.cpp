@@ -11,6 +11,7 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/config/metric_selection.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/config/toml_text.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/schedule.h"
@@ -111,7 +112,7 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
   const toml::table table = parse_toml(toml_text, source_name);
   StudyPlan plan;
   plan.source = source_name;
-  const auto resolve = [&](const std::string& path) {
+  const auto beside_study = [&](const std::string& path) {
     return fs::path(path).is_absolute() || base_folder.empty()
                ? path
                : (fs::path(base_folder) / path).lexically_normal().string();
@@ -186,7 +187,7 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
           if (key == "size") {
             res.size = r.positive(name, value);
           } else if (key == "config") {
-            res.config_path = resolve(r.text(name, value));
+            res.config_path = beside_study(r.text(name, value));
           } else if (key == "steps") {
             res.steps = r.positive(name, value);
           } else if (key == "set") {
@@ -266,7 +267,7 @@ std::vector<StudyCell> StudyPlan::cells() const {
       c.eval.recipe = eval_recipe;
       c.eval.metrics = eval_metrics;
       try {
-        validate_config(c);
+        resolve(c);
       } catch (const Error& e) {
         throw Error(source + ": cell " + id + " (preset " + res.config_path + "): " + e.what());
       }

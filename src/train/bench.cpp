@@ -144,13 +144,14 @@ double measure_sgemm_gflops(const std::string& device_name, int n, int repeats) 
   return best;
 }
 
-TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& options) {
+TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& options) {
+  const Config& config = spec.config;
   if (options.steps < 1 || options.warmup_steps < 0) {
     throw Error("bench train: --steps must be >= 1 and --warmup >= 0");
   }
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
-  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device,
+  TrainingEngine engine(spec, dataset->channels(), dataset->num_classes(), device,
                         options.communicator);
   BatchLoader loader(*dataset, engine.loader_options(), 0);
 
@@ -224,16 +225,16 @@ nlohmann::ordered_json SampleBenchResult::to_json() const {
   return out;
 }
 
-SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options) {
+SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& options) {
+  const Config& config = spec.config;
   if (options.batch_size < 1 || options.warmup_evaluations < 0) {
     throw Error("bench sample: --batch must be >= 1 and --warmup >= 0");
   }
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
-  Denoiser model = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
+  Denoiser model = seeded_model(spec, dataset->channels(), dataset->num_classes(), device);
   model->eval();
-  const DiffusionSetup setup =
-      DiffusionSetup::from_config(config.diffusion, config.data.resolution);
+  const DiffusionSetup& setup = spec.diffusion;
   std::vector<std::int64_t> labels(static_cast<std::size_t>(options.batch_size));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     labels[i] = static_cast<std::int64_t>(i) % dataset->num_classes();
@@ -308,18 +309,19 @@ nlohmann::ordered_json OptimizerBenchResult::to_json() const {
   return out;
 }
 
-OptimizerBenchResult bench_optimizer(const Config& config, int updates, int rounds) {
+OptimizerBenchResult bench_optimizer(const RunSpec& spec, int updates, int rounds) {
+  const Config& config = spec.config;
   if (updates < 1 || rounds < 1) {
     throw Error("bench optimizer: --updates and --rounds must be >= 1");
   }
   const c10::Device device = parse_device(config.train.device);
   const auto dataset = open_dataset(config.data);
-  const Denoiser model = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
-  const Denoiser ema = seeded_model(config, dataset->channels(), dataset->num_classes(), device);
+  const Denoiser model = seeded_model(spec, dataset->channels(), dataset->num_classes(), device);
+  const Denoiser ema = seeded_model(spec, dataset->channels(), dataset->num_classes(), device);
   OptimizerBenchResult result;
   result.model = model->describe();
   result.device = device.str();
-  result.optimizer = config.optim.optimizer;
+  result.optimizer = to_string(spec.optimizer);
   result.threads = runtime_info().threads;
   result.updates = updates;
   result.rounds = rounds;
@@ -336,7 +338,7 @@ OptimizerBenchResult bench_optimizer(const Config& config, int updates, int roun
   // not depend on their values).
   std::vector<std::pair<std::string, std::unique_ptr<Optimizer>>> paths;
   for (const bool multi : {true, false}) {
-    OptimizerOptions options = optimizer_options(config.optim);
+    OptimizerOptions options = optimizer_options(spec);
     options.multi_tensor = multi;
     paths.emplace_back(multi ? "multi-tensor" : "per-tensor",
                        std::make_unique<Optimizer>(*model, options));

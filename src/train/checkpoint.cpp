@@ -9,6 +9,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/numbers.h"
 
 namespace noisesched {
 namespace {
@@ -16,6 +17,36 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string read_text(const fs::path& path) { return read_file(path.string()); }
+
+// What config.toml resolves to against what state.json recorded: any difference (a hand-edited
+// file, a changed resolution rule) is refused. Keys a file from before they were recorded lacks
+// are not compared.
+void check_agreement(const LoadedCheckpoint& loaded) {
+  const CheckpointState& state = loaded.state;
+  const CheckpointState expected = specified_state(loaded.spec);
+  const Config& config = loaded.spec.config;
+  const auto disagree = [&](const std::string& what, const std::string& from_config,
+                            const std::string& from_state) {
+    if (from_state.empty() || from_config == from_state) return;
+    throw Error("checkpoint '" + loaded.path + "': config.toml and state.json disagree on " + what +
+                ": config.toml gives " + from_config + ", state.json says " + from_state);
+  };
+  const auto number = [](const std::optional<double>& value) {
+    return value ? format_exact(*value) : std::string();
+  };
+  disagree("the architecture", expected.arch, state.arch);
+  disagree("the resolution", std::to_string(expected.resolution),
+           state.resolution > 0 ? std::to_string(state.resolution) : "");
+  disagree("the training schedule", expected.train_schedule, state.train_schedule);
+  disagree("b (diffusion.input_scale = '" + config.diffusion.input_scale + "' at " +
+               std::to_string(config.data.resolution) + " px)",
+           number(expected.input_scale), number(state.input_scale));
+  disagree("the normalisation", expected.normalization, state.normalization);
+  disagree("the target", expected.target, state.target);
+  disagree("the loss weighting", expected.loss_weight, state.loss_weight);
+  disagree("the self-conditioning rate", number(expected.self_cond_rate),
+           number(state.self_cond_rate));
+}
 
 void run_hook(const SaveHook& hook, const char* stage) {
   if (hook) hook(stage);
@@ -40,6 +71,20 @@ std::map<std::string, std::string> metadata(const char* kind, std::int64_t step)
 }
 
 }  // namespace
+
+CheckpointState specified_state(const RunSpec& spec) {
+  CheckpointState state;
+  const DiffusionSetup& setup = spec.diffusion;
+  state.arch = to_string(spec.arch);
+  state.resolution = spec.config.data.resolution;
+  state.train_schedule = setup.train_schedule.to_string();
+  state.input_scale = setup.scale;
+  state.normalization = to_string(setup.normalization);
+  state.target = to_string(setup.target);
+  state.loss_weight = spec.loss_weighting.to_string();
+  state.self_cond_rate = spec.config.diffusion.self_cond_rate;
+  return state;
+}
 
 std::string step_name(std::int64_t step) {
   char name[32];
@@ -66,11 +111,9 @@ std::string save_checkpoint(const std::string& out_dir, const CheckpointContent&
     run_hook(hook, "optimizer");
     write_file_atomically((temporary / "config.toml").string(), config_to_toml(content.config));
     run_hook(hook, "config");
-    nlohmann::json state = content.state;
-    state["format"] = kCheckpointFormat;
-    state["version"] = kCheckpointVersion;
-    state["step"] = content.step;
-    write_file_atomically((temporary / "state.json").string(), state.dump(2) + "\n");
+    CheckpointState state = content.state;
+    state.step = content.step;
+    write_file_atomically((temporary / "state.json").string(), checkpoint_state_text(state));
     run_hook(hook, "state");
     // Move the complete folder into place; a same-step folder left by an earlier run is replaced.
     std::error_code error;
@@ -130,7 +173,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path_in, bool with_training_
   loaded.path = path.string();
   loaded.state = parse_checkpoint_state(read_text(state_path), state_path.string());
   loaded.step = loaded.state.step;
-  loaded.config = parse_config(read_text(path / "config.toml"), (path / "config.toml").string());
+  loaded.spec =
+      resolve(parse_config(read_text(path / "config.toml"), (path / "config.toml").string()));
+  check_agreement(loaded);
   auto load_kind = [&](const char* file, const char* kind) {
     const auto content = load_safetensors((path / file).string());
     const auto it = content.metadata.find("kind");

@@ -20,15 +20,14 @@
 
 namespace noisesched {
 
-Denoiser seeded_model(const Config& config, int channels, int num_classes,
+Denoiser seeded_model(const RunSpec& spec, int channels, int num_classes,
                       const c10::Device& device) {
-  torch::manual_seed(hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kInit}));
-  Denoiser model = make_denoiser(config, channels, num_classes);
+  torch::manual_seed(
+      hash_values({static_cast<std::uint64_t>(spec.config.train.seed), purpose::kInit}));
+  Denoiser model = make_denoiser(spec, channels, num_classes);
   model->to(device);
   return model;
 }
-
-namespace {}  // namespace
 
 at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
                           const OptimConfig& config, double lr, std::int64_t step) {
@@ -39,9 +38,10 @@ at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& opt
   return grad_norm;
 }
 
-OptimizerOptions optimizer_options(const OptimConfig& config) {
+OptimizerOptions optimizer_options(const RunSpec& spec) {
+  const OptimConfig& config = spec.config.optim;
   OptimizerOptions options;
-  options.kind = parse_optimizer(config.optimizer);
+  options.kind = spec.optimizer;
   options.beta1 = config.beta1;
   options.beta2 = config.beta2;
   options.eps = config.eps;
@@ -87,17 +87,14 @@ at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, do
       .mul_(scale);
 }
 
-TrainingEngine::TrainingEngine(const Config& config, int channels, int num_classes,
+TrainingEngine::TrainingEngine(const RunSpec& spec, int channels, int num_classes,
                                const c10::Device& device, Communicator* communicator)
-    : config_(config),
+    : spec_(spec),
       device_(device),
-      setup_(DiffusionSetup::from_config(config.diffusion, config.data.resolution)),
-      lr_schedule_(LrSchedule::parse(config.optim.lr_schedule)),
-      loss_weighting_(LossWeighting::parse(config.diffusion.loss_weight)),
       null_class_(num_classes),
-      model_(seeded_model(config, channels, num_classes, device)),
-      ema_(seeded_model(config, channels, num_classes, device)),
-      optimizer_(*model_, optimizer_options(config.optim)),
+      model_(seeded_model(spec, channels, num_classes, device)),
+      ema_(seeded_model(spec, channels, num_classes, device)),
+      optimizer_(*model_, optimizer_options(spec)),
       own_communicator_(communicator == nullptr ? single_process() : nullptr),
       communicator_(communicator == nullptr ? own_communicator_.get() : communicator) {
   copy_weights(*ema_, *model_);
@@ -106,17 +103,17 @@ TrainingEngine::TrainingEngine(const Config& config, int channels, int num_class
   model_->train();
   if (model_->precision() == Precision::kBf16 && !device_.is_cuda()) {
     throw Error("train.precision = bf16 needs a CUDA device (train.device = '" +
-                config.train.device +
+                spec.config.train.device +
                 "'); on the CPU the passes would compute in float32 anyway: use fp32");
   }
   const int world = communicator_->world_size();
-  if (config.train.batch_size < world) {
-    throw Error("train.batch_size = " + std::to_string(config.train.batch_size) +
+  if (spec.config.train.batch_size < world) {
+    throw Error("train.batch_size = " + std::to_string(spec.config.train.batch_size) +
                 " is smaller than the " + std::to_string(world) +
                 " processes that share each batch; use at least one example per process");
   }
   std::tie(shard_begin_, shard_end_) =
-      shard_range(config.train.batch_size, communicator_->rank(), world);
+      shard_range(spec.config.train.batch_size, communicator_->rank(), world);
   synchronize();
 }
 
@@ -132,14 +129,14 @@ void TrainingEngine::synchronize() {
 }
 
 LoaderOptions TrainingEngine::loader_options() const {
-  LoaderOptions options = noisesched::loader_options(config_);
+  LoaderOptions options = noisesched::loader_options(spec_.config);
   options.shard_begin = static_cast<int>(shard_begin_);
   options.shard_size = static_cast<int>(shard_end_ - shard_begin_);
   return options;
 }
 
 StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
-  const std::uint64_t seed = static_cast<std::uint64_t>(config_.train.seed);
+  const std::uint64_t seed = static_cast<std::uint64_t>(spec_.config.train.seed);
   const auto step_seed = [&](std::uint64_t what) {
     return hash_values({seed, what, static_cast<std::uint64_t>(step)});
   };
@@ -148,7 +145,7 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   // One process takes whatever batch it is given.
   const bool distributed = communicator_->world_size() > 1;
   const std::int64_t batch = bytes.size;
-  const std::int64_t global = distributed ? config_.train.batch_size : batch;
+  const std::int64_t global = distributed ? spec_.config.train.batch_size : batch;
   const std::int64_t begin = distributed ? shard_begin_ : 0;
   if (distributed && batch != shard_end_ - shard_begin_) {
     throw Error("step " + std::to_string(step + 1) + ": a share of " + std::to_string(batch) +
@@ -161,16 +158,16 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(purpose::kSelfCond));
   const auto mine = [&](const at::Tensor& whole) { return whole.narrow(0, begin, batch); };
 
-  const at::Tensor x0 = batch_to_tensor(bytes, device_, setup_.scale);
+  const at::Tensor x0 = batch_to_tensor(bytes, device_, spec_.diffusion.scale);
   const at::Tensor t_tensor = mine(at::rand({global}, times_gen, cpu_double)).contiguous();
   const std::vector<double> t(t_tensor.data_ptr<double>(), t_tensor.data_ptr<double>() + batch);
   std::vector<std::int64_t> noise_shape = x0.sizes().vec();
   noise_shape[0] = global;
   const at::Tensor eps = mine(at::randn(noise_shape, noise_gen, x0.options()));
   at::Tensor labels = at::tensor(bytes.labels, at::TensorOptions().dtype(at::kLong));
-  if (config_.model.class_conditional) {
+  if (spec_.config.model.class_conditional) {
     const at::Tensor drop =
-        mine(at::rand({global}, drop_gen, cpu_double) < config_.diffusion.label_dropout);
+        mine(at::rand({global}, drop_gen, cpu_double) < spec_.config.diffusion.label_dropout);
     labels = at::where(drop, at::full_like(labels, null_class_), labels);
   } else {
     labels = at::full_like(labels, null_class_);
@@ -179,20 +176,20 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   // Whether any example of the whole batch is self-conditioned decides, on every process alike,
   // whether the first pass runs.
   const at::Tensor self_cond_all =
-      at::rand({global}, self_cond_gen, cpu_double) < config_.diffusion.self_cond_rate;
+      at::rand({global}, self_cond_gen, cpu_double) < spec_.config.diffusion.self_cond_rate;
   const at::Tensor self_cond_mask = mine(self_cond_all);
 
-  const NoisedBatch noised = add_noise(setup_, x0, t, eps);
+  const NoisedBatch noised = add_noise(spec_.diffusion, x0, t, eps);
   at::Tensor self_cond;
   // Read on the host from the host tensor: no value read through LibTorch (a sync on a GPU).
   const bool* self_cond_flags = self_cond_all.data_ptr<bool>();
-  if (setup_.self_condition &&
+  if (spec_.diffusion.self_condition &&
       std::any_of(self_cond_flags, self_cond_flags + global, [](bool on) { return on; })) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.
     torch::NoGradGuard no_grad;
     const at::Tensor signal =
-        predict(*model_, setup_, noised.z, noised.v, labels, at::Tensor(), {}).self_cond;
+        predict(*model_, spec_.diffusion, noised.z, noised.v, labels, at::Tensor(), {}).self_cond;
     std::vector<std::int64_t> shape(static_cast<std::size_t>(signal.dim()), 1);
     shape[0] = batch;
     self_cond = signal * self_cond_mask.to(device_, signal.scalar_type()).view(shape);
@@ -200,13 +197,14 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   PredictOptions trained_pass;
   trained_pass.estimate = false;
   const at::Tensor output =
-      predict(*model_, setup_, noised.z, noised.v, labels, self_cond, trained_pass).output;
-  const at::Tensor target = target_value(setup_.target, x0, eps, noised.a, noised.s);
+      predict(*model_, spec_.diffusion, noised.z, noised.v, labels, self_cond, trained_pass).output;
+  const at::Tensor target = target_value(spec_.diffusion.target, x0, eps, noised.a, noised.s);
   at::Tensor per_example = (output - target).pow(2).flatten(1).mean(1);
-  if (loss_weighting_.kind() != LossWeighting::Kind::kNone) {
+  if (spec_.loss_weighting.kind() != LossWeighting::Kind::kNone) {
     std::vector<double> weights(noised.logsnr.size());
     for (std::size_t i = 0; i < weights.size(); ++i) {
-      weights[i] = loss_weighting_.weight(setup_.target, noised.logsnr[i], setup_.scale);
+      weights[i] = spec_.loss_weighting.weight(spec_.diffusion.target, noised.logsnr[i],
+                                               spec_.diffusion.scale);
     }
     per_example =
         per_example * at::tensor(weights, cpu_double).to(device_, per_example.scalar_type());
@@ -239,8 +237,10 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
                                   "the gradient all-reduce of step " + std::to_string(step + 1));
   }
   result.lr =
-      config_.optim.lr * lr_schedule_.factor(step, config_.optim.warmup_steps, config_.train.steps);
-  result.grad_norm = update_weights(*model_, *ema_, optimizer_, config_.optim, result.lr, step);
+      spec_.config.optim.lr *
+      spec_.lr_schedule.factor(step, spec_.config.optim.warmup_steps, spec_.config.train.steps);
+  result.grad_norm =
+      update_weights(*model_, *ema_, optimizer_, spec_.config.optim, result.lr, step);
   return result;
 }
 
@@ -260,10 +260,10 @@ void TrainingEngine::load(const LoadedCheckpoint& checkpoint) {
 }
 
 CheckpointContent TrainingEngine::checkpoint_content(std::int64_t step,
-                                                     const nlohmann::json& state) const {
+                                                     const CheckpointState& state) const {
   CheckpointContent content;
   content.step = step;
-  content.config = config_;
+  content.config = spec_.config;
   content.state = state;
   content.model = module_tensors(*model_);
   content.ema = module_tensors(*ema_);
@@ -272,8 +272,8 @@ CheckpointContent TrainingEngine::checkpoint_content(std::int64_t step,
 }
 
 double TrainingEngine::flops_per_step() const {
-  const double passes = config_.diffusion.self_cond_rate > 0 ? 4.0 : 3.0;
-  return passes * model_->forward_flops_per_example() * config_.train.batch_size;
+  const double passes = spec_.config.diffusion.self_cond_rate > 0 ? 4.0 : 3.0;
+  return passes * model_->forward_flops_per_example() * spec_.config.train.batch_size;
 }
 
 }  // namespace noisesched

@@ -38,7 +38,7 @@ RunFolder::RunFolder(const Config& config, bool resume, bool writer)
   checkpoint_ = load_checkpoint(out_dir);
   last_checkpoint_ = checkpoint_->path;
   // Keys that shape the model or the trajectory must match; the others follow the request.
-  Config saved = checkpoint_->config;
+  Config saved = checkpoint_->spec.config;
   Config requested = config;
   std::string conflicts;
   auto saved_fields = config_fields(saved);

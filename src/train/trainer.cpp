@@ -97,24 +97,18 @@ std::string report_or_warning(const std::string& run_dir,
   }
 }
 
-// Everything a grid or checkpoint needs to name the model's data.
-nlohmann::json model_state(const Config& config, const Dataset& dataset,
-                           const DiffusionSetup& setup, const Denoiser& model) {
-  return {{"channels", dataset.channels()},
-          {"resolution", dataset.resolution()},
-          {"num_classes", dataset.num_classes()},
-          {"class_names", dataset.class_names()},
-          {"arch", config.model.arch},
-          {"parameters", parameter_count(*model)},
-          {"forward_flops_per_example", model->forward_flops_per_example()},
-          {"diffusion",
-           {{"schedule", setup.train_schedule.to_string()},
-            {"input_scale", setup.scale},
-            {"normalization", to_string(setup.normalization)},
-            {"target", to_string(setup.target)},
-            {"loss_weight", LossWeighting::parse(config.diffusion.loss_weight).to_string()},
-            {"self_cond_rate", config.diffusion.self_cond_rate}}},
-          {"torch_version", runtime_info().torch_version}};
+// What every checkpoint's state.json says about this run (its step and training time are added
+// at each save).
+CheckpointState run_state(const RunSpec& spec, const Dataset& dataset, const Denoiser& model) {
+  CheckpointState state = specified_state(spec);
+  state.channels = dataset.channels();
+  state.resolution = dataset.resolution();
+  state.num_classes = dataset.num_classes();
+  state.class_names = dataset.class_names();
+  state.parameters = parameter_count(*model);
+  state.forward_flops_per_example = model->forward_flops_per_example();
+  state.torch_version = runtime_info().torch_version;
+  return state;
 }
 
 // Progress on the terminal (or log lines) and one metrics line per log interval. The steps'
@@ -216,9 +210,9 @@ class TrainingLog {
 
 // Samples one row per class (two unconditional rows), shared among the processes, and the first
 // writes samples/step_N.png; returns it.
-std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const Config& config,
-                       int num_classes, std::int64_t step, const c10::Device& device,
-                       Communicator& communicator) {
+std::string write_grid(const Denoiser& ema, const RunSpec& spec, int num_classes, std::int64_t step,
+                       const c10::Device& device, Communicator& communicator) {
+  const Config& config = spec.config;
   const int columns = 8;
   std::vector<std::int64_t> labels;
   const int rows = config.model.class_conditional ? num_classes : 2;
@@ -228,10 +222,11 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
     }
   }
   GenerateOptions options;
-  options.recipe = InferenceRecipe::parse(config.train.sample_recipe);
+  options.recipe = spec.sample_recipe;
   options.seed =
       hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kGridSamples});
-  const at::Tensor images = generate_images(ema, setup, labels, options, device, communicator);
+  const at::Tensor images =
+      generate_images(ema, spec.diffusion, labels, options, device, communicator);
   const fs::path folder = fs::path(config.train.out_dir) / "samples";
   const std::string path = (folder / (step_name(step) + ".png")).string();
   if (communicator.first()) {
@@ -247,15 +242,16 @@ std::string write_grid(const Denoiser& ema, const DiffusionSetup& setup, const C
 class TrainingEvaluator {
  public:
   // With several processes only the first scores, so only it loads the reference features.
-  TrainingEvaluator(const Config& config, const Dataset& dataset, const c10::Device& device,
+  TrainingEvaluator(const RunSpec& spec, const Dataset& dataset, const c10::Device& device,
                     Communicator& communicator, std::ostream& log)
-      : config_(config), device_(device), communicator_(communicator) {
+      : config_(spec.config), device_(device), communicator_(communicator) {
+    const Config& config = spec.config;
     const std::string cache = config.eval.cache == "auto" ? default_cache_dir() : config.eval.cache;
     extractor_ = load_extractor(config.eval.extractor == "auto"
                                     ? default_extractor_path(config.data.dataset, cache)
                                     : config.eval.extractor,
                                 device);
-    generate_.recipe = InferenceRecipe::parse(config.eval.recipe);
+    generate_.recipe = spec.eval_recipe;
     log << "eval: every " << schedule_text() << ", " << config.eval.num << " images, "
         << config.eval.metrics << ", " << generate_.recipe.to_string() << "; extractor "
         << extractor_->describe() << "\n";
@@ -268,7 +264,7 @@ class TrainingEvaluator {
                              [&log](const std::string& line) { log << "eval " << line << "\n"; });
     }
     communicator.follow_first("the evaluation's reference features", kPreparePatienceSeconds);
-    settings_.metrics = MetricSelection::parse(config.eval.metrics);
+    settings_.metrics = spec.eval_metrics;
     settings_.seed =
         hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kEvalSamples});
     generate_.seed = settings_.seed;
@@ -335,8 +331,8 @@ class TrainingEvaluator {
 }  // namespace
 
 TrainResult train(const TrainRequest& request, std::ostream& first_log) {
-  const Config config = request.config;
-  validate_config(config);
+  const RunSpec& spec = request.spec;
+  const Config& config = spec.config;
   std::unique_ptr<Communicator> alone;
   if (request.communicator == nullptr) alone = single_process();
   Communicator& communicator = request.communicator ? *request.communicator : *alone;
@@ -350,16 +346,15 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   const auto dataset = open_dataset(config.data);
   log << "data: " << dataset->describe() << "\n";
   run.check_data(dataset->channels(), dataset->num_classes());
-  TrainingEngine engine(config, dataset->channels(), dataset->num_classes(), device, &communicator);
+  TrainingEngine engine(spec, dataset->channels(), dataset->num_classes(), device, &communicator);
   const DiffusionSetup& setup = engine.setup();
   log << "model: " << engine.model()->describe() << "\n";
   log << "diffusion: schedule " << setup.train_schedule.to_string()
       << ", b = " << format_exact(setup.scale) << ", normalization "
       << to_string(setup.normalization) << ", target " << to_string(setup.target)
-      << ", loss weight " << LossWeighting::parse(config.diffusion.loss_weight).to_string()
-      << ", self-conditioning " << format_exact(config.diffusion.self_cond_rate) << "; device "
-      << device.str() << ", " << runtime_info().threads << " threads, precision "
-      << config.train.precision;
+      << ", loss weight " << spec.loss_weighting.to_string() << ", self-conditioning "
+      << format_exact(config.diffusion.self_cond_rate) << "; device " << device.str() << ", "
+      << runtime_info().threads << " threads, precision " << config.train.precision;
   if (communicator.world_size() > 1) {
     log << " per process; " << communicator.world_size() << " processes ("
         << communicator.describe() << "), " << engine.loader_options().shard_size
@@ -388,7 +383,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     }
     engine.synchronize();
   }
-  const nlohmann::json state_base = model_state(config, *dataset, setup, engine.model());
+  const CheckpointState state_base = run_state(spec, *dataset, engine.model());
   if (const int removed = run.open(step)) {
     log << "run folder: removed " << removed
         << " temporaries of saves interrupted by an earlier crash\n";
@@ -413,7 +408,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
 
   std::unique_ptr<TrainingEvaluator> evaluator;
   if (config.eval.every > 0 || config.eval.every_seconds > 0) {
-    evaluator = std::make_unique<TrainingEvaluator>(config, *dataset, device, communicator, log);
+    evaluator = std::make_unique<TrainingEvaluator>(spec, *dataset, device, communicator, log);
     evaluator->schedule_after(train_seconds);
   }
   BatchLoader loader(*dataset, engine.loader_options(), step);
@@ -421,8 +416,8 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   TrainingLog training_log(config, dataset->size(), request.progress_bar, log, &communicator);
 
   const auto save = [&](std::int64_t done) {
-    nlohmann::json state = state_base;
-    state["train_seconds"] = train_seconds;
+    CheckpointState state = state_base;
+    state.train_seconds = train_seconds;
     result.checkpoint = run.save(engine.checkpoint_content(done, state));
   };
   // The run report: at checkpoints, at most once a minute and at most 2% of the time (a run with
@@ -535,8 +530,8 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
     if (!line && (grid_due || eval_due)) check_finite();
     if (grid_due) {
       outside_training("grid", [&] {
-        const std::string grid = write_grid(engine.ema(), setup, config, dataset->num_classes(),
-                                            step, device, communicator);
+        const std::string grid =
+            write_grid(engine.ema(), spec, dataset->num_classes(), step, device, communicator);
         training_log.note() << "wrote " << grid << "\n";
       });
     }
@@ -583,8 +578,7 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
   result.last_loss = training_log.last_loss();
   if (step == total && config.train.sample_every > 0 && total % config.train.sample_every != 0) {
     log << "wrote "
-        << write_grid(engine.ema(), setup, config, dataset->num_classes(), step, device,
-                      communicator)
+        << write_grid(engine.ema(), spec, dataset->num_classes(), step, device, communicator)
         << "\n";
   }
   // The processes part here: none leaves while another may still need the first's store.

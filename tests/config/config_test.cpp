@@ -1,6 +1,7 @@
 // The training configuration: TOML parsing, errors that name the key, --set, printing.
 #include "noisesched/config/config.h"
 #include "noisesched/config/enums.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/schedule/input_scale.h"
 
 #include <map>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "noisesched/common/error.h"
@@ -22,7 +24,7 @@ std::string error_of(const std::string& toml) {
 
 TEST(Config, DefaultsAreValidAndDescribeTheSmallRin) {
   const Config c;
-  EXPECT_NO_THROW(validate_config(c));
+  EXPECT_NO_THROW(resolve(c));
   EXPECT_EQ(c.model.arch, "rin");
   EXPECT_EQ(c.data.dataset, "fashion_mnist");
   EXPECT_EQ(c.diffusion.self_cond_rate, 0.9);
@@ -189,6 +191,82 @@ TEST(Config, DifferencesNameTheKeys) {
 
 namespace noisesched {
 namespace {
+
+TEST(RunSpec, ResolvesEveryStringOfTheConfigOnce) {
+  Config c;
+  c.data.resolution = 128;
+  c.model.arch = "unet";
+  c.diffusion.input_scale = "auto:64";
+  c.diffusion.schedule = "cosine@0.2,1,1";
+  c.diffusion.normalization = "analytic";
+  c.diffusion.target = "v";
+  c.diffusion.loss_weight = "min_snr@3";
+  c.diffusion.self_cond_rate = 0;
+  c.optim.optimizer = "adamw";
+  c.optim.lr_schedule = "cosine@0.1";
+  c.train.precision = "tf32";
+  c.train.dist_backend = "gloo";
+  c.train.sample_recipe = "ddim steps=7";
+  c.eval.recipe = "dpmpp_2m steps=9 guidance=1.5";
+  c.eval.metrics = "fid,cacc";
+  const RunSpec spec = resolve(c);
+  EXPECT_EQ(spec.arch, Architecture::kUnet);
+  EXPECT_EQ(spec.input_scale, InputScale::parse("auto:64"));
+  EXPECT_EQ(spec.diffusion.scale, 0.5);  // auto:64 at 128 px
+  EXPECT_EQ(spec.diffusion.train_schedule, Schedule::parse("cosine@0.2,1,1"));
+  EXPECT_EQ(spec.diffusion.normalization, Normalization::kAnalytic);
+  EXPECT_EQ(spec.diffusion.target, Target::kV);
+  EXPECT_FALSE(spec.diffusion.self_condition);
+  EXPECT_EQ(spec.loss_weighting.kind(), LossWeighting::Kind::kMinSnr);
+  EXPECT_EQ(spec.loss_weighting.gamma(), 3.0);
+  EXPECT_EQ(spec.optimizer, OptimizerKind::kAdamW);
+  EXPECT_EQ(spec.lr_schedule.cosine_fraction(), 0.1);
+  EXPECT_EQ(spec.precision, Precision::kTf32);
+  EXPECT_EQ(spec.dist_backend, DistBackend::kGloo);
+  EXPECT_EQ(spec.sample_recipe.to_string(), InferenceRecipe::parse("ddim steps=7").to_string());
+  EXPECT_EQ(spec.eval_recipe.steps, 9);
+  EXPECT_EQ(spec.eval_recipe.guidance, 1.5);
+  EXPECT_TRUE(spec.eval_metrics.fid && spec.eval_metrics.cacc && !spec.eval_metrics.is);
+  EXPECT_TRUE(config_differences(spec.config, c).empty());  // the text it came from, unchanged
+}
+
+TEST(RunSpec, EveryErrorNamesItsKeyOneWay) {
+  const auto error = [](const std::function<void(Config&)>& edit) {
+    Config c;
+    edit(c);
+    return testing::error_message([&] { resolve(c); });
+  };
+  // A string that does not parse: "config: KEY: <the parser's message>".
+  EXPECT_EQ(error([](Config& c) {
+              c.diffusion.loss_weight = "snr";
+            }).rfind("config: diffusion.loss_weight: ", 0),
+            0u);
+  EXPECT_EQ(error([](Config& c) {
+              c.diffusion.schedule = "sigmoid@3,-3";
+            }).rfind("config: diffusion.schedule: ", 0),
+            0u);
+  EXPECT_EQ(error([](Config& c) {
+              c.diffusion.input_scale = "auto:0";
+            }).rfind("config: diffusion.input_scale: ", 0),
+            0u);
+  EXPECT_EQ(error([](Config& c) {
+              c.optim.lr_schedule = "step";
+            }).rfind("config: optim.lr_schedule: ", 0),
+            0u);
+  EXPECT_EQ(
+      error([](Config& c) { c.eval.recipe = "ddpm steps=0"; }).rfind("config: eval.recipe: ", 0),
+      0u);
+  EXPECT_EQ(
+      error([](Config& c) { c.eval.metrics = "fid,speed"; }).rfind("config: eval.metrics: ", 0),
+      0u);
+  EXPECT_EQ(error([](Config& c) {
+              c.train.sample_recipe = "euler";
+            }).rfind("config: train.sample_recipe: ", 0),
+            0u);
+  // A range: "config: KEY must be RULE (got VALUE)".
+  EXPECT_EQ(error([](Config& c) { c.optim.beta2 = 1; }),
+            "config: optim.beta2 must be in [0, 1) (got 1)");
+}
 
 TEST(Presets, EveryPresetLoadsAndValidates) {
   const std::filesystem::path folder =

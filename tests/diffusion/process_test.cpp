@@ -116,16 +116,5 @@ TEST(Process, TargetNamesRoundTrip) {
   EXPECT_THROW(parse_target("score"), Error);
 }
 
-TEST(Process, SetupFromConfigResolvesTheResolutionRule) {
-  DiffusionConfig config;
-  config.input_scale = "auto:64";
-  config.schedule = "cosine@0.2,1,1";
-  config.target = "v";
-  const auto setup = DiffusionSetup::from_config(config, 128);
-  EXPECT_EQ(setup.scale, 0.5);
-  EXPECT_EQ(setup.target, Target::kV);
-  EXPECT_EQ(setup.train_schedule, Schedule::parse("cosine@0.2,1,1"));
-}
-
 }  // namespace
 }  // namespace noisesched

@@ -61,7 +61,7 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
   for (const std::string arch : {"rin", "unet"}) {
     SCOPED_TRACE(arch);
     const Config config = tiny(arch);  // fp32: TF32 off on CUDA for the whole step
-    const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+    const DiffusionSetup setup = resolve(config).diffusion;
     at::manual_seed(3);
     const at::Tensor x0 = at::rand({8, 1, 16, 16}) * 2 - 1;
     const at::Tensor eps = at::randn({8, 1, 16, 16});
@@ -72,7 +72,7 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
     std::vector<double> losses;
     for (const c10::Device& device : {kCpu, kCuda}) {
       at::manual_seed(1);
-      const Denoiser model = make_denoiser(config, 1, 10);
+      const Denoiser model = make_denoiser(resolve(config), 1, 10);
       model->to(device);
       const NoisedBatch noised = add_noise(setup, x0.to(device), t, eps.to(device));
       PredictOptions options;
@@ -119,8 +119,8 @@ TEST(Gpu, MultiTensorUpdateAgreesWithThePerTensorLoop) {
     std::vector<Denoiser> models, emas;
     for (const bool multi : {true, false}) {
       at::manual_seed(1);
-      models.push_back(make_denoiser(tiny("rin"), 1, 10));
-      emas.push_back(make_denoiser(tiny("rin"), 1, 10));
+      models.push_back(make_denoiser(resolve(tiny("rin")), 1, 10));
+      emas.push_back(make_denoiser(resolve(tiny("rin")), 1, 10));
       models.back()->to(kCuda);
       emas.back()->to(kCuda);
       OptimizerOptions options;
@@ -152,7 +152,7 @@ TEST(Gpu, MultiTensorUpdateAgreesWithThePerTensorLoop) {
 TEST(Gpu, DeterministicSamplersAgreeWithTheCpu) {
   REQUIRE_CUDA();
   const Config config = tiny("rin");
-  const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+  const DiffusionSetup setup = resolve(config).diffusion;
   std::vector<std::int64_t> labels;
   for (int i = 0; i < 16; ++i) labels.push_back(i % 10);
   for (const std::string recipe : {"ddim steps=10", "dpmpp_2m steps=10", "heun steps=5"}) {
@@ -163,7 +163,7 @@ TEST(Gpu, DeterministicSamplersAgreeWithTheCpu) {
     std::vector<at::Tensor> images;
     for (const c10::Device& device : {kCpu, kCuda}) {
       at::manual_seed(1);
-      const Denoiser model = make_denoiser(config, 1, 10);
+      const Denoiser model = make_denoiser(resolve(config), 1, 10);
       model->to(device);
       model->eval();
       images.push_back(generate_images(model, setup, labels, options, device).to(at::kFloat));
@@ -180,7 +180,7 @@ TEST(Gpu, Bf16PredictionsAreCloseToFp32OnesWithFloat32WeightsAndGradients) {
   for (const std::string arch : {"rin", "unet"}) {
     SCOPED_TRACE(arch);
     Config config = tiny(arch);
-    const DiffusionSetup setup = DiffusionSetup::from_config(config.diffusion, 16);
+    const DiffusionSetup setup = resolve(config).diffusion;
     at::manual_seed(5);
     const at::Tensor z = at::randn({6, 1, 16, 16}).to(kCuda);
     const at::Tensor labels = at::randint(0, 11, {6}, at::kLong).to(kCuda);
@@ -190,7 +190,7 @@ TEST(Gpu, Bf16PredictionsAreCloseToFp32OnesWithFloat32WeightsAndGradients) {
     for (const char* precision : {"fp32", "bf16"}) {
       config.train.precision = precision;
       at::manual_seed(1);  // the same weights for both
-      const Denoiser model = make_denoiser(config, 1, 10);
+      const Denoiser model = make_denoiser(resolve(config), 1, 10);
       model->to(kCuda);
       PredictOptions options;
       options.estimate = false;
@@ -248,7 +248,7 @@ TEST(Gpu, Bf16LossCurveFollowsFp32) {
     config.train.steps = 300;
     config.train.batch_size = 32;
     config.optim.warmup_steps = 30;
-    TrainingEngine engine(config, 1, 10, kCuda);
+    TrainingEngine engine(resolve(config), 1, 10, kCuda);
     double tail = 0;
     for (int step = 0; step < 300; ++step) {
       const StepResult r = engine.step(blob_batch(32, step), step);

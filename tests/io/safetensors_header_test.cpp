@@ -118,6 +118,51 @@ TEST(CheckpointState, ReadsTheKeysTheProgramUses) {
   EXPECT_DOUBLE_EQ(state.train_seconds, 1.5);
 }
 
+// state.json has one writer and one reader: every key written reads back to the same value, and
+// keys a file from before they were recorded lacks read as absent.
+TEST(CheckpointState, TheWriterAndTheReaderAgreeOnEveryKey) {
+  CheckpointState state;
+  state.step = 1234;
+  state.channels = 3;
+  state.resolution = 64;
+  state.num_classes = 2;
+  state.class_names = {"cat", "dog"};
+  state.arch = "unet";
+  state.train_schedule = "sigmoid:start=-3,end=3,tau=0.7";
+  state.input_scale = 0.1 + 0.2;  // not a short decimal: must come back bit for bit
+  state.normalization = "analytic";
+  state.target = "v";
+  state.loss_weight = "min_snr@5";
+  state.self_cond_rate = 0.9;
+  state.parameters = 12345678;
+  state.forward_flops_per_example = 1.5e9;
+  state.torch_version = "1.13.1";
+  state.train_seconds = 61.25;
+  const CheckpointState back = parse_checkpoint_state(checkpoint_state_text(state), "s");
+  EXPECT_EQ(back.step, state.step);
+  EXPECT_EQ(back.channels, state.channels);
+  EXPECT_EQ(back.resolution, state.resolution);
+  EXPECT_EQ(back.num_classes, state.num_classes);
+  EXPECT_EQ(back.class_names, state.class_names);
+  EXPECT_EQ(back.arch, state.arch);
+  EXPECT_EQ(back.train_schedule, state.train_schedule);
+  EXPECT_EQ(back.input_scale, state.input_scale);
+  EXPECT_EQ(back.normalization, state.normalization);
+  EXPECT_EQ(back.target, state.target);
+  EXPECT_EQ(back.loss_weight, state.loss_weight);
+  EXPECT_EQ(back.self_cond_rate, state.self_cond_rate);
+  EXPECT_EQ(back.parameters, state.parameters);
+  EXPECT_EQ(back.forward_flops_per_example, state.forward_flops_per_example);
+  EXPECT_EQ(back.torch_version, state.torch_version);
+  EXPECT_EQ(back.train_seconds, state.train_seconds);
+  // A file from before b, the loss weighting and the rate were recorded: absent, not invented.
+  const CheckpointState old = parse_checkpoint_state(kGoodState, "s");
+  EXPECT_FALSE(old.input_scale.has_value());
+  EXPECT_FALSE(old.self_cond_rate.has_value());
+  EXPECT_TRUE(old.loss_weight.empty() && old.arch.empty());
+  EXPECT_EQ(old.resolution, 0);
+}
+
 TEST(CheckpointState, NamesTheFileTheKeyAndWhatWasExpected) {
   auto with = [](const std::string& from, const std::string& to) {
     std::string text = kGoodState;
@@ -139,6 +184,13 @@ TEST(CheckpointState, NamesTheFileTheKeyAndWhatWasExpected) {
       {with("[\"a\",\"b\"]", "[\"a\",2]"), "\"class_names\" is not an array of strings"},
       {with("{\"schedule\":\"cosine\"}", "{}"), "\"diffusion\" has no \"schedule\" string"},
       {with("1.5", "-1"), "\"train_seconds\" is -1; expected a number >= 0"},
+      {with("{\"schedule\":\"cosine\"}", "{\"schedule\":\"cosine\",\"self_cond_rate\":2}"),
+       "\"diffusion\".\"self_cond_rate\" is 2; expected a number in [0, 1]"},
+      {with("{\"schedule\":\"cosine\"}", "{\"schedule\":\"cosine\",\"loss_weight\":3}"),
+       "\"diffusion\".\"loss_weight\" is 3; expected a name"},
+      {with("\"step\":5", "\"step\":5,\"arch\":1"), "\"arch\" is 1; expected text"},
+      {with("\"step\":5", "\"step\":5,\"resolution\":0"),
+       "\"resolution\" is 0; expected an integer"},
       {with("\"step\":5", "\"step\":9007199254740993"),
        "expected an integer in [0, 9007199254740992]"},
       // 100000 levels of nesting: named by type, not dumped (which would recurse per level).

@@ -53,7 +53,7 @@ DenoiserInput random_input(int batch, int channels, int resolution, int classes)
 TEST(Models, OutputShapesAtSeveralResolutions) {
   for (auto [res, patch] : {std::pair{8, 2}, {16, 4}, {32, 8}, {24, 4}}) {
     for (int channels : {1, 3}) {
-      auto model = make_denoiser(tiny_rin(res, patch), channels, 10);
+      auto model = make_denoiser(resolve(tiny_rin(res, patch)), channels, 10);
       const DenoiserOutput out = model->forward(random_input(3, channels, res, 10));
       EXPECT_EQ(out.prediction.sizes(), (std::vector<std::int64_t>{3, channels, res, res}));
       EXPECT_EQ(out.latents.sizes(), (std::vector<std::int64_t>{3, 8 + 2, 32}));
@@ -64,7 +64,7 @@ TEST(Models, OutputShapesAtSeveralResolutions) {
     }
   }
   for (int res : {8, 16, 32}) {
-    auto model = make_denoiser(tiny_unet(res), 3, 10);
+    auto model = make_denoiser(resolve(tiny_unet(res)), 3, 10);
     DenoiserInput in = random_input(2, 3, res, 10);
     const DenoiserOutput out = model->forward(in);
     EXPECT_EQ(out.prediction.sizes(), (std::vector<std::int64_t>{2, 3, res, res}));
@@ -82,9 +82,9 @@ TEST(Models, UnetWithPatchesRunsAtAFractionOfTheResolutionAtFlatCost) {
     c.unet.patch_size = patch;
     return c;
   };
-  const double base = make_denoiser(tiny_unet(8), 3, 10)->forward_flops_per_example();
+  const double base = make_denoiser(resolve(tiny_unet(8)), 3, 10)->forward_flops_per_example();
   for (auto [res, patch] : {std::pair{16, 2}, {32, 4}}) {
-    auto model = make_denoiser(patched(res, patch), 3, 10);
+    auto model = make_denoiser(resolve(patched(res, patch)), 3, 10);
     DenoiserInput in = random_input(2, 3, res, 10);
     const DenoiserOutput out = model->forward(in);
     EXPECT_EQ(out.prediction.sizes(), (std::vector<std::int64_t>{2, 3, res, res}));
@@ -108,7 +108,7 @@ TEST(Models, PatchUnpatchKeepsPixelsInPlace) {
   c.rin.interface_dim = 4;  // p * p * C with C = 1
   c.rin.cross_heads = 2;
   c.rin.latent_dim = 32;
-  auto model = make_denoiser(c, 1, 10);
+  auto model = make_denoiser(resolve(c), 1, 10);
   torch::NoGradGuard no_grad;
   for (auto& item : model->named_parameters()) {
     const auto& name = item.key();
@@ -145,7 +145,7 @@ TEST(Models, PatchUnpatchKeepsPixelsInPlace) {
 TEST(Models, EveryParameterReceivesAGradient) {
   for (const Config& config : {tiny_rin(16, 4), tiny_unet(16)}) {
     at::manual_seed(0);
-    auto model = make_denoiser(config, 1, 10);
+    auto model = make_denoiser(resolve(config), 1, 10);
     Optimizer optimizer(*model, OptimizerOptions{});
     // Two steps: zero-initialised gains (RIN's self-conditioning output) pass gradients on only
     // once they have moved.
@@ -172,7 +172,7 @@ TEST(Models, FlopCountMatchesAnIndependentCount) {
   // Independent count for the RIN: 2 x weights x tokens for every linear layer, plus attention
   // 4 Tq Tk D, from the parameter shapes alone.
   const Config config = tiny_rin(16, 4);
-  auto model = make_denoiser(config, 1, 10);
+  auto model = make_denoiser(resolve(config), 1, 10);
   const double n = 16, m = 8 + 2, di = 16, dl = 32;
   double expected = 0;
   for (const auto& item : model->named_parameters()) {
@@ -204,9 +204,9 @@ TEST(Models, FlopCountMatchesAnIndependentCount) {
 }
 
 TEST(Models, RinCostIsFlatAcrossResolutionWithProportionalPatches) {
-  const double f32 = make_denoiser(tiny_rin(32, 2), 1, 10)->forward_flops_per_example();
-  const double f64 = make_denoiser(tiny_rin(64, 4), 1, 10)->forward_flops_per_example();
-  const double f128 = make_denoiser(tiny_rin(128, 8), 1, 10)->forward_flops_per_example();
+  const double f32 = make_denoiser(resolve(tiny_rin(32, 2)), 1, 10)->forward_flops_per_example();
+  const double f64 = make_denoiser(resolve(tiny_rin(64, 4)), 1, 10)->forward_flops_per_example();
+  const double f128 = make_denoiser(resolve(tiny_rin(128, 8)), 1, 10)->forward_flops_per_example();
   // Only patchify and the output layer grow (with p^2); the rest is identical.
   EXPECT_LT(f64 / f32, 1.3);
   EXPECT_LT(f128 / f32, 2.0);
@@ -216,9 +216,9 @@ TEST(Models, RinCostIsFlatAcrossResolutionWithProportionalPatches) {
 TEST(Models, SaveLoadRoundTripIsBitIdentical) {
   for (const Config& config : {tiny_rin(16, 4), tiny_unet(16)}) {
     at::manual_seed(5);
-    auto a = make_denoiser(config, 3, 10);
+    auto a = make_denoiser(resolve(config), 3, 10);
     at::manual_seed(6);
-    auto b = make_denoiser(config, 3, 10);
+    auto b = make_denoiser(resolve(config), 3, 10);
     const auto path =
         (std::filesystem::temp_directory_path() / "noisesched-model.safetensors").string();
     save_safetensors(path, module_tensors(*a));
@@ -227,7 +227,7 @@ TEST(Models, SaveLoadRoundTripIsBitIdentical) {
     EXPECT_TRUE(at::equal(a->forward(in).prediction, b->forward(in).prediction))
         << config.model.arch;
     // A different architecture is refused with the tensor's name.
-    auto other = make_denoiser(tiny_rin(16, 2), 3, 10);
+    auto other = make_denoiser(resolve(tiny_rin(16, 2)), 3, 10);
     EXPECT_THROW(load_module_tensors(*other, load_safetensors(path).tensors, path), Error);
   }
 }
@@ -235,7 +235,7 @@ TEST(Models, SaveLoadRoundTripIsBitIdentical) {
 TEST(Models, LossFallsWhenOverfittingOneBatch) {
   for (const Config& config : {tiny_rin(8, 2), tiny_unet(8)}) {
     at::manual_seed(1);
-    auto model = make_denoiser(config, 1, 10);
+    auto model = make_denoiser(resolve(config), 1, 10);
     OptimizerOptions options;
     options.kind = OptimizerKind::kAdamW;
     Optimizer optimizer(*model, options);
@@ -263,7 +263,7 @@ TEST(Precision, CpuPassesComputeInFloat32WhateverThePrecision) {
   }
   Config config = tiny_rin(8, 2);
   config.train.precision = "bf16";
-  EXPECT_EQ(make_denoiser(config, 1, 10)->precision(), Precision::kBf16);
+  EXPECT_EQ(make_denoiser(resolve(config), 1, 10)->precision(), Precision::kBf16);
 }
 
 }  // namespace

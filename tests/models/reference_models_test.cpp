@@ -28,7 +28,7 @@ TEST(ReferenceModels, PyTorchModelsHaveTheParameterCountsOfTheCppModels) {
       apply_override(config, assignment.get<std::string>());
     }
     // Fashion-MNIST: one channel, ten classes (and the null class).
-    const Denoiser model = make_denoiser(config, 1, 10);
+    const Denoiser model = make_denoiser(resolve(config), 1, 10);
     EXPECT_EQ(parameter_count(*model), entry["parameters"].get<std::int64_t>()) << name;
     EXPECT_GT(entry["parameters"].get<std::int64_t>(), 1000000) << name;
   }

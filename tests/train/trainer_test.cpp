@@ -68,7 +68,7 @@ fs::path tiny_data() {
 
 TrainRequest request_for(const Config& config) {
   TrainRequest request;
-  request.config = config;
+  request.spec = resolve(config);
   return request;
 }
 
@@ -82,8 +82,8 @@ void expect_identical(const std::map<std::string, at::Tensor>& a,
 CheckpointContent step_4_content(const LoadedCheckpoint& good) {
   CheckpointContent content;
   content.step = 4;
-  content.config = good.config;
-  content.state = good.state.json;
+  content.config = good.spec.config;
+  content.state = good.state;
   for (const auto& [name, t] : good.model) content.model.emplace_back(name, t + 1);
   for (const auto& [name, t] : good.ema) content.ema.emplace_back(name, t);
   for (const auto& [name, t] : good.optimizer) content.optimizer.emplace_back(name, t);
@@ -133,8 +133,8 @@ TEST_F(TrainerTest, ResumeRefusesAChangedModelButAllowsLoggingChanges) {
   train(first, log_);
   TrainRequest changed = request_for(tiny_config(tiny_data(), run));
   changed.resume = true;
-  changed.config.rin.latents = 5;
-  changed.config.optim.lr = 1e-3;
+  changed.spec.config.rin.latents = 5;
+  changed.spec.config.optim.lr = 1e-3;
   try {
     train(changed, log_);
     FAIL() << "no error";
@@ -145,7 +145,7 @@ TEST_F(TrainerTest, ResumeRefusesAChangedModelButAllowsLoggingChanges) {
   }
   TrainRequest logging = request_for(tiny_config(tiny_data(), run));
   logging.resume = true;
-  logging.config.train.log_every = 1;
+  logging.spec.config.train.log_every = 1;
   EXPECT_EQ(train(logging, log_).last_step, 6);
   // A fresh run into a used folder is refused.
   TrainRequest again = request_for(tiny_config(tiny_data(), run));
@@ -232,7 +232,7 @@ TEST_F(TrainerTest, ASignalBetweenStepsStopsTheRunAndIsReported) {
   // SIGINT during a sample grid: the run stops after that step, with its checkpoint.
   const auto run = testing::fresh_folder("trainer-signal-grid");
   TrainRequest request = request_for(tiny_config(tiny_data(), run));
-  request.config.train.sample_every = 3;
+  request.spec.config.train.sample_every = 3;
   request.after_stage = [](const std::string& stage, std::int64_t step) {
     if (stage == "grid" && step == 3) std::raise(SIGINT);
   };
@@ -389,7 +389,7 @@ TEST_F(TrainerTest, ATrainingStepReadsNothingOnTheHost) {
     options.steps = 2;
     options.sgemm_size = 32;
     options.profile = true;
-    const TrainBenchResult r = bench_train(c, options);
+    const TrainBenchResult r = bench_train(resolve(c), options);
     EXPECT_GT(r.ops.size(), 10u) << k.arch;  // the profile saw the step's operations
     EXPECT_EQ(r.host_syncs, 0) << k.arch << ": host syncs in " << r.profiled_steps << " steps";
   }
@@ -404,14 +404,16 @@ TEST_F(TrainerTest, ASamplingStepReadsNothingOnTheHost) {
   options.recipe = "dpmpp_2m steps=4 guidance=1.5";
   options.warmup_evaluations = 1;
   options.profile = true;
-  const SampleBenchResult r = bench_sample(c, options);
+  const SampleBenchResult r = bench_sample(resolve(c), options);
   EXPECT_EQ(r.evaluations, 4);  // guidance's two passes go through the network as one batch
   EXPECT_GT(r.ops.size(), 10u);
   EXPECT_EQ(r.host_syncs, 0);
 }
 
 // state.json is trusted: a checkpoint whose state.json and config.toml disagree on anything
-// resolved (the schedule, b, the normalisation, the target) is refused, naming both values.
+// resolved (the architecture, the resolution, the schedule, b, the normalisation, the target, the
+// loss weighting, the self-conditioning rate) is refused, naming both values, by sampling and by
+// --resume alike.
 TEST_F(TrainerTest, ACheckpointWhoseStateAndConfigDisagreeIsRefused) {
   const auto run = testing::fresh_folder("trainer-disagree");
   Config c = tiny_config(tiny_data(), run);
@@ -425,26 +427,51 @@ TEST_F(TrainerTest, ACheckpointWhoseStateAndConfigDisagreeIsRefused) {
   EXPECT_EQ(original["diffusion"]["input_scale"].get<double>(), 0.5);
   EXPECT_NO_THROW(load_trained_model(run.string(), "ema", c10::Device(c10::kCPU)));
   struct Edit {
-    const char* key;
+    const char* pointer;  // into state.json
     nlohmann::json value;
     const char* expected;
   };
   for (const Edit& edit :
-       {Edit{"input_scale", 1.0,
+       {Edit{"/diffusion/input_scale", 1.0,
              "disagree on b (diffusion.input_scale = 'auto:4' at 8 px): config.toml gives 0.5, "
              "state.json says 1"},
-        Edit{"target", "v", "disagree on the target: config.toml gives eps, state.json says v"},
-        Edit{"schedule", "cosine:start=0,end=1,tau=1", "disagree on the training schedule"}}) {
+        Edit{"/diffusion/target", "v",
+             "disagree on the target: config.toml gives eps, state.json says v"},
+        Edit{"/diffusion/schedule", "cosine:start=0,end=1,tau=1",
+             "disagree on the training schedule"},
+        Edit{"/diffusion/normalization", "analytic",
+             "disagree on the normalisation: config.toml gives empirical, state.json says "
+             "analytic"},
+        Edit{"/diffusion/loss_weight", "min_snr@2",
+             "disagree on the loss weighting: config.toml gives none, state.json says min_snr@2"},
+        Edit{"/diffusion/self_cond_rate", 0.25,
+             "disagree on the self-conditioning rate: config.toml gives 0.9, state.json says "
+             "0.25"},
+        Edit{"/arch", "unet",
+             "disagree on the architecture: config.toml gives rin, state.json "
+             "says unet"},
+        Edit{"/resolution", 16,
+             "disagree on the resolution: config.toml gives 8, state.json says 16"}}) {
     nlohmann::json edited = original;
-    edited["diffusion"][edit.key] = edit.value;
+    edited[nlohmann::json::json_pointer(edit.pointer)] = edit.value;
     std::ofstream(state) << edited.dump(2);
-    try {
-      load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
-      ADD_FAILURE() << edit.key << ": no error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(edit.expected), std::string::npos) << e.what();
+    for (const bool resume : {false, true}) {
+      try {
+        if (resume) {
+          TrainRequest request = request_for(c);
+          request.resume = true;
+          train(request, log_);
+        } else {
+          load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
+        }
+        ADD_FAILURE() << edit.pointer << (resume ? " (resume)" : "") << ": no error";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(edit.expected), std::string::npos) << e.what();
+      }
     }
   }
+  std::ofstream(state) << original.dump(2);
+  EXPECT_NO_THROW(load_trained_model(run.string(), "ema", c10::Device(c10::kCPU)));
 }
 
 TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
@@ -457,7 +484,7 @@ TEST_F(TrainerTest, CheckpointRecordsTheSelfConditioningRate) {
     c.diffusion.self_cond_rate = rate;
     train(request_for(c), log_);
     const TrainedModel trained = load_trained_model(run.string(), "ema", c10::Device(c10::kCPU));
-    EXPECT_EQ(trained.setup.self_condition, rate > 0) << rate;
+    EXPECT_EQ(trained.spec.diffusion.self_condition, rate > 0) << rate;
     const auto checkpoint = load_checkpoint(run.string(), false);
     EXPECT_EQ(checkpoint.state.json["diffusion"]["self_cond_rate"].get<double>(), rate);
     EXPECT_GT(checkpoint.state.train_seconds, 0.0);
@@ -479,7 +506,7 @@ TEST_F(TrainerTest, LossWeightingScalesEachExampleByItsMinSnrWeight) {
     batch.pixels.push_back(static_cast<std::uint8_t>(i * 37));
   for (int i = 0; i < batch.size; ++i) batch.labels.push_back(i % 10);
   const c10::Device cpu(c10::kCPU);
-  TrainingEngine a(plain, 1, 10, cpu), b(weighted, 1, 10, cpu);
+  TrainingEngine a(resolve(plain), 1, 10, cpu), b(resolve(weighted), 1, 10, cpu);
   const StepResult ra = a.step(batch, 0), rb = b.step(batch, 0);
   const std::vector<double> la = ra.loss_values(), lb = rb.loss_values();
   ASSERT_EQ(la.size(), lb.size());

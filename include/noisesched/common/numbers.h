@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace noisesched {
 
@@ -22,6 +23,9 @@ std::string format_exact(double value);
 
 // `value` with `digits` significant digits (%g style), for human-readable tables.
 std::string format_significant(double value, int digits);
+
+// A list of integers as TOML writes it: "[1, 2, 2]".
+std::string format_integer_list(const std::vector<int>& values);
 
 // Strips ASCII white space from both ends.
 std::string_view trim(std::string_view text);

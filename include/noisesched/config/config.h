@@ -131,7 +131,8 @@ struct ConfigField {
   std::string key;
   std::variant<int*, std::int64_t*, double*, bool*, std::string*, std::vector<int>*> value;
   std::string help;
-  std::vector<std::string> choices;  // empty: free text (checked by validate_config)
+  std::vector<std::string>
+      choices;  // empty: free text (read and checked by resolve(), config/run_spec.h)
   // Whether the key may differ between a checkpoint and the run that resumes it.
   bool changeable_on_resume = false;
 
@@ -141,16 +142,13 @@ struct ConfigField {
 // Every key of `config`, bound to its members, in a fixed order.
 std::vector<ConfigField> config_fields(Config& config);
 
-// Reads a TOML file over the defaults. Unknown sections or keys, wrong types and bad values are
-// errors naming the file, the key and what is allowed.
+// Reads a TOML file over the defaults. Unknown sections or keys, wrong types and bad values
+// (everything resolve() checks) are errors naming the file, the key and what is allowed.
 Config load_config(const std::string& path);
 Config parse_config(std::string_view toml_text, const std::string& source_name);
 
 // Applies "section.key=value" (value in the key's type; lists as 1,2,2 or [1,2,2]).
 void apply_override(Config& config, std::string_view assignment);
-
-// Checks ranges and names (schedules, modes) across the whole config; throws naming the key.
-void validate_config(const Config& config);
 
 // The configuration as TOML text that parse_config reads back to the same values; with
 // `comments`, each key is preceded by its help text and, for closed sets, the allowed values.

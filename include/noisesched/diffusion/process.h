@@ -16,7 +16,7 @@
 
 #include <vector>
 
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/diffusion/parameterization.h"
 #include "noisesched/schedule/input_scale.h"
 #include "noisesched/schedule/schedule.h"
@@ -24,20 +24,6 @@
 namespace noisesched {
 
 inline constexpr double kNoiseLevelBound = 40.0;
-
-// What a model's diffusion is: fixed at training, stored in its checkpoint, reused by sampling.
-struct DiffusionSetup {
-  Schedule train_schedule;
-  double scale = 1.0;  // b, resolved (auto:REF already divided by the resolution)
-  Normalization normalization = Normalization::kEmpirical;
-  Target target = Target::kEps;
-  // Whether the network was trained with self-conditioning (diffusion.self_cond_rate > 0). A
-  // network trained without it only ever saw zeros there, so sampling feeds it none.
-  bool self_condition = true;
-
-  // From the [diffusion] section; `resolution` resolves auto:REF.
-  static DiffusionSetup from_config(const DiffusionConfig& config, int resolution);
-};
 
 // Effective logSNR of gamma under input scale b, clamped for the embedding.
 double noise_level(const Variances& v, double b);

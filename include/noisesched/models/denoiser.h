@@ -12,8 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "noisesched/config/config.h"
-#include "noisesched/config/enums.h"
+#include "noisesched/config/run_spec.h"
 
 namespace noisesched {
 
@@ -67,9 +66,9 @@ class DenoiserImpl : public torch::nn::Module {
 
 using Denoiser = std::shared_ptr<DenoiserImpl>;
 
-// Builds the network named by config.model.arch for images [channels, resolution, resolution]
-// and `num_classes` classes (plus the null class), computing in config.train.precision.
-Denoiser make_denoiser(const Config& config, int channels, int num_classes);
+// Builds the network of spec.arch for images [channels, resolution, resolution] and
+// `num_classes` classes (plus the null class), computing in spec.precision.
+Denoiser make_denoiser(const RunSpec& spec, int channels, int num_classes);
 
 // Number of scalar parameters.
 std::int64_t parameter_count(const torch::nn::Module& module);

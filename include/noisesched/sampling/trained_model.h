@@ -17,9 +17,8 @@ namespace noisesched {
 struct TrainedModel {
   std::string path;  // the step folder
   std::int64_t step = 0;
-  Config config;
+  RunSpec spec;    // the training's, resolved; spec.diffusion is what sampling applies
   Denoiser model;  // in eval mode on the requested device
-  DiffusionSetup setup;
   int channels = 0, num_classes = 0;
   std::vector<std::string> class_names;
   std::string weights;  // "ema" or "model"

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/core/device_profile.h"
 #include "noisesched/core/op_profile.h"
 
@@ -92,7 +92,7 @@ struct SampleBenchResult {
 
 // Times sampling a batch from the configuration's network (initialised from train.seed, no
 // training: the cost of a network evaluation does not depend on the weights) under no-grad.
-SampleBenchResult bench_sample(const Config& config, const SampleBenchOptions& options);
+SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& options);
 
 struct DataBenchResult {
   std::string data;  // the data set's description
@@ -138,11 +138,11 @@ struct OptimizerBenchResult {
 // clipping with optim.grad_clip, the optimizer step, the EMA update) on random gradients, the
 // multi-tensor update and the per-tensor loop in alternating rounds of `updates` updates, and
 // counts the operations each dispatches.
-OptimizerBenchResult bench_optimizer(const Config& config, int updates, int rounds);
+OptimizerBenchResult bench_optimizer(const RunSpec& spec, int updates, int rounds);
 
 // Measures an n x n by n x n float product on `device` ("cpu", "cuda"), in GFLOP/s.
 double measure_sgemm_gflops(const std::string& device, int n, int repeats = 10);
 
-TrainBenchResult bench_train(const Config& config, const TrainBenchOptions& options);
+TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& options);
 
 }  // namespace noisesched

@@ -19,7 +19,7 @@
 #include <optional>
 #include <string>
 
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/io/checkpoint_state.h"
 #include "noisesched/io/safetensors.h"
 
@@ -28,9 +28,14 @@ namespace noisesched {
 struct CheckpointContent {
   std::int64_t step = 0;
   Config config;
-  nlohmann::json state;  // state.json (format, version, step, channels, num_classes, ...)
+  CheckpointState state;  // state.json (its step is set from `step`)
   NamedTensors model, ema, optimizer;
 };
+
+// The part of state.json a run's specification decides: the architecture, the resolution and the
+// resolved diffusion (schedule, b, normalisation, target, loss weighting, self-conditioning rate),
+// each as its canonical text. The trainer writes it; load_checkpoint compares it with config.toml.
+CheckpointState specified_state(const RunSpec& spec);
 
 // "step_00001000": the name of a step's checkpoint folder and sample grid.
 std::string step_name(std::int64_t step);
@@ -46,13 +51,15 @@ std::string save_checkpoint(const std::string& out_dir, const CheckpointContent&
 struct LoadedCheckpoint {
   std::string path;  // the step folder
   std::int64_t step = 0;
-  Config config;
+  RunSpec spec;           // config.toml, resolved
   CheckpointState state;  // state.json, checked
   std::map<std::string, at::Tensor> model, ema, optimizer;
 };
 
 // `path` is a run folder (uses checkpoints/latest), its checkpoints folder, or a step folder.
-// Throws naming the path when it is missing, incomplete or not a noisesched checkpoint.
+// Throws naming the path when it is missing, incomplete or not a noisesched checkpoint, and when
+// state.json and config.toml disagree on anything specified_state() records (naming both values:
+// sampling with another b or target than the training's would give wrong images silently).
 // `with_training_state` = false skips the model and optimizer files (sampling needs only the EMA).
 LoadedCheckpoint load_checkpoint(const std::string& path, bool with_training_state = true);
 

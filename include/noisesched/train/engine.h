@@ -9,9 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "noisesched/config/config.h"
-#include "noisesched/config/loss_weight.h"
-#include "noisesched/config/lr_schedule.h"
+#include "noisesched/config/run_spec.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
@@ -47,7 +45,7 @@ class TrainingEngine {
   // numbers of the whole batch and uses its share, and the gradients are summed across
   // processes before clipping, so every process applies the same update as one process would
   // with the whole batch.
-  TrainingEngine(const Config& config, int channels, int num_classes, const c10::Device& device,
+  TrainingEngine(const RunSpec& spec, int channels, int num_classes, const c10::Device& device,
                  Communicator* communicator = nullptr);
 
   // Runs optimizer step `step` (0-based) on `batch` (this process's share of the step's batch)
@@ -62,8 +60,8 @@ class TrainingEngine {
   // The loader settings for this process: the configuration's, limited to this process's share.
   LoaderOptions loader_options() const;
   Communicator& communicator() const { return *communicator_; }
-  // What a checkpoint of this state at `step` holds (state.json extras in `state`).
-  CheckpointContent checkpoint_content(std::int64_t step, const nlohmann::json& state) const;
+  // What a checkpoint of this state at `step` holds, with `state` as its state.json.
+  CheckpointContent checkpoint_content(std::int64_t step, const CheckpointState& state) const;
 
   // FLOPs of one step: forward passes (two with self-conditioning) and a backward pass of twice
   // the forward cost, for the whole batch.
@@ -71,15 +69,13 @@ class TrainingEngine {
 
   const Denoiser& model() const { return model_; }
   const Denoiser& ema() const { return ema_; }
-  const DiffusionSetup& setup() const { return setup_; }
+  const DiffusionSetup& setup() const { return spec_.diffusion; }
+  const RunSpec& spec() const { return spec_; }
   const c10::Device& device() const { return device_; }
 
  private:
-  Config config_;
+  RunSpec spec_;
   c10::Device device_;
-  DiffusionSetup setup_;
-  LrSchedule lr_schedule_;
-  LossWeighting loss_weighting_;
   std::int64_t null_class_;
   Denoiser model_, ema_;
   Optimizer optimizer_;
@@ -88,13 +84,13 @@ class TrainingEngine {
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // this process's examples of each batch
 };
 
-// The network a configuration describes, initialised from train.seed (what training starts
-// from) and moved to `device`.
-Denoiser seeded_model(const Config& config, int channels, int num_classes,
+// The network a run specifies, initialised from train.seed (what training starts from) and moved
+// to `device`.
+Denoiser seeded_model(const RunSpec& spec, int channels, int num_classes,
                       const c10::Device& device);
 
-// The optimizer settings of a configuration's [optim] section.
-OptimizerOptions optimizer_options(const OptimConfig& config);
+// The optimizer settings of a run ([optim]).
+OptimizerOptions optimizer_options(const RunSpec& spec);
 
 // One update of the weights as a training step makes it, under the profile scope
 // "noisesched::optimizer" (a row of `bench --profile`): global-norm clipping (optim.grad_clip), the

@@ -17,14 +17,14 @@
 #include <ostream>
 #include <string>
 
-#include "noisesched/config/config.h"
+#include "noisesched/config/run_spec.h"
 
 namespace noisesched {
 
 class Communicator;
 
 struct TrainRequest {
-  Config config;
+  RunSpec spec;                            // the run, resolved (config/run_spec.h)
   bool resume = false;                     // continue from out_dir's latest checkpoint
   std::optional<std::int64_t> stop_after;  // stop (with a checkpoint) after this many steps
   bool progress_bar = false;               // redraw one line (a terminal) instead of log lines
