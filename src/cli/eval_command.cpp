@@ -67,6 +67,8 @@ int run(const EvalCommandOptions& o) {
   // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
   // after a failure uses the default.
   if (const auto status = launch_if_several(o.nproc, TrainConfig{}.dist_timeout)) return *status;
+  // A misspelt --corrupt is refused before anything is loaded or sampled.
+  check_corruption(o.corrupt);
   EvalSettings settings = o.settings;
   settings.metrics = MetricSelection::parse(o.metrics);
   settings.seed = o.seed;
@@ -151,6 +153,7 @@ int run(const EvalCommandOptions& o) {
   }
   communicator->follow_first("the reference features", 24 * 3600);
 
+  nlohmann::ordered_json metrics;
   if (trained) {
     GenerateOptions options;
     options.recipe = recipe;
@@ -161,21 +164,25 @@ int run(const EvalCommandOptions& o) {
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +
              recipe.to_string() +
              (communicator->world_size() > 1 ? "; shared among " + communicator->describe() : ""));
-    const std::vector<std::int64_t> sampled_for = evaluation_labels(
-        o.num, trained->num_classes, trained->spec.config.model.class_conditional);
-    images = generate_images(trained->model, trained->spec.diffusion, sampled_for, options, device,
-                             *communicator);
-    // The first process scores; the others are done.
+    // Each process samples, corrupts and featurizes its share; the first scores them all.
+    metrics = sample_and_evaluate(trained->model, trained->spec.diffusion, trained->num_classes,
+                                  trained->spec.config.model.class_conditional, options, o.num,
+                                  *extractor, reference, settings, device, communicator.get(),
+                                  [&](const at::Tensor& share, std::int64_t first) {
+                                    return corrupt_images(share, o.corrupt, o.seed, first);
+                                  });
+    communicator->leave_first_last("the evaluation", kScoringPatienceSeconds);
     if (!communicator->first()) return 0;
-    labels = at::tensor(sampled_for, at::TensorOptions().dtype(at::kLong));
     result["source"] = "checkpoint";
     result["checkpoint"] = trained->path;
     result["step"] = trained->step;
     result["weights"] = o.weights;
     result.update(recipe_json(recipe));
+  } else {
+    metrics = evaluate_images(corrupt_images(images, o.corrupt, o.seed), labels, *extractor,
+                              reference, settings);
   }
   result["seed"] = o.seed;
-  images = corrupt_images(images, o.corrupt, o.seed);
   result["corrupt"] = o.corrupt;
   result["extractor"] = extractor->describe();
   result["extractor_kind"] = extractor->kind();
@@ -183,7 +190,7 @@ int run(const EvalCommandOptions& o) {
   result["reference"] = {{"description", reference.description},
                          {"num_images", reference.stats.count},
                          {"key", reference.key}};
-  result["metrics"] = evaluate_images(images, labels, *extractor, reference, settings);
+  result["metrics"] = std::move(metrics);
   result["seconds"] =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -11,10 +11,10 @@
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/report/figure.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/sampling/trained_model.h"
-#include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
 
 namespace noisesched::cli {

@@ -12,12 +12,12 @@
 #include "noisesched/common/folder_lock.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/progress.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/schedule/inference_recipe.h"
 #include "noisesched/schedule/sampler_step.h"
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
 #include "noisesched/train/bench.h"
-#include "noisesched/train/checkpoint.h"
 #include "noisesched/train/trainer.h"
 
 namespace noisesched::cli {

@@ -224,6 +224,17 @@ class C10dCommunicator : public Communicator {
     wait_for_keys("waiting for the other processes to finish " + what, others, patience_seconds);
   }
 
+  void leave_first_last(const std::string& what, double patience_seconds) override {
+    const std::string prefix = "leave/" + std::to_string(++leavings_) + "/";
+    if (!first()) {
+      set_key(prefix + std::to_string(rank()), what);
+      return;
+    }
+    std::vector<std::pair<int, std::string>> others;
+    for (int r = 1; r < world_size(); ++r) others.emplace_back(r, prefix + std::to_string(r));
+    wait_for_keys("waiting for the other processes to leave " + what, others, patience_seconds);
+  }
+
   at::Tensor gather_rows(const at::Tensor& rows, const std::string& what) override {
     at::Tensor result;
     guarded(what, [&] {
@@ -331,7 +342,7 @@ class C10dCommunicator : public Communicator {
   std::string backend_;
   c10::Device device_;
   double timeout_seconds_;
-  std::int64_t follows_ = 0, arrivals_ = 0;
+  std::int64_t follows_ = 0, arrivals_ = 0, leavings_ = 0;
   bool failed_ = false;
   std::thread heartbeat_;
   std::mutex heartbeat_mutex_;

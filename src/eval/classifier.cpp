@@ -15,9 +15,10 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
-#include "noisesched/core/random.h"
+#include "noisesched/core/generators.h"
 #include "noisesched/eval/image_set.h"
 #include "noisesched/io/safetensors.h"
+#include "noisesched/models/weights.h"
 #include "noisesched/optim/optimizer.h"
 
 namespace noisesched {

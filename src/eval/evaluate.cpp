@@ -10,6 +10,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/files.h"
+#include "noisesched/common/launch.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/core/communicator.h"
@@ -224,21 +225,26 @@ nlohmann::ordered_json score_features(const ExtractedFeatures& generated, const 
   return out;
 }
 
-nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const DiffusionSetup& setup,
-                                           int num_classes, bool class_conditional,
-                                           const GenerateOptions& generate, std::int64_t num,
-                                           FeatureExtractor& extractor,
-                                           const ReferenceFeatures& reference,
-                                           const EvalSettings& settings, const c10::Device& device,
-                                           Communicator* communicator) {
+nlohmann::ordered_json sample_and_evaluate(
+    const Denoiser& model, const DiffusionSetup& setup, int num_classes, bool class_conditional,
+    const GenerateOptions& generate, std::int64_t num, FeatureExtractor& extractor,
+    const ReferenceFeatures& reference, const EvalSettings& settings, const c10::Device& device,
+    Communicator* communicator, const ImagesTransform& transform) {
   const std::vector<std::int64_t> labels = evaluation_labels(num, num_classes, class_conditional);
   const at::Tensor label_tensor = at::tensor(labels, at::TensorOptions().dtype(at::kLong));
   if (communicator == nullptr || communicator->world_size() == 1) {
-    const at::Tensor images = generate_images(model, setup, labels, generate, device);
+    at::Tensor images = generate_images(model, setup, labels, generate, device);
+    if (transform) images = transform(images, 0);
     return evaluate_images(images, label_tensor, extractor, reference, settings);
   }
-  // Each process samples and featurizes its share; the first gathers and scores them all.
-  const at::Tensor images = generate_share(model, setup, labels, generate, device, *communicator);
+  // Each process samples, transforms and featurizes its share; the first gathers and scores them.
+  at::Tensor images = generate_share(model, setup, labels, generate, device, *communicator);
+  if (transform && images.size(0) > 0) {
+    const std::int64_t first =
+        shard_range(num, communicator->rank(), communicator->world_size(), generate.batch_size)
+            .first;
+    images = transform(images, first);
+  }
   ExtractedFeatures features;
   if (images.size(0) > 0) {
     features = extractor.extract(images, settings.batch_size);

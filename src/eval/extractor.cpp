@@ -12,7 +12,7 @@
 #include "noisesched/common/files.h"
 #include "noisesched/common/numbers.h"
 #include "noisesched/io/safetensors.h"
-#include "noisesched/optim/optimizer.h"
+#include "noisesched/models/weights.h"
 
 namespace noisesched {
 namespace {

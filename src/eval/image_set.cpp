@@ -11,7 +11,7 @@
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/numbers.h"
-#include "noisesched/core/random.h"
+#include "noisesched/core/generators.h"
 #include "noisesched/data/image_io.h"
 
 namespace noisesched {
@@ -72,19 +72,39 @@ ImageSet load_image_folder_flat(const std::string& folder, int channels,
   return set;
 }
 
+namespace {
+
+// SIGMA of "blur:SIGMA", checked.
+double blur_sigma(const std::string& corruption) {
+  const double sigma = parse_double(corruption.substr(5), "--corrupt blur: sigma");
+  if (!(sigma > 0)) {
+    throw Error("--corrupt blur:SIGMA needs SIGMA > 0 (got " + corruption.substr(5) + ")");
+  }
+  return sigma;
+}
+
+}  // namespace
+
 at::Tensor corrupt_images(const at::Tensor& images, const std::string& corruption,
-                          std::uint64_t seed) {
+                          std::uint64_t seed, std::int64_t first) {
   if (corruption == "none") return images;
   if (corruption == "uniform") {
     at::Generator generator = seeded_generator(c10::Device(c10::kCPU), seed);
-    return at::randint(0, 256, images.sizes(), generator, at::TensorOptions().dtype(at::kLong))
-        .to(at::kByte);
+    const auto draw = [&](at::IntArrayRef sizes) {
+      return at::randint(0, 256, sizes, generator, at::TensorOptions().dtype(at::kLong));
+    };
+    // The values of the images before `first`, drawn and dropped in bounded pieces: the CPU
+    // generator gives one value per element in order, so what follows is image `first`'s.
+    const std::int64_t per_image = images.numel() / std::max<std::int64_t>(images.size(0), 1);
+    for (std::int64_t skipped = 0; skipped < first;) {
+      const std::int64_t n = std::min<std::int64_t>(first - skipped, 1024);
+      draw({n * per_image});
+      skipped += n;
+    }
+    return draw(images.sizes()).to(at::kByte);
   }
   if (corruption.rfind("blur:", 0) == 0) {
-    const double sigma = parse_double(corruption.substr(5), "--corrupt blur: sigma");
-    if (!(sigma > 0)) {
-      throw Error("--corrupt blur:SIGMA needs SIGMA > 0 (got " + corruption.substr(5) + ")");
-    }
+    const double sigma = blur_sigma(corruption);
     const int radius = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
     std::vector<float> taps;
     float total = 0;
@@ -102,6 +122,16 @@ at::Tensor corrupt_images(const at::Tensor& images, const std::string& corruptio
     x = at::reflection_pad2d(x, {0, 0, radius, radius});
     x = at::conv2d(x, kernel.view({1, 1, -1, 1}));
     return x.reshape({-1, c, images.size(2), images.size(3)}).round().clamp(0, 255).to(at::kByte);
+  }
+  check_corruption(corruption);  // throws: not a known corruption
+  return images;
+}
+
+void check_corruption(const std::string& corruption) {
+  if (corruption == "none" || corruption == "uniform") return;
+  if (corruption.rfind("blur:", 0) == 0) {
+    blur_sigma(corruption);
+    return;
   }
   throw Error("--corrupt '" + corruption + "' is not known; valid: none, uniform, blur:SIGMA");
 }

@@ -11,7 +11,7 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
-#include "noisesched/core/random.h"
+#include "noisesched/core/generators.h"
 #include "noisesched/sampling/generate.h"
 #include "noisesched/sampling/sampler.h"
 

@@ -11,7 +11,7 @@
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/core/communicator.h"
-#include "noisesched/core/random.h"
+#include "noisesched/core/generators.h"
 
 namespace noisesched {
 

@@ -2,7 +2,7 @@
 #include "noisesched/sampling/trained_model.h"
 
 #include "noisesched/common/error.h"
-#include "noisesched/optim/optimizer.h"
+#include "noisesched/models/weights.h"
 
 namespace noisesched {
 

@@ -14,9 +14,10 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
+#include "noisesched/core/generators.h"
 #include "noisesched/core/op_profile.h"
-#include "noisesched/core/random.h"
 #include "noisesched/diffusion/network.h"
+#include "noisesched/models/weights.h"
 
 namespace noisesched {
 
@@ -216,8 +217,8 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
 
   // Nothing here reads a value on the host (on a GPU the host would wait for the device): the
   // loss, the per-example losses and the gradient norm stay on the device, where the trainer
-  // accumulates them and reads them once per log interval (train/metrics.h). A non-finite loss
-  // is found there, before anything of this step is saved.
+  // accumulates them and reads them once per log interval (train/step_statistics.h). A non-finite
+  // loss is found there, before anything of this step is saved.
   StepResult result;
   result.loss = loss.detach();
   result.losses = per_example.detach().to(at::kDouble);

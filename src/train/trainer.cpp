@@ -33,13 +33,13 @@
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/eval/evaluate.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/report/run_report.h"
 #include "noisesched/sampling/generate.h"
-#include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
-#include "noisesched/train/metrics.h"
 #include "noisesched/train/run_folder.h"
+#include "noisesched/train/step_statistics.h"
 
 namespace noisesched {
 namespace {

@@ -104,6 +104,12 @@ TEST(ImageSet, CorruptionsDoWhatTheySay) {
   const at::Tensor noise = corrupt_images(at::zeros({4, 1, 32, 32}, at::kByte), "uniform", 3);
   EXPECT_NEAR(noise.to(at::kDouble).mean().item<double>(), 127.5, 5.0);
   EXPECT_TRUE(at::equal(noise, corrupt_images(at::zeros({4, 1, 32, 32}, at::kByte), "uniform", 3)));
+  // A share of the set (images 1 to 3) is corrupted as those images of the whole set are.
+  EXPECT_TRUE(at::equal(noise.slice(0, 1, 4),
+                        corrupt_images(at::zeros({3, 1, 32, 32}, at::kByte), "uniform", 3, 1)));
+  const at::Tensor many = corrupt_images(at::zeros({2100, 1, 4, 4}, at::kByte), "uniform", 5);
+  EXPECT_TRUE(at::equal(many.slice(0, 2050),
+                        corrupt_images(at::zeros({50, 1, 4, 4}, at::kByte), "uniform", 5, 2050)));
   EXPECT_NE(testing::error_message([&] { corrupt_images(flat, "jpeg", 0); }).find("blur:SIGMA"),
             std::string::npos);
 }

@@ -10,6 +10,7 @@
 #include "noisesched/core/precision.h"
 #include "noisesched/io/safetensors.h"
 #include "noisesched/models/denoiser.h"
+#include "noisesched/models/weights.h"
 #include "noisesched/optim/optimizer.h"
 
 namespace noisesched {

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "noisesched/common/error.h"
-#include "noisesched/core/random.h"
+#include "noisesched/core/generators.h"
 #include "noisesched/diffusion/process.h"
 
 namespace noisesched {

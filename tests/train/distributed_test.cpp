@@ -20,7 +20,7 @@
 #include "data/data_test_util.h"
 #include "noisesched/common/error.h"
 #include "noisesched/common/launch.h"
-#include "noisesched/train/checkpoint.h"
+#include "noisesched/io/checkpoint.h"
 #include "shell_util.h"
 #include "train/process_group_check.h"
 
@@ -218,6 +218,42 @@ TEST_F(DistributedTest, EvaluationsDuringTrainingAreSharedAndScoredOnce) {
     EXPECT_NEAR(a["fid"].get<double>(), b["fid"].get<double>(), 1e-3 * a["fid"].get<double>());
     EXPECT_EQ(a["cacc"]["accuracy"], b["cacc"]["accuracy"]);
   }
+  // `eval --checkpoint` goes the same shared way: two processes each sample, corrupt and
+  // featurize their share (64 + 16 images), the first scores; the result is one process's.
+  // The uniform noise of images 64..79 is the whole set's, drawn on the second process.
+  const auto evaluate = [&](const std::string& json, std::vector<std::string> more) {
+    std::vector<std::string> args = {"eval",
+                                     "--checkpoint",
+                                     run("one").string(),
+                                     "--num",
+                                     "80",
+                                     "--recipe",
+                                     "ddim steps=2",
+                                     "--metrics",
+                                     "fid,bg",
+                                     "--corrupt",
+                                     "uniform",
+                                     "--extractor",
+                                     extractor,
+                                     "--cache",
+                                     (folder_ / "cache").string(),
+                                     "--progress",
+                                     "lines",
+                                     "--json",
+                                     (folder_ / json).string()};
+    args.insert(args.end(), more.begin(), more.end());
+    EXPECT_EQ(wait_for(start(args, {}, log())), 0) << read_text(log());
+    return nlohmann::json::parse(read_text(folder_ / json));
+  };
+  const nlohmann::json alone = evaluate("alone.json", {});
+  const nlohmann::json shared = evaluate("shared.json", {"--nproc", "2"});
+  EXPECT_EQ(alone["metrics"]["num_images"], 80);
+  EXPECT_EQ(shared["metrics"]["num_images"], 80);
+  EXPECT_EQ(shared["corrupt"], "uniform");
+  // Noise images: every corner is bright, on one process and on two alike.
+  EXPECT_EQ(alone["metrics"]["bg"], shared["metrics"]["bg"]);
+  EXPECT_NEAR(alone["metrics"]["fid"].get<double>(), shared["metrics"]["fid"].get<double>(),
+              1e-5 * alone["metrics"]["fid"].get<double>());
 }
 
 // The ranks started as torchrun starts them: the variables, no launcher in between.

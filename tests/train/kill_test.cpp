@@ -20,7 +20,7 @@
 
 #include "data/data_test_util.h"
 #include "noisesched/common/folder_lock.h"
-#include "noisesched/train/checkpoint.h"
+#include "noisesched/io/checkpoint.h"
 #include "shell_util.h"
 
 namespace noisesched {

@@ -18,9 +18,9 @@
 #include "noisesched/core/op_profile.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/eval/classifier.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/bench.h"
-#include "noisesched/train/checkpoint.h"
 #include "noisesched/train/engine.h"
 #include "test_util.h"
 

@@ -67,6 +67,13 @@ class Communicator {
   virtual void arrive_together(const std::string& what, double patience_seconds) {
     (void)what, (void)patience_seconds;
   }
+  // The end of a command whose processes part after the first's own work: the others say so and
+  // return, the first waits until every other has (up to `patience_seconds`). The first process
+  // hosts the store the others read, so it must leave last: ending first would cut a peer off
+  // in the middle of its last read.
+  virtual void leave_first_last(const std::string& what, double patience_seconds) {
+    (void)what, (void)patience_seconds;
+  }
   // Every process's `rows` (same shape but for dim 0, which may differ) concatenated along dim 0
   // in rank order, on every process.
   virtual at::Tensor gather_rows(const at::Tensor& rows, const std::string& what) {

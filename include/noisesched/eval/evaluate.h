@@ -86,20 +86,21 @@ nlohmann::ordered_json score_features(const ExtractedFeatures& generated, const 
 // `threshold` (0-255), and the mean corner value: {"share", "mean_corner", "threshold"}.
 nlohmann::ordered_json background_brightness(const at::Tensor& images, double threshold = 40);
 
+// What sample_and_evaluate does to the sampled images before scoring them (a corruption, for
+// sanity checks): `images` are images [first, first + N) of the whole set.
+using ImagesTransform = std::function<at::Tensor(const at::Tensor& images, std::int64_t first)>;
+
 // Samples `num` images from `model` (labels from evaluation_labels) with `generate` and scores
-// them as evaluate_images does; the training loop's evaluations use it. (`noisesched eval
-// --checkpoint` shares the sampling through generate_images but featurizes every image on the
-// first process, where --corrupt applies to the whole set.)
-// With a `communicator` of several processes, each samples and featurizes its share of the
-// images (the same images one process would sample), the first scores them all and returns the
-// scores; the others return an empty object once it has (they need no reference features).
-nlohmann::ordered_json sample_and_evaluate(const Denoiser& model, const DiffusionSetup& setup,
-                                           int num_classes, bool class_conditional,
-                                           const GenerateOptions& generate, std::int64_t num,
-                                           FeatureExtractor& extractor,
-                                           const ReferenceFeatures& reference,
-                                           const EvalSettings& settings, const c10::Device& device,
-                                           Communicator* communicator = nullptr);
+// them as evaluate_images does, after `transform` when one is given; the training loop's
+// evaluations and `noisesched eval --checkpoint` use it. With a `communicator` of several
+// processes, each samples, transforms and featurizes its share of the images (the same images
+// one process would sample), the first scores them all and returns the scores; the others return
+// an empty object once it has (they need no reference features).
+nlohmann::ordered_json sample_and_evaluate(
+    const Denoiser& model, const DiffusionSetup& setup, int num_classes, bool class_conditional,
+    const GenerateOptions& generate, std::int64_t num, FeatureExtractor& extractor,
+    const ReferenceFeatures& reference, const EvalSettings& settings, const c10::Device& device,
+    Communicator* communicator = nullptr, const ImagesTransform& transform = nullptr);
 
 // How long the other processes wait for the first to score an evaluation (seconds).
 constexpr double kScoringPatienceSeconds = 3600;

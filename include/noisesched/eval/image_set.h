@@ -27,7 +27,13 @@ ImageSet load_image_folder_flat(const std::string& folder, int channels,
 // Deliberate corruptions for sanity checks of the metrics (SPEC section 8):
 //   "none", "uniform" (every pixel uniform noise, seeded), "blur:SIGMA" (Gaussian blur,
 //   SIGMA in pixels, reflect padding). Throws naming the value and the valid choices.
+// `images` may be a share of a larger set that starts at image `first`: the share is corrupted
+// exactly as those images of the whole set would be (the noise stream is skipped to them), so
+// processes that each hold a share corrupt the set one process would.
 at::Tensor corrupt_images(const at::Tensor& images, const std::string& corruption,
-                          std::uint64_t seed);
+                          std::uint64_t seed, std::int64_t first = 0);
+
+// Checks a corruption's text as corrupt_images does, without images (to refuse it early).
+void check_corruption(const std::string& corruption);
 
 }  // namespace noisesched

@@ -1,6 +1,6 @@
 // noisesched/io/checkpoint_state.h: a checkpoint's state.json, read and checked without LibTorch.
 //
-// state.json holds the step and what the network was trained on (see train/checkpoint.h). Every
+// state.json holds the step and what the network was trained on (see io/checkpoint.h). Every
 // key the program reads is checked for presence, type and range here, so a corrupt or hand-edited
 // file gets an error naming the file, the key and what was expected, never an exception from the
 // JSON library or a nonsense value downstream. It is the state.json fuzz target's entry point.

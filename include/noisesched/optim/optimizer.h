@@ -96,13 +96,4 @@ void ema_update(torch::nn::Module& target, const torch::nn::Module& source, doub
 // Copies every parameter and buffer of source into target (same architecture).
 void copy_weights(torch::nn::Module& target, const torch::nn::Module& source);
 
-// Parameters and buffers by name, for checkpoints.
-NamedTensors module_tensors(const torch::nn::Module& module);
-
-// Loads named tensors into a module; names and shapes must match exactly (the error lists the
-// first missing, unexpected or mis-shaped names).
-void load_module_tensors(torch::nn::Module& module,
-                         const std::map<std::string, at::Tensor>& tensors,
-                         const std::string& source);
-
 }  // namespace noisesched

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "noisesched/diffusion/process.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/models/denoiser.h"
-#include "noisesched/train/checkpoint.h"
 
 namespace noisesched {
 

@@ -13,15 +13,15 @@
 #include "noisesched/core/communicator.h"
 #include "noisesched/data/loader.h"
 #include "noisesched/diffusion/process.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/optim/optimizer.h"
-#include "noisesched/train/checkpoint.h"
 
 namespace noisesched {
 
 // What a step leaves for the logs. The tensors stay on the step's device: reading one on the host
 // makes the host wait for the device, so the trainer adds them up there and reads the sums once
-// per log interval (StepStatistics in train/metrics.h).
+// per log interval (StepStatistics in train/step_statistics.h).
 struct StepResult {
   // This process's part of the batch's mean weighted loss (diffusion.loss_weight): its examples'
   // sum over the whole batch's size; with one process, the batch's mean. A scalar.

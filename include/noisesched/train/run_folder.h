@@ -14,8 +14,8 @@
 
 #include "noisesched/common/folder_lock.h"
 #include "noisesched/config/config.h"
+#include "noisesched/io/checkpoint.h"
 #include "noisesched/io/metrics_lines.h"
-#include "noisesched/train/checkpoint.h"
 
 namespace noisesched {
 

@@ -1,5 +1,5 @@
 // Crash-safe checkpoints (see checkpoint.h).
-#include "noisesched/train/checkpoint.h"
+#include "noisesched/io/checkpoint.h"
 
 #include <algorithm>
 #include <cstdio>

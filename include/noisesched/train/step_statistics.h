@@ -1,4 +1,4 @@
-// noisesched/train/metrics.h: the training statistics of a log interval, the numbers of a
+// noisesched/train/step_statistics.h: the training statistics of a log interval, the numbers of a
 // metrics.jsonl training line (io/metrics_lines.h). The loss by logSNR band shows which noise
 // levels the network finds hard.
 #pragma once

@@ -1,4 +1,4 @@
-// noisesched/train/checkpoint.h: training checkpoints that survive crashes.
+// noisesched/io/checkpoint.h: training checkpoints that survive crashes.
 //
 // <out_dir>/checkpoints/step_00001000/
 //   model.safetensors       the trained weights

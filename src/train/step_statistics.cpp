@@ -1,5 +1,5 @@
-// Training statistics and metrics.jsonl (see metrics.h).
-#include "noisesched/train/metrics.h"
+// Training statistics and metrics.jsonl (see step_statistics.h).
+#include "noisesched/train/step_statistics.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/api/include/torch/utils.h>

@@ -1,4 +1,4 @@
-// noisesched/core/random.h: LibTorch generators seeded from noisesched's counters.
+// noisesched/core/generators.h: LibTorch generators seeded from noisesched's counters.
 #pragma once
 
 #include <ATen/core/Generator.h>

@@ -1,5 +1,5 @@
-// Seeded LibTorch generators (see random.h).
-#include "noisesched/core/random.h"
+// Seeded LibTorch generators (see generators.h).
+#include "noisesched/core/generators.h"
 
 #include <ATen/Context.h>
 
