@@ -38,7 +38,7 @@ NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, cons
       normalization_factor(z_batch, batch_gamma, setup.scale, setup.normalization);
   DenoiserInput input;
   input.x = z_batch * factor;
-  input.input_scale = factor.reciprocal();
+  input.z_per_x = factor.reciprocal();
   input.noise_level =
       at::tensor(batch_level, at::TensorOptions().dtype(at::kDouble)).to(z.device(), at::kFloat);
   input.labels = batch_labels;

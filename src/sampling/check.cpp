@@ -28,10 +28,11 @@ class ExactMixtureDenoiser final : public DenoiserImpl {
         setup_(std::move(setup)) {}
 
   DenoiserOutput forward(const DenoiserInput& input) override {
-    if (!input.input_scale.defined()) {
-      throw Error("the exact mixture denoiser needs the input scale of the sampling path");
+    if (!input.z_per_x.defined()) {
+      throw Error(
+          "the exact mixture denoiser needs z_per_x (the unnormalised input) from predict()");
     }
-    const at::Tensor z = input.x * input.input_scale;
+    const at::Tensor z = input.x * input.z_per_x;
     const auto levels = input.noise_level.to(at::kCPU, at::kDouble).contiguous();
     std::vector<double> a(static_cast<std::size_t>(z.size(0))), s(a.size());
     for (std::size_t i = 0; i < a.size(); ++i) {

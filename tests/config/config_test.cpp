@@ -194,21 +194,15 @@ namespace {
 
 TEST(RunSpec, ResolvesEveryStringOfTheConfigOnce) {
   Config c;
-  c.data.resolution = 128;
-  c.model.arch = "unet";
-  c.diffusion.input_scale = "auto:64";
-  c.diffusion.schedule = "cosine@0.2,1,1";
-  c.diffusion.normalization = "analytic";
-  c.diffusion.target = "v";
-  c.diffusion.loss_weight = "min_snr@3";
-  c.diffusion.self_cond_rate = 0;
-  c.optim.optimizer = "adamw";
-  c.optim.lr_schedule = "cosine@0.1";
-  c.train.precision = "tf32";
-  c.train.dist_backend = "gloo";
-  c.train.sample_recipe = "ddim steps=7";
-  c.eval.recipe = "dpmpp_2m steps=9 guidance=1.5";
-  c.eval.metrics = "fid,cacc";
+  for (const char* assignment :
+       {"data.resolution=128", "model.arch=unet", "diffusion.input_scale=auto:64",
+        "diffusion.schedule=cosine@0.2,1,1", "diffusion.normalization=analytic",
+        "diffusion.target=v", "diffusion.loss_weight=min_snr@3", "diffusion.self_cond_rate=0",
+        "optim.optimizer=adamw", "optim.lr_schedule=cosine@0.1", "train.precision=tf32",
+        "train.dist_backend=gloo", "train.sample_recipe=ddim steps=7",
+        "eval.recipe=dpmpp_2m steps=9 guidance=1.5", "eval.metrics=fid,cacc"}) {
+    apply_override(c, assignment);
+  }
   const RunSpec spec = resolve(c);
   EXPECT_EQ(spec.arch, Architecture::kUnet);
   EXPECT_EQ(spec.input_scale, InputScale::parse("auto:64"));
@@ -237,32 +231,19 @@ TEST(RunSpec, EveryErrorNamesItsKeyOneWay) {
     return testing::error_message([&] { resolve(c); });
   };
   // A string that does not parse: "config: KEY: <the parser's message>".
-  EXPECT_EQ(error([](Config& c) {
-              c.diffusion.loss_weight = "snr";
-            }).rfind("config: diffusion.loss_weight: ", 0),
-            0u);
-  EXPECT_EQ(error([](Config& c) {
-              c.diffusion.schedule = "sigmoid@3,-3";
-            }).rfind("config: diffusion.schedule: ", 0),
-            0u);
-  EXPECT_EQ(error([](Config& c) {
-              c.diffusion.input_scale = "auto:0";
-            }).rfind("config: diffusion.input_scale: ", 0),
-            0u);
-  EXPECT_EQ(error([](Config& c) {
-              c.optim.lr_schedule = "step";
-            }).rfind("config: optim.lr_schedule: ", 0),
-            0u);
-  EXPECT_EQ(
-      error([](Config& c) { c.eval.recipe = "ddpm steps=0"; }).rfind("config: eval.recipe: ", 0),
-      0u);
-  EXPECT_EQ(
-      error([](Config& c) { c.eval.metrics = "fid,speed"; }).rfind("config: eval.metrics: ", 0),
-      0u);
-  EXPECT_EQ(error([](Config& c) {
-              c.train.sample_recipe = "euler";
-            }).rfind("config: train.sample_recipe: ", 0),
-            0u);
+  const std::pair<std::function<void(Config&)>, std::string> strings[] = {
+      {[](Config& c) { c.diffusion.loss_weight = "snr"; }, "diffusion.loss_weight"},
+      {[](Config& c) { c.diffusion.schedule = "sigmoid@3,-3"; }, "diffusion.schedule"},
+      {[](Config& c) { c.diffusion.input_scale = "auto:0"; }, "diffusion.input_scale"},
+      {[](Config& c) { c.optim.lr_schedule = "step"; }, "optim.lr_schedule"},
+      {[](Config& c) { c.eval.recipe = "ddpm steps=0"; }, "eval.recipe"},
+      {[](Config& c) { c.eval.metrics = "fid,speed"; }, "eval.metrics"},
+      {[](Config& c) { c.train.sample_recipe = "euler"; }, "train.sample_recipe"},
+  };
+  for (const auto& [edit, key] : strings) {
+    const std::string message = error(edit);
+    EXPECT_EQ(message.rfind("config: " + key + ": ", 0), 0u) << message;
+  }
   // A range: "config: KEY must be RULE (got VALUE)".
   EXPECT_EQ(error([](Config& c) { c.optim.beta2 = 1; }),
             "config: optim.beta2 must be in [0, 1) (got 1)");

@@ -21,9 +21,10 @@ struct DenoiserInput {
   at::Tensor noise_level;  // [B] float, effective logSNR
   at::Tensor labels;       // [B] int64 in [0, K]; K is the null class (also for unconditional)
   at::Tensor self_cond;    // previous pass's signal (see self_condition_signal), or undefined
-  // [B, 1, 1, 1] with z = x * input_scale: set by the sampling path for reference denoisers
-  // that need the unnormalised input (the exact mixture denoiser); networks ignore it.
-  at::Tensor input_scale;
+  // [B, 1, 1, 1] with z = x * z_per_x (the reciprocal of the normalisation factor; not b): set
+  // by predict() for reference denoisers that need the unnormalised input (the exact mixture
+  // denoiser); networks ignore it.
+  at::Tensor z_per_x;
 };
 
 struct DenoiserOutput {
