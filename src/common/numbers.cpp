@@ -78,6 +78,12 @@ std::string format_exact(double value) {
   return mantissa + "e" + std::to_string(exponent);
 }
 
+std::string format_fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
 std::string format_integer_list(const std::vector<int>& values) {
   std::string out = "[";
   for (std::size_t i = 0; i < values.size(); ++i) {

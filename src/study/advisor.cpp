@@ -138,4 +138,25 @@ ScaleAdvice advise_input_scale(const std::vector<double>& eigenvalues,
   return advice;
 }
 
+std::vector<ResolutionAdvice> advise_study(const StudyPlan& plan, std::size_t images) {
+  const auto data_of = [&](int size) {
+    for (const auto& cell : plan.cells()) {
+      if (cell.resolution == size) return cell.config.data;
+    }
+    throw Error("no cell at " + std::to_string(size) + " px");
+  };
+  std::vector<ResolutionAdvice> out;
+  if (plan.resolutions.empty()) return out;
+  const int first = plan.resolutions.front().size;  // the reference: the first listed
+  const auto reference = spectrum_eigenvalues(*open_dataset(data_of(first)), images);
+  for (const auto& resolution : plan.resolutions) {
+    ResolutionAdvice row;
+    row.resolution = resolution.size;
+    row.advice = advise_input_scale(
+        spectrum_eigenvalues(*open_dataset(data_of(resolution.size)), images), reference);
+    out.push_back(row);
+  }
+  return out;
+}
+
 }  // namespace noisesched

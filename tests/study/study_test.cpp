@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "noisesched/study/conclusion.h"
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
 

@@ -24,6 +24,9 @@ std::string format_exact(double value);
 // `value` with `digits` significant digits (%g style), for human-readable tables.
 std::string format_significant(double value, int digits);
 
+// `value` with `decimals` digits after the point (%.*f), for tables and prose.
+std::string format_fixed(double value, int decimals);
+
 // A list of integers as TOML writes it: "[1, 2, 2]".
 std::string format_integer_list(const std::vector<int>& values);
 

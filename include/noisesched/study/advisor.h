@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "noisesched/data/dataset.h"
+#include "noisesched/study/plan.h"
 
 namespace noisesched {
 
@@ -36,5 +37,14 @@ struct ScaleAdvice {
 // The shift and b that move `eigenvalues`' curve onto `reference`'s (delta searched in [-12, 12]).
 ScaleAdvice advise_input_scale(const std::vector<double>& eigenvalues,
                                const std::vector<double>& reference);
+
+// The advisor's prediction for every resolution of a study against its first (the smallest in
+// every preset): each resolution's data set as its cells configure it, `images` training images
+// of each. Throws naming what is missing (a data set that cannot be read).
+struct ResolutionAdvice {
+  int resolution = 0;
+  ScaleAdvice advice;
+};
+std::vector<ResolutionAdvice> advise_study(const StudyPlan& plan, std::size_t images);
 
 }  // namespace noisesched

@@ -1,0 +1,329 @@
+// The conclusion of a study (see conclusion.h).
+#include "noisesched/study/conclusion.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "noisesched/common/numbers.h"
+#include "noisesched/study/statistics.h"
+
+namespace noisesched {
+namespace {
+
+// What goes before item i of n in an English list: "a", "a and b", "a, b and c".
+const char* list_separator(std::size_t i, std::size_t n) {
+  return i == 0 ? "" : i + 1 == n ? " and " : ", ";
+}
+
+// FID of every seed of every setting: (axis, value, resolution) -> seed -> FID.
+using SeedFids = std::map<std::tuple<int, std::string, int>, std::map<std::int64_t, double>>;
+SeedFids fid_by_seed(const std::vector<CellResult>& results) {
+  SeedFids out;
+  for (const auto& r : results) {
+    if (r.status != CellResult::Status::kDone || !std::isfinite(r.fid)) continue;
+    out[{static_cast<int>(r.cell.axis), r.cell.value, r.cell.resolution}][r.cell.seed] = r.fid;
+  }
+  return out;
+}
+
+// The seed-block fit of every resolution, over the settings finished at every seed of the plan.
+std::map<int, SeedBlockFit> fit_blocks(const StudyPlan& plan, const SeedFids& by_seed) {
+  std::map<int, SeedBlockFit> out;
+  if (plan.seeds.size() < 2) return out;
+  for (const int size : resolutions_of(plan)) {
+    std::vector<std::vector<double>> table;
+    for (const auto& [key, fids] : by_seed) {
+      if (std::get<2>(key) != size) continue;
+      std::vector<double> row;
+      for (const std::int64_t seed : plan.seeds) {
+        const auto it = fids.find(seed);
+        if (it == fids.end()) break;
+        row.push_back(it->second);
+      }
+      if (row.size() == plan.seeds.size()) table.push_back(std::move(row));
+    }
+    if (table.size() >= 2) out[size] = fit_seed_blocks(table);
+  }
+  return out;
+}
+
+// The best setting against the runner-up, seed by seed. The cells of one seed share the network's
+// initialisation, the data order and the noise draws, so their difference is the settings' alone;
+// the seeds' ranges mix it with the shift a seed gives every setting. With the resolution's seed-
+// block fit (`fit`, null when there is none), the mean difference is weighed against the fit's
+// error with Student's t. Empty with fewer than two seeds in common.
+std::string paired_by_seed(const std::map<std::int64_t, double>& best,
+                           const std::map<std::int64_t, double>& next, const SeedBlockFit* fit,
+                           const std::string& next_name = "the next") {
+  std::vector<double> differences;  // runner-up minus best, by seed
+  for (const auto& [seed, fid] : best) {
+    const auto it = next.find(seed);
+    if (it != next.end()) differences.push_back(it->second - fid);
+  }
+  const std::size_t n = differences.size();
+  if (n < 2) return "";
+  const auto lower =
+      std::count_if(differences.begin(), differences.end(), [](double d) { return d > 0; });
+  double mean = 0;
+  for (const double d : differences) mean += d / static_cast<double>(n);
+  std::ostringstream out;
+  out << " Paired by seed, the best is lower at " << lower << " of " << n << " seeds (" << next_name
+      << " minus the best: ";
+  for (std::size_t i = 0; i < n; ++i) {
+    out << list_separator(i, n) << (differences[i] >= 0 ? "+" : "")
+        << format_fixed(differences[i], 1);
+  }
+  // Each difference has the error of two cells: variance 2 sigma^2, over n seeds 2 sigma^2 / n.
+  if (fit != nullptr && fit->sigma > 0 && static_cast<int>(n) == fit->seeds) {
+    const double error = fit->sigma * std::sqrt(2.0 / static_cast<double>(n));
+    const double t = mean / error;
+    out << "; mean " << format_fixed(mean, 1) << ", " << format_fixed(t, 2)
+        << " standard errors of " << format_fixed(error, 1)
+        << ": p = " << format_fixed(student_t_two_sided_p(t, fit->dof), 3) << ", Student's t with "
+        << fit->dof << (fit->dof == 1 ? " degree" : " degrees") << " of freedom over "
+        << fit->settings << " settings";
+  }
+  out << ").";
+  return out.str();
+}
+
+// Why the b trend is not established, from the numbers: how far two seeds of one cell differ
+// against how far apart the best two b are, and how recognisable the best models' samples are.
+std::string why_not_established(const StudySummary& fid,
+                                const std::vector<std::pair<int, double>>& gaps,
+                                const std::vector<std::pair<int, double>>& accuracies,
+                                double ceiling, const std::map<int, SeedBlockFit>& blocks) {
+  double total = 0, widest = 0;
+  int settings = 0;
+  for (const auto& [key, s] : fid) {
+    if (s.count < 2) continue;
+    total += s.high - s.low;
+    widest = std::max(widest, s.high - s.low);
+    ++settings;
+  }
+  std::ostringstream out;
+  if (settings > 0) {
+    out << "- Why: the seeds of one setting span " << format_fixed(total / settings, 1)
+        << " FID on average (highest minus lowest; at most " << format_fixed(widest, 1) << ", over "
+        << settings << " settings run with two seeds or more), while the best two b lie ";
+    for (std::size_t i = 0; i < gaps.size(); ++i) {
+      out << list_separator(i, gaps.size()) << format_fixed(gaps[i].second, 1) << " apart at "
+          << gaps[i].first << " px";
+    }
+    const auto below = std::count_if(gaps.begin(), gaps.end(),
+                                     [&](const auto& g) { return g.second < total / settings; });
+    out << ". At " << below << " of the " << gaps.size()
+        << " sizes that gap is smaller than the seeds' average span"
+        << (below > 0 ? ": there, the training run's randomness is as large as the effect of b."
+                      : ".");
+  }
+  if (!blocks.empty()) {
+    // How much of the seeds' span is a shift every setting of a seed shares (and whether the
+    // F test tells it from the error), and the error that remains.
+    out << (settings > 0 ? " " : "- Why: ")
+        << "Some of that span can be a shift that a seed gives every setting of a size: the "
+           "seeds' mean FIDs over the settings differ by ";
+    std::size_t i = 0;
+    for (const auto& [size, fit] : blocks) {
+      const auto [low, high] = std::minmax_element(fit.seed_shifts.begin(), fit.seed_shifts.end());
+      out << list_separator(i++, blocks.size()) << format_fixed(*high - *low, 1) << " at " << size
+          << " px";
+      if (std::isfinite(fit.seed_shift_p))
+        out << " (p = " << format_fixed(fit.seed_shift_p, 3) << ")";
+    }
+    const bool tested = std::any_of(blocks.begin(), blocks.end(), [](const auto& b) {
+      return std::isfinite(b.second.seed_shift_p);
+    });
+    out << (tested ? ", where p is the chance of shifts this large from the error alone (F test)"
+                   : "")
+        << "; with the shifts removed, a cell strays from its setting's mean by ";
+    i = 0;
+    for (const auto& [size, fit] : blocks) {
+      out << list_separator(i++, blocks.size()) << format_fixed(fit.sigma, 1) << " at " << size
+          << " px";
+    }
+    out << " (standard deviation; the error the seed-by-seed comparisons are weighed against).";
+  }
+  if (!accuracies.empty()) {
+    out << (settings > 0 ? " " : "- Why: ") << "The best b's samples are recognised as their class "
+        << "by the classifier ";
+    for (std::size_t i = 0; i < accuracies.size(); ++i) {
+      out << list_separator(i, accuracies.size()) << format_fixed(100 * accuracies[i].second, 0)
+          << "% of the time at " << accuracies[i].first << " px";
+    }
+    if (ceiling > 0) out << " (real test images: " << format_fixed(100 * ceiling, 0) << "%)";
+    bool falling = accuracies.size() >= 2;
+    for (std::size_t i = 1; i < accuracies.size(); ++i) {
+      falling = falling && accuracies[i].second < accuracies[i - 1].second;
+    }
+    out << (falling ? ": the larger the images, the weaker the models this budget trains, while "
+                      "the paper compares well-trained models"
+                    : "")
+        << ". Longer training (or the GPU preset, configs/studies/gpu.toml) is what would show "
+           "whether the effect appears.";
+  }
+  if (!out.str().empty()) out << "\n";
+  return out.str();
+}
+
+}  // namespace
+std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results) {
+  const StudySummary fid = summarize_fid(results);
+  std::ostringstream out;
+  const auto done = std::count_if(results.begin(), results.end(), [](const CellResult& r) {
+    return r.status == CellResult::Status::kDone;
+  });
+  if (done < static_cast<long>(results.size())) {
+    out << "- " << done << " of " << results.size()
+        << " cells are finished; the conclusions below use those only.\n";
+  }
+  // Best b per resolution, and whether the runner-up lies within the seed spread.
+  std::vector<std::pair<int, double>> best_b;
+  bool all_b_separated = true;
+  // For the explanation when the finding is not established: the gap between the best two b and
+  // the best b's class accuracy, per resolution.
+  const StudySummary cacc = summarize_accuracy(results);
+  const SeedFids by_seed = fid_by_seed(results);
+  const std::map<int, SeedBlockFit> blocks = fit_blocks(plan, by_seed);
+  const auto block_of = [&](int size) {
+    const auto it = blocks.find(size);
+    return it == blocks.end() ? nullptr : &it->second;
+  };
+  // FID by seed of one setting (none when it has no finished cell).
+  const std::map<std::int64_t, double> no_seeds;
+  const auto seeds_of = [&](StudyAxis axis, const std::string& value, int size) -> const auto& {
+    const auto it = by_seed.find({static_cast<int>(axis), value, size});
+    return it == by_seed.end() ? no_seeds : it->second;
+  };
+  std::vector<std::pair<int, double>> gaps, accuracies;
+  for (int size : resolutions_of(plan)) {
+    const auto found = ranked_b(plan, fid, size);
+    if (found.empty()) continue;
+    best_b.emplace_back(size, found[0].first);
+    gaps.emplace_back(size, found[1].second.mean - found[0].second.mean);
+    const auto a =
+        cacc.find({static_cast<int>(StudyAxis::kInputScale), format_exact(found[0].first), size});
+    if (a != cacc.end()) accuracies.emplace_back(size, a->second.mean);
+    // Separated: every seed of the runner-up is worse than every seed of the best (with at
+    // least two seeds each; one seed has no spread to judge by).
+    const bool seeds = found[0].second.count >= 2 && found[1].second.count >= 2;
+    const bool separated = seeds && found[0].second.high < found[1].second.low;
+    all_b_separated = all_b_separated && separated;
+    // Which of the two has a single seed (no spread to judge by), when not both have several.
+    std::string single;
+    if (!seeds) {
+      const bool best_single = found[0].second.count < 2, next_single = found[1].second.count < 2;
+      single = best_single && next_single
+                   ? "with one seed each"
+                   : "with one seed for b = " +
+                         format_exact(best_single ? found[0].first : found[1].first);
+    }
+    out << "- " << size << " px: the best b is " << format_exact(found[0].first) << " (FID "
+        << format_fixed(found[0].second.mean, 1)
+        << "); the next, b = " << format_exact(found[1].first) << " (FID "
+        << format_fixed(found[1].second.mean, 1) << "), "
+        << (separated ? "is worse for every seed."
+            : seeds   ? "overlaps it within the spread over seeds, so the order of these two is "
+                        "not established."
+                      : single + ", so the order of these two is not established.");
+    if (!separated) {
+      const auto b_seeds = [&](double b) -> const auto& {
+        return seeds_of(StudyAxis::kInputScale, format_exact(b), size);
+      };
+      out << paired_by_seed(b_seeds(found[0].first), b_seeds(found[1].first), block_of(size));
+    }
+    out << "\n";
+  }
+  std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order
+  if (best_b.size() >= 2) {
+    bool non_increasing = true, strictly_somewhere = false;
+    for (std::size_t i = 1; i < best_b.size(); ++i) {
+      non_increasing = non_increasing && best_b[i].second <= best_b[i - 1].second;
+      strictly_somewhere = strictly_somewhere || best_b[i].second < best_b[i - 1].second;
+    }
+    std::string trend;
+    for (const auto& [size, b] : best_b) {
+      trend += (trend.empty() ? "" : ", ") + std::to_string(size) + " px: " + format_exact(b);
+    }
+    if (non_increasing && strictly_somewhere && all_b_separated) {
+      out << "- **As in the paper, the best input scale shrinks as the resolution grows** ("
+          << trend << ").\n";
+    } else if (non_increasing && strictly_somewhere) {
+      out << "- The best b shrinks as the resolution grows, as in the paper (" << trend
+          << "), **but the spread over seeds does not establish it**: at least one best b above "
+             "is not separated from the next.\n";
+    } else {
+      out << "- **The paper's finding that the best b shrinks with resolution does not show at "
+             "this budget** (best b: "
+          << trend
+          << "). Where the spreads above overlap, more seeds or longer training are needed to "
+             "tell the scales apart.\n";
+    }
+    if (!(non_increasing && strictly_somewhere && all_b_separated)) {
+      std::sort(gaps.begin(), gaps.end());
+      std::sort(accuracies.begin(), accuracies.end());
+      double ceiling = -1;
+      for (const auto& r : results) ceiling = std::max(ceiling, r.cacc_ceiling);
+      out << why_not_established(fid, gaps, accuracies, ceiling, blocks);
+    }
+  }
+  // Best schedule per resolution.
+  const auto rows = schedule_rows(plan);
+  std::vector<std::string> best_schedules;
+  bool all_schedules_separated = true;
+  for (int size : resolutions_of(plan)) {
+    std::vector<std::pair<const StudyRow*, SeedSummary>> found;
+    for (const auto& row : rows) {
+      const auto it = fid.find({static_cast<int>(row.axis), row.value, size});
+      if (it != fid.end()) found.emplace_back(&row, it->second);
+    }
+    if (found.size() < 2) continue;
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.second.mean < b.second.mean; });
+    const bool separated = found[0].second.count >= 2 && found[1].second.count >= 2 &&
+                           found[0].second.high < found[1].second.low;
+    all_schedules_separated = all_schedules_separated && separated;
+    out << "- " << size << " px, schedule functions at b = 1: the best is " << found[0].first->label
+        << " (FID " << format_fixed(found[0].second.mean, 1) << "); the next, "
+        << found[1].first->label << " (FID " << format_fixed(found[1].second.mean, 1) << "), "
+        << (separated ? "is worse for every seed."
+                      : "is not separated from it by the spread over seeds.");
+    const auto row_seeds = [&](const StudyRow* row) -> const auto& {
+      return seeds_of(row->axis, row->value, size);
+    };
+    if (!separated) {
+      out << paired_by_seed(row_seeds(found[0].first), row_seeds(found[1].first), block_of(size));
+    }
+    // The paper's comparison: the best function against 1 - t, the schedule b rescales.
+    const auto linear = std::find_if(found.begin() + 2, found.end(), [](const auto& f) {
+      return f.first->axis == StudyAxis::kInputScale;
+    });
+    if (found[0].first->axis != StudyAxis::kInputScale && linear != found.end()) {
+      const bool apart = found[0].second.count >= 2 && linear->second.count >= 2 &&
+                         found[0].second.high < linear->second.low;
+      out << " Against " << linear->first->label << " (FID " << format_fixed(linear->second.mean, 1)
+          << "), " << (apart ? "worse for every seed." : "not separated by the spread over seeds.");
+      if (!apart) {
+        out << paired_by_seed(row_seeds(found[0].first), row_seeds(linear->first), block_of(size),
+                              "1 - t");
+      }
+    }
+    out << "\n";
+    best_schedules.push_back(found[0].first->label);
+  }
+  if (best_schedules.size() >= 2) {
+    const bool same = std::all_of(best_schedules.begin(), best_schedules.end(),
+                                  [&](const std::string& s) { return s == best_schedules[0]; });
+    out << (same ? "- The same schedule function is best at every resolution measured.\n"
+            : all_schedules_separated
+                ? "- The best schedule function differs between resolutions, as the paper finds.\n"
+                : "- The best schedule function differs between resolutions, but the spread over "
+                  "seeds does not establish the differences.\n");
+  }
+  if (out.str().empty()) out << "- Not enough finished cells to compare yet.\n";
+  return out.str();
+}
+
+}  // namespace noisesched
