@@ -64,13 +64,14 @@ int run(const EvalCommandOptions& o) {
   if ((o.nproc > 1 || placement.distributed()) && o.checkpoint.empty()) {
     throw Error("several processes share the sampling of --checkpoint; --images is scored by one");
   }
-  // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
-  // after a failure uses the default.
-  if (const auto status = launch_if_several(o.nproc, TrainConfig{}.dist_timeout)) return *status;
-  // A misspelt --corrupt is refused before anything is loaded or sampled.
+  // A misspelt --corrupt or metric is refused before anything starts, loads or samples (once,
+  // not once per process).
   check_corruption(o.corrupt);
   EvalSettings settings = o.settings;
   settings.metrics = MetricSelection::parse(o.metrics);
+  // The processes' own timeout is the checkpoint's train.dist_timeout; the launcher's grace
+  // after a failure uses the default.
+  if (const auto status = launch_if_several(o.nproc, TrainConfig{}.dist_timeout)) return *status;
   settings.seed = o.seed;
   const c10::Device device = parse_device(device_of_process(o.device, placement));
   std::unique_ptr<Communicator> communicator = single_process();

@@ -16,13 +16,15 @@ void require(bool ok, const std::string& key, const std::string& rule, const std
   if (!ok) throw Error("config: " + key + " must be " + rule + " (got " + value + ")");
 }
 
-// The value `parse` reads from the string of `key`; its error becomes "config: KEY: message".
+// The value `parse` reads from the string of `key`; its error becomes "config: KEY: message"
+// ("config: message" when the message already starts with the key, as the name tables' do).
 template <class Parse>
 auto read(const std::string& key, Parse&& parse) -> decltype(parse()) {
   try {
     return parse();
   } catch (const Error& error) {
-    throw Error("config: " + key + ": " + std::string(error.what()));
+    const std::string message = error.what();
+    throw Error("config: " + (message.rfind(key + " ", 0) == 0 ? message : key + ": " + message));
   }
 }
 

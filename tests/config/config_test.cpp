@@ -244,6 +244,9 @@ TEST(RunSpec, EveryErrorNamesItsKeyOneWay) {
     const std::string message = error(edit);
     EXPECT_EQ(message.rfind("config: " + key + ": ", 0), 0u) << message;
   }
+  // A name a table does not know: the table's message names the key once.
+  EXPECT_EQ(error([](Config& c) { c.model.arch = "gan"; }).rfind("config: model.arch 'gan' ", 0),
+            0u);
   // A range: "config: KEY must be RULE (got VALUE)".
   EXPECT_EQ(error([](Config& c) { c.optim.beta2 = 1; }),
             "config: optim.beta2 must be in [0, 1) (got 1)");
