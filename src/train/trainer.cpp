@@ -26,7 +26,6 @@
 #include "noisesched/common/progress.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
-#include "noisesched/config/loss_weight.h"
 #include "noisesched/core/communicator.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
