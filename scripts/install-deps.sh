@@ -20,6 +20,11 @@ packages=(
   # Independent references run only by tests: SciPy's sqrtm for FID, torchvision's Inception-v3
   # for the extractor's parity test (python3-torch also converts user-supplied Inception weights).
   python3-scipy python3-torchvision
+  # The Python module (python/, docs/python.md): pybind11 and Python's headers to build it against
+  # python3-torch (the same LibTorch as libtorch-dev); pytest, Pillow and a virtual environment
+  # with pip for its tests and its offline install.
+  pybind11-dev python3-dev python3-torch python3-pytest python3-pil python3-venv python3-pip
+  python3-setuptools python3-wheel
   # Fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-dev
   # The run report's browser test (headless Chromium loads report.html and takes a screenshot).

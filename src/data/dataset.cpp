@@ -6,6 +6,7 @@
 #include "noisesched/common/error.h"
 #include "noisesched/data/idx.h"
 #include "noisesched/data/image_folder.h"
+#include "noisesched/data/image_ops.h"
 
 namespace noisesched {
 namespace {
@@ -29,7 +30,72 @@ class LimitedDataset final : public Dataset {
   std::size_t limit_;
 };
 
+class MemoryDataset final : public Dataset {
+ public:
+  MemoryDataset(std::vector<std::uint8_t> images, std::size_t count, int channels, int height,
+                int width, int resolution)
+      : images_(std::move(images)),
+        count_(count),
+        channels_(channels),
+        height_(height),
+        width_(width),
+        resolution_(resolution) {}
+  std::size_t size() const override { return count_; }
+  int num_classes() const override { return 1; }
+  int channels() const override { return channels_; }
+  int resolution() const override { return resolution_; }
+  std::vector<std::string> class_names() const override { return {"images"}; }
+  std::string describe() const override {
+    return std::to_string(count_) + " images " + std::to_string(height_) + "x" +
+           std::to_string(width_) + " held in memory, at " + std::to_string(resolution_) + "x" +
+           std::to_string(resolution_);
+  }
+  int load(std::size_t index, std::uint8_t* out) const override {
+    const std::size_t bytes = static_cast<std::size_t>(channels_) * height_ * width_;
+    const std::uint8_t* chw = images_.data() + index * bytes;
+    if (height_ == resolution_ && width_ == resolution_) {
+      std::copy(chw, chw + bytes, out);
+      return 0;
+    }
+    std::vector<std::uint8_t> hwc(bytes);
+    for (int c = 0; c < channels_; ++c) {
+      for (std::size_t p = 0; p < static_cast<std::size_t>(height_) * width_; ++p) {
+        hwc[p * channels_ + c] = chw[c * static_cast<std::size_t>(height_) * width_ + p];
+      }
+    }
+    int side = 0;
+    const auto square = center_crop_square_hwc(hwc.data(), width_, height_, channels_, &side);
+    const auto resized = resize_hwc(square.data(), side, side, channels_, resolution_, resolution_);
+    hwc_to_chw(resized.data(), resolution_, resolution_, channels_, out);
+    return 0;
+  }
+
+ private:
+  std::vector<std::uint8_t> images_;
+  std::size_t count_;
+  int channels_, height_, width_, resolution_;
+};
+
 }  // namespace
+
+std::unique_ptr<Dataset> memory_dataset(std::vector<std::uint8_t> images, std::size_t count,
+                                        int channels, int height, int width, int resolution) {
+  if (count == 0 || channels < 1 || height < 1 || width < 1 || resolution < 1) {
+    throw Error(
+        "images in memory: need at least one image with positive channels, height, "
+        "width and resolution (got " +
+        std::to_string(count) + " images of " + std::to_string(channels) + "x" +
+        std::to_string(height) + "x" + std::to_string(width) + " at " + std::to_string(resolution) +
+        " px)");
+  }
+  if (images.size() != count * channels * static_cast<std::size_t>(height) * width) {
+    throw Error("images in memory: " + std::to_string(images.size()) + " bytes for " +
+                std::to_string(count) + " images of " + std::to_string(channels) + "x" +
+                std::to_string(height) + "x" + std::to_string(width));
+  }
+  return std::make_unique<MemoryDataset>(std::move(images), count, channels, height, width,
+                                         resolution);
+}
 
 std::unique_ptr<Dataset> limit_dataset(std::unique_ptr<Dataset> base, std::size_t limit) {
   if (limit == 0 || limit >= base->size()) return base;

@@ -30,15 +30,14 @@ at::Tensor to_bytes(const at::Tensor& x0_scaled, double b) {
   return ((x0_scaled / b).clamp(-1.0, 1.0) + 1.0).mul(127.5).round().to(at::kCPU, at::kByte);
 }
 
-at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
-                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
-                           const c10::Device& device) {
+void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
+                 const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                 const c10::Device& device, const std::function<void(at::Tensor)>& consume) {
   torch::NoGradGuard no_grad;
   if (labels.empty()) throw Error("generate_images: no labels");
   if (options.batch_size < 1) throw Error("batch size must be >= 1");
   const std::vector<SamplerStep> plan = options.recipe.plan();
   const int c = model->channels(), r = model->resolution();
-  std::vector<at::Tensor> chunks;
   const auto n = static_cast<std::int64_t>(labels.size());
   const std::int64_t batches = (n + options.batch_size - 1) / options.batch_size;
   const std::int64_t total_calls = batches * model_evaluations(plan);
@@ -68,9 +67,16 @@ at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
       if (options.progress) options.progress(++calls, total_calls);
       return p;
     };
-    const at::Tensor x0 = run_sampler(plan, denoise, z, step_noise);
-    chunks.push_back(to_bytes(x0, setup.scale));
+    consume(run_sampler(plan, denoise, z, step_noise));
   }
+}
+
+at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
+                           const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                           const c10::Device& device) {
+  std::vector<at::Tensor> chunks;
+  generate_x0(model, setup, labels, options, device,
+              [&](const at::Tensor& x0) { chunks.push_back(to_bytes(x0, setup.scale)); });
   return at::cat(chunks);
 }
 

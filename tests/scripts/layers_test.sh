@@ -7,7 +7,7 @@ repo=$(cd "$(dirname "$script")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/scripts"
-cp -r "$repo/include" "$repo/src" "$repo/docs" "$work/"
+cp -r "$repo/include" "$repo/src" "$repo/python" "$repo/docs" "$work/"
 cp "$script" "$work/scripts/"
 python3 "$work/scripts/layers.py" --check >/dev/null
 echo '#include "noisesched/train/engine.h"' >> "$work/src/core/runtime.cpp"

@@ -38,6 +38,11 @@ class Dataset {
 // data.limit, data.skip_bad_images).
 std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
 
+// `count` images held in memory as [N, C, H, W] bytes, each centre-cropped to a square and resized
+// to `resolution` the way the image-folder data set does (kept as they are when already square
+// at that size); one class. Throws when the sizes disagree.
+std::unique_ptr<Dataset> memory_dataset(std::vector<std::uint8_t> images, std::size_t count,
+                                        int channels, int height, int width, int resolution);
 // The first `limit` examples of `base` (all when limit is 0 or larger than the data set).
 std::unique_ptr<Dataset> limit_dataset(std::unique_ptr<Dataset> base, std::size_t limit);
 

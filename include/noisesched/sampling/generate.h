@@ -36,6 +36,11 @@ struct GenerateOptions {
   std::function<void(std::int64_t, std::int64_t)> progress;
 };
 
+// The last x0 estimates of generate_images, in the scaled space (b x0, float, on `device`),
+// handed to `consume` one batch at a time in label order, before the mapping to bytes.
+void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
+                 const std::vector<std::int64_t>& labels, const GenerateOptions& options,
+                 const c10::Device& device, const std::function<void(at::Tensor)>& consume);
 // One image per label (the null class K for unconditional), as [N, C, H, W] bytes on the CPU.
 at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,
                            const std::vector<std::int64_t>& labels, const GenerateOptions& options,
