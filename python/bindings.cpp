@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/numbers.h"
 #include "noisesched/config/config.h"
 #include "noisesched/config/enums.h"
 #include "noisesched/core/generators.h"
@@ -159,7 +160,7 @@ struct PyModel {
 // The sampler: x0 / b of every image, [N, C, H, W] float on `device`. With a seed, the starting
 // noise and step noise are the CLI's (`noisesched sample --seed`); else z_start is the starting
 // noise and step_seed seeds the step noise.
-at::Tensor sample(const Denoiser& model, const DiffusionSetup& setup,
+at::Tensor sample(const Denoiser& model, const DiffusionSetup& setup, bool class_conditional,
                   const std::string& recipe_text, const std::vector<std::int64_t>& labels,
                   const py::object& z_start, std::uint64_t step_seed, const py::object& seed,
                   int batch_size, const std::string& device_name) {
@@ -172,9 +173,9 @@ at::Tensor sample(const Denoiser& model, const DiffusionSetup& setup,
                   std::to_string(model->num_classes()) + " means no class)");
     }
   }
-  if (recipe.guidance != 0.0 && model->num_classes() == 0) {
-    throw Error("guidance " + std::to_string(recipe.guidance) +
-                " needs a class-conditional model (num_classes > 0)");
+  if (recipe.guidance != 0.0 && !class_conditional) {
+    throw Error("guidance " + format_exact(recipe.guidance) +
+                ": classifier-free guidance needs a class-conditional model");
   }
   std::vector<at::Tensor> chunks;
   if (!seed.is_none()) {
@@ -353,18 +354,19 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "sample",
       [](const std::shared_ptr<DenoiserImpl>& model, const PySetup& setup,
-         const std::string& target, bool self_condition, const std::string& recipe,
-         const std::vector<std::int64_t>& labels, const py::object& z_start,
-         std::uint64_t step_seed, const py::object& seed, int batch_size,
+         const std::string& target, bool self_condition, bool class_conditional,
+         const std::string& recipe, const std::vector<std::int64_t>& labels,
+         const py::object& z_start, std::uint64_t step_seed, const py::object& seed, int batch_size,
          const std::string& device) {
         DiffusionSetup full = setup.setup;
         full.target = parse_target(target);
         full.self_condition = self_condition;
-        return sample(model, full, recipe, labels, z_start, step_seed, seed, batch_size, device);
+        return sample(model, full, class_conditional, recipe, labels, z_start, step_seed, seed,
+                      batch_size, device);
       },
       py::arg("model"), py::arg("setup"), py::arg("target"), py::arg("self_condition"),
-      py::arg("recipe"), py::arg("labels"), py::arg("z_start"), py::arg("step_seed"),
-      py::arg("seed"), py::arg("batch_size"), py::arg("device"));
+      py::arg("class_conditional"), py::arg("recipe"), py::arg("labels"), py::arg("z_start"),
+      py::arg("step_seed"), py::arg("seed"), py::arg("batch_size"), py::arg("device"));
 
   py::class_<PyModel>(m, "Model")
       .def(py::init(

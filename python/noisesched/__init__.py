@@ -364,6 +364,7 @@ def sample(model, shape: Sequence[int], recipe: str = "ddpm", classes=None, *,
                         f"[{model.channels}, {model.resolution}, {model.resolution}]")
         denoiser, setup = model._core.denoiser, model._core.setup
         target, self_condition, num_classes = model.target, model.self_condition, model.num_classes
+        conditional = model.class_conditional
         if not model.class_conditional and classes is not None:
             raise Error("sample: the model is unconditional (no classes)")
         device = model.device if device is None else device
@@ -378,20 +379,21 @@ def sample(model, shape: Sequence[int], recipe: str = "ddpm", classes=None, *,
             first = next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
             device = first.device if first is not None else "cpu"
         denoiser = _core.python_denoiser(model, c, h, int(num_classes), bool(self_condition))
+        conditional = int(num_classes) > 0
         setup = schedule._core
     labels = _labels(classes, n, num_classes)
     if seed is not None:
         if h != w:
             raise Error(f"sample: seed= draws the program's noise for square images (got {h}x{w}); "
                         "pass generator= instead")
-        return _core.sample(denoiser, setup, target, self_condition, recipe, labels, None, 0,
-                            int(seed), int(batch_size), str(device))
+        return _core.sample(denoiser, setup, target, self_condition, conditional, recipe, labels,
+                            None, 0, int(seed), int(batch_size), str(device))
     z = torch.randn(shape, generator=generator,
                     device=generator.device if generator is not None else "cpu")
     step_seed = int(torch.randint(0, 2**62, (1,), generator=generator,
                                   device=z.device).item())
-    return _core.sample(denoiser, setup, target, self_condition, recipe, labels, z, step_seed,
-                        None, int(batch_size), str(device))
+    return _core.sample(denoiser, setup, target, self_condition, conditional, recipe, labels, z,
+                        step_seed, None, int(batch_size), str(device))
 
 
 class Advice(NamedTuple):

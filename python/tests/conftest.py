@@ -72,3 +72,9 @@ def unet_run(tmp_path_factory) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def rin_run(tmp_path_factory) -> pathlib.Path:
     return train_tiny(tmp_path_factory.mktemp("rin"), "rin")
+
+
+@pytest.fixture(scope="session")
+def unconditional_run(tmp_path_factory) -> pathlib.Path:
+    return train_tiny(tmp_path_factory.mktemp("unconditional"), "rin",
+                      "[model]\nclass_conditional = false\n")

@@ -96,3 +96,17 @@ def test_rin_returns_its_latents_for_self_conditioning(rin_run):
 def test_errors_raise(rin_run, call, message):
     with pytest.raises(noisesched.Error, match=re.escape(message)):
         call(rin_run)
+
+
+def test_an_unconditional_run_samples_like_the_program_and_refuses_classes(unconditional_run,
+                                                                           tmp_path):
+    model = noisesched.load(unconditional_run)
+    assert not model.class_conditional
+    expected = cli_images(unconditional_run, tmp_path / "cli", "ddim steps=5", seed=2,
+                          classes="all", num=3)
+    assert torch.equal(to_bytes(noisesched.sample(model, (3, 1, 8, 8), "ddim steps=5", seed=2)),
+                       expected)
+    with pytest.raises(noisesched.Error, match="classifier-free guidance needs a class-conditional"):
+        noisesched.sample(model, (3, 1, 8, 8), "ddim steps=5 guidance=1")
+    with pytest.raises(noisesched.Error, match="unconditional"):
+        noisesched.sample(model, (3, 1, 8, 8), classes=1)
