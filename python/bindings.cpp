@@ -11,8 +11,10 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "noisesched/common/error.h"
@@ -44,6 +46,7 @@ namespace {
 struct PySetup {
   DiffusionSetup setup;
   InputScale input_scale;
+  std::optional<double> resolution;  // what "auto:REF" was resolved for, when given
 };
 
 PySetup make_setup(const std::string& spec, const py::object& scale,
@@ -53,6 +56,11 @@ PySetup make_setup(const std::string& spec, const py::object& scale,
   if (py::isinstance<py::str>(scale)) {
     out.input_scale = InputScale::parse(scale.cast<std::string>());
   } else {
+    if (py::isinstance<py::bool_>(scale) ||
+        !(py::isinstance<py::int_>(scale) || py::isinstance<py::float_>(scale))) {
+      throw Error("scale must be a number > 0 or \"auto:REF\" (got " +
+                  py::repr(scale).cast<std::string>() + ")");
+    }
     const double b = scale.cast<double>();
     if (!(b > 0) || !std::isfinite(b)) {
       throw Error("scale must be a finite number > 0 or \"auto:REF\" (got " +
@@ -64,8 +72,15 @@ PySetup make_setup(const std::string& spec, const py::object& scale,
     throw Error("scale \"" + out.input_scale.to_string() +
                 "\" is b = REF / resolution: pass resolution=");
   }
-  out.setup.scale = resolution.is_none() ? out.input_scale.resolve()
-                                         : out.input_scale.resolve(resolution.cast<double>());
+  if (!resolution.is_none()) {
+    if (py::isinstance<py::bool_>(resolution) || !py::isinstance<py::int_>(resolution) ||
+        resolution.cast<long long>() < 1) {
+      throw Error("resolution must be a whole number of pixels >= 1 (got " +
+                  py::repr(resolution).cast<std::string>() + ")");
+    }
+    out.resolution = resolution.cast<double>();
+  }
+  out.setup.scale = out.input_scale.resolve(out.resolution);
   out.setup.normalization = parse_normalization(normalization);
   return out;
 }
@@ -94,6 +109,23 @@ void check_batch(const at::Tensor& x, std::size_t count, const char* what) {
                 " noise levels for a tensor of shape " + c10::str(x.sizes()) +
                 " (one per example along the first dimension)");
   }
+}
+
+void check_same_shape(const at::Tensor& a, const char* a_name, const at::Tensor& b,
+                      const char* b_name, const char* what) {
+  if (a.sizes() != b.sizes()) {
+    throw Error(std::string(what) + ": " + a_name + " of shape " + c10::str(a.sizes()) + " for " +
+                b_name + " of shape " + c10::str(b.sizes()) + " (they must match)");
+  }
+}
+
+// Estimates from a network output, with eps = 0 where 1 - gamma = 0 (t = 0: z is x0 itself, and
+// eps is not determined by it), as predict() does at sampling.
+Prediction estimates_of(Target target, const at::Tensor& output, const at::Tensor& z,
+                        const at::Tensor& a, const at::Tensor& s) {
+  Prediction p = prediction_from_output(target, output, z, a, s);
+  p.eps = at::where(s > 0, p.eps, at::zeros_like(p.eps));
+  return p;
 }
 
 // A Python callable model(x, noise_level, labels[, self_cond]) -> target, as a Denoiser, so that
@@ -183,6 +215,8 @@ at::Tensor sample(const Denoiser& model, const DiffusionSetup& setup, bool class
     options.recipe = recipe;
     options.seed = seed.cast<std::uint64_t>();
     options.batch_size = batch_size;
+    // Other Python threads run meanwhile; a Python model takes the lock back for its calls.
+    py::gil_scoped_release release;
     generate_x0(model, setup, labels, options, device,
                 [&](const at::Tensor& x0) { chunks.push_back(x0 / setup.scale); });
     return at::cat(chunks);
@@ -196,6 +230,7 @@ at::Tensor sample(const Denoiser& model, const DiffusionSetup& setup, bool class
   const at::Tensor label_tensor =
       at::tensor(labels, at::TensorOptions().dtype(at::kLong)).to(device);
   at::Generator step_noise = seeded_generator(device, step_seed);
+  py::gil_scoped_release release;
   const at::Tensor x0 = run_sampler(
       recipe.plan(), model_denoise_fn(model, setup, label_tensor, recipe), z, step_noise);
   return x0 / setup.scale;
@@ -216,6 +251,11 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("spec",
                              [](const PySetup& s) { return s.setup.train_schedule.to_string(); })
       .def_property_readonly("scale", [](const PySetup& s) { return s.setup.scale; })
+      .def_property_readonly("resolution",
+                             [](const PySetup& s) -> py::object {
+                               if (!s.resolution) return py::none();
+                               return py::int_(static_cast<long long>(*s.resolution));
+                             })
       .def_property_readonly("scale_text",
                              [](const PySetup& s) { return s.input_scale.to_string(); })
       .def_property_readonly("normalization",
@@ -266,10 +306,7 @@ PYBIND11_MODULE(_core, m) {
            [](const PySetup& s, const at::Tensor& x0, const std::vector<double>& t,
               const at::Tensor& eps) {
              check_batch(x0, t.size(), "noise");
-             if (eps.sizes() != x0.sizes()) {
-               throw Error("noise: eps of shape " + c10::str(eps.sizes()) + " for x0 of shape " +
-                           c10::str(x0.sizes()));
-             }
+             check_same_shape(eps, "eps", x0, "x0", "noise");
              const NoisedBatch noised = add_noise(s.setup, x0 * s.setup.scale, t, eps);
              std::vector<double> gamma;
              for (const Variances& v : noised.v) gamma.push_back(v.gamma);
@@ -281,14 +318,16 @@ PYBIND11_MODULE(_core, m) {
            [](const PySetup& s, const std::string& target, const at::Tensor& x0,
               const at::Tensor& eps, const std::vector<double>& t) {
              check_batch(x0, t.size(), "target");
+             check_same_shape(eps, "eps", x0, "x0", "target");
              const auto [a, sigma] = scales_of(variances_at(s.setup.train_schedule, t), x0);
              return target_value(parse_target(target), x0 * s.setup.scale, eps, a, sigma);
            })
       .def("estimates", [](const PySetup& s, const std::string& target, const at::Tensor& output,
                            const at::Tensor& z, const std::vector<double>& t) {
         check_batch(z, t.size(), "estimates");
+        check_same_shape(output, "output", z, "z", "estimates");
         const auto [a, sigma] = scales_of(variances_at(s.setup.train_schedule, t), z);
-        const Prediction p = prediction_from_output(parse_target(target), output, z, a, sigma);
+        const Prediction p = estimates_of(parse_target(target), output, z, a, sigma);
         return py::make_tuple(p.x0 / s.setup.scale, p.eps);
       });
 
@@ -309,14 +348,15 @@ PYBIND11_MODULE(_core, m) {
           std::vector<Variances> v;
           for (double g : gamma) {
             if (!(g > 0.0 && g <= 1.0)) {
-              throw Error("convert: gamma must lie in (0, 1] (got " + std::to_string(g) + ")");
+              throw Error("convert: gamma must lie in (0, 1] (got " + format_exact(g) + ")");
             }
             v.push_back({g, 1.0 - g});
           }
           if (v.size() == 1 && z.dim() >= 1 && z.size(0) != 1) v.resize(z.size(0), v[0]);
           check_batch(z, v.size(), "convert");
+          check_same_shape(output, "output", z, "z", "convert");
           const auto [a, s] = scales_of(v, z);
-          const Prediction p = prediction_from_output(parse_target(source), output, z, a, s);
+          const Prediction p = estimates_of(parse_target(source), output, z, a, s);
           return target_value(parse_target(dest), p.x0, p.eps, a, s);
         });
 
@@ -406,11 +446,12 @@ PYBIND11_MODULE(_core, m) {
                                           ? std::string("cpu")
                                           : self.trained.model->parameters().front().device().str();
                              })
-      .def_property_readonly(
-          "setup",
-          [](const PyModel& self) {
-            return PySetup{self.trained.spec.diffusion, self.trained.spec.input_scale};
-          })
+      .def_property_readonly("setup",
+                             [](const PyModel& self) {
+                               return PySetup{
+                                   self.trained.spec.diffusion, self.trained.spec.input_scale,
+                                   static_cast<double>(self.trained.spec.config.data.resolution)};
+                             })
       .def("forward",
            [](PyModel& self, const at::Tensor& x, const at::Tensor& noise_level,
               const at::Tensor& labels, const py::object& self_cond) {
@@ -419,7 +460,18 @@ PYBIND11_MODULE(_core, m) {
              input.noise_level = noise_level;
              input.labels = labels;
              if (!self_cond.is_none()) input.self_cond = self_cond.cast<at::Tensor>();
-             const DenoiserOutput out = self.trained.model->forward(input);
+             const int k = self.trained.model->num_classes();
+             // (checked where it costs nothing: on the CPU; a CUDA index out of range asserts)
+             if (labels.device().is_cpu() && labels.numel() > 0 &&
+                 (labels.min().item<std::int64_t>() < 0 || labels.max().item<std::int64_t>() > k)) {
+               throw Error("classes must lie in [0, " + std::to_string(k) + "] (" +
+                           std::to_string(k) + " means no class); got " + c10::str(labels));
+             }
+             DenoiserOutput out;
+             {
+               py::gil_scoped_release release;
+               out = self.trained.model->forward(input);
+             }
              return py::make_tuple(out.prediction, out.latents.defined() ? py::cast(out.latents)
                                                                          : py::object(py::none()));
            })
@@ -448,6 +500,7 @@ PYBIND11_MODULE(_core, m) {
                   w = static_cast<int>(bytes.size(3));
         const std::uint8_t* data = bytes.data_ptr<std::uint8_t>();
         std::vector<std::uint8_t> all(data, data + bytes.numel());
+        py::gil_scoped_release release;
         const auto eigenvalues_at = [&](int resolution) {
           if (resolution < 1 || resolution > 1024) {
             throw Error("advise: resolution " + std::to_string(resolution) +
@@ -456,10 +509,10 @@ PYBIND11_MODULE(_core, m) {
           return spectrum_eigenvalues(*memory_dataset(all, n, c, h, w, resolution), max_images);
         };
         const std::vector<double> ref = eigenvalues_at(reference);
-        py::list out;
+        std::vector<std::tuple<int, double, double, double>> out;
         for (const int r : resolutions) {
           const ScaleAdvice a = advise_input_scale(eigenvalues_at(r), ref);
-          out.append(py::make_tuple(r, a.shift, a.b, a.misfit));
+          out.emplace_back(r, a.shift, a.b, a.misfit);
         }
         return out;
       },

@@ -17,6 +17,7 @@ Errors are raised as ``noisesched.Error`` (a ``ValueError``) with the C++ messag
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -24,6 +25,8 @@ import torch  # loads LibTorch before the extension module that links it
 
 from . import _core
 from ._core import Error
+
+Error.__module__ = "noisesched"  # tracebacks say noisesched.Error, where users catch it
 
 __all__ = [
     "Error",
@@ -43,9 +46,20 @@ ArrayLike = Union[float, Sequence[float], np.ndarray, torch.Tensor]
 TARGETS = ("eps", "x0", "v")
 
 
-def _vectorised(fn: Callable, values: ArrayLike):
+def _numbers(values, what: str):
+    """Refuses what is not a number, a sequence of numbers, an array or a tensor of them."""
+    if values is None or isinstance(values, (str, bytes, bool)):
+        raise Error(f"{what} must be a number, a sequence, a numpy array or a torch tensor "
+                    f"(got {values!r})")
+    if isinstance(values, torch.Tensor) and (values.is_complex() or values.dtype == torch.bool):
+        raise Error(f"{what} must be real numbers (got a {values.dtype} tensor)")
+
+
+def _vectorised(fn: Callable, values: ArrayLike, what: str = "t"):
     """Applies a vectorised double-precision function to a float, a sequence, a numpy array or a
-    torch tensor, returning the same kind (a tensor keeps its device and floating dtype)."""
+    torch tensor, returning the same kind (a floating tensor keeps its device and dtype; an
+    integer tensor gives float64)."""
+    _numbers(values, what)
     if isinstance(values, torch.Tensor):
         result = torch.from_numpy(np.asarray(fn(values.detach().cpu().double().numpy())))
         dtype = values.dtype if values.is_floating_point() else torch.float64
@@ -57,7 +71,8 @@ def _vectorised(fn: Callable, values: ArrayLike):
 
 def _per_example(t: ArrayLike, batch: int, what: str) -> List[float]:
     """t as one float per example: a number (the same for all) or `batch` values."""
-    if isinstance(t, numbers.Real) and not isinstance(t, bool):
+    _numbers(t, what)
+    if isinstance(t, numbers.Real):
         return [float(t)] * batch
     if isinstance(t, torch.Tensor):
         values = t.detach().cpu().double().reshape(-1).tolist()
@@ -66,8 +81,19 @@ def _per_example(t: ArrayLike, batch: int, what: str) -> List[float]:
     if len(values) == 1:
         return values * batch
     if len(values) != batch:
-        raise Error(f"{what}: {len(values)} values of t for a batch of {batch}")
+        raise Error(f"{what}: {len(values)} values for a batch of {batch}")
     return values
+
+
+def _tensor(x, name: str, floating: bool = True) -> torch.Tensor:
+    """x as it is when it is a torch tensor of at least one dimension (floating when asked)."""
+    if not isinstance(x, torch.Tensor):
+        raise Error(f"{name} must be a torch.Tensor [B, ...] (got {type(x).__name__})")
+    if x.dim() < 1:
+        raise Error(f"{name} must have a batch dimension [B, ...] (got a 0-d tensor)")
+    if floating and not x.is_floating_point():
+        raise Error(f"{name} must be a floating-point tensor (got {x.dtype})")
+    return x
 
 
 def _check_target(kind: str, what: str) -> str:
@@ -92,6 +118,8 @@ class Schedule:
 
     def __init__(self, spec: str = "cosine", scale: Union[float, str] = 1.0,
                  normalization: str = "empirical", resolution: Optional[int] = None):
+        if resolution is not None:
+            resolution = _whole(resolution, "Schedule: resolution")
         self._core = _core.Setup(spec, scale, normalization, resolution)
 
     @classmethod
@@ -147,11 +175,11 @@ class Schedule:
     def t_of_logsnr(self, logsnr: ArrayLike):
         """The smallest t with logsnr(t) <= logsnr (the schedule's logSNR, not the effective one):
         0 above logsnr(0), 1 below logsnr(1)."""
-        return _vectorised(self._core.t_of_logsnr, logsnr)
+        return _vectorised(self._core.t_of_logsnr, logsnr, "logsnr")
 
     def logsnr_density(self, logsnr: ArrayLike):
         """Density of the schedule's logSNR when t ~ U(0, 1); 0 outside (logsnr(1), logsnr(0))."""
-        return _vectorised(self._core.logsnr_density, logsnr)
+        return _vectorised(self._core.logsnr_density, logsnr, "logsnr")
 
     def noise(self, x0: torch.Tensor, t: ArrayLike, generator: Optional[torch.Generator] = None,
               eps: Optional[torch.Tensor] = None, normalize: bool = True
@@ -163,31 +191,53 @@ class Schedule:
         example; with ``normalize`` (the default) z_t is what the network sees, z normalised, else
         z itself (the space ``estimates`` works in). Gradients flow to x0 and eps.
         """
+        _tensor(x0, "noise: x0")
         if eps is None:
             eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-        x_in, z = self._core.noise(x0, _per_example(t, x0.shape[0], "noise"), eps)
+        _tensor(eps, "noise: eps")
+        x_in, z = self._core.noise(x0, _per_example(t, x0.shape[0], "noise: t"), eps)
         return (x_in if normalize else z), eps
 
     def target(self, kind: str, x0: torch.Tensor, eps: torch.Tensor, t: ArrayLike) -> torch.Tensor:
         """What a network trained for ``kind`` (``eps``, ``x0`` or ``v``) must output for the z that
         ``noise(x0, t, eps=eps)`` made: eps, b x0 or v = sqrt(gamma) eps - sqrt(1 - gamma) b x0."""
         _check_target(kind, "target")
-        return self._core.target(kind, x0, eps, _per_example(t, x0.shape[0], "target"))
+        _tensor(x0, "target: x0")
+        _tensor(eps, "target: eps")
+        return self._core.target(kind, x0, eps, _per_example(t, x0.shape[0], "target: t"))
 
     def estimates(self, kind: str, output: torch.Tensor, z: torch.Tensor, t: ArrayLike
                   ) -> Tuple[torch.Tensor, torch.Tensor]:
         """The x0 (in [-1, 1] units, i.e. divided by b) and eps estimates from a network's
         ``kind`` output at z (unnormalised, as ``noise(..., normalize=False)`` returns)."""
         _check_target(kind, "estimates")
-        return tuple(self._core.estimates(kind, output, z, _per_example(t, z.shape[0], "estimates")))
+        _tensor(output, "estimates: output")
+        _tensor(z, "estimates: z")
+        return tuple(self._core.estimates(kind, output, z, _per_example(t, z.shape[0], "estimates: t")))
+
+    @property
+    def resolution(self) -> Optional[int]:
+        """The resolution an ``"auto:REF"`` scale was resolved for (None when not given)."""
+        return self._core.resolution
+
+    def _arguments(self) -> tuple:
+        scale = self.scale_text if self.scale_text.startswith("auto:") else self.scale
+        return self.spec, scale, self.normalization, self.resolution
 
     def __repr__(self) -> str:
-        return (f"noisesched.Schedule({self.spec!r}, scale={self.scale_text}, "
-                f"normalization={self.normalization!r})")
+        spec, scale, normalization, resolution = self._arguments()
+        text = f"noisesched.Schedule({spec!r}, scale={scale!r}, normalization={normalization!r}"
+        return text + (f", resolution={resolution})" if resolution is not None else ")")
+
+    def __reduce__(self):
+        return (Schedule, self._arguments())  # pickling, copying, DataLoader workers
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, Schedule) and self.spec == other.spec
                 and self.scale == other.scale and self.normalization == other.normalization)
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self.scale, self.normalization))
 
 
 def families() -> List[Tuple[str, dict, str]]:
@@ -202,7 +252,9 @@ def convert(output: torch.Tensor, z: torch.Tensor, gamma: ArrayLike, source: str
     eps (x0 here in z's units, i.e. b x0)."""
     _check_target(source, "convert")
     _check_target(dest, "convert")
-    return _core.convert(output, z, _per_example(gamma, z.shape[0], "convert"), source, dest)
+    _tensor(output, "convert: output")
+    _tensor(z, "convert: z")
+    return _core.convert(output, z, _per_example(gamma, z.shape[0], "convert: gamma"), source, dest)
 
 
 class Plan:
@@ -265,9 +317,22 @@ class Model:
                 self_cond: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """(prediction, latents): RIN also returns its final latents (its self-conditioning
-        signal); the U-Net's is None and its self_cond is the previous x0 estimate."""
-        return tuple(self._core.forward(z, logsnr.to(torch.float32), classes.to(torch.int64),
-                                        self_cond))
+        signal); the U-Net's is None and its self_cond is the previous x0 estimate (in z's units,
+        b x0). ``logsnr`` and ``classes`` may be numbers or sequences (one per example)."""
+        _tensor(z, "model: z")
+        batch = z.shape[0]
+        level = torch.as_tensor(logsnr, dtype=torch.float32, device=z.device)
+        labels = torch.as_tensor(classes, device=z.device)
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise Error(f"model: classes must be integers (got {labels.dtype})")
+        level = level.expand(batch) if level.dim() == 0 else level
+        labels = labels.expand(batch) if labels.dim() == 0 else labels
+        if level.shape != (batch,) or labels.shape != (batch,):
+            raise Error(f"model: logsnr {tuple(level.shape)} and classes {tuple(labels.shape)} "
+                        f"must each be one value or {batch} (one per example)")
+        if self_cond is not None:
+            _tensor(self_cond, "model: self_cond")
+        return tuple(self._core.forward(z, level, labels.to(torch.int64), self_cond))
 
     path = property(lambda self: self._core.path, doc="The checkpoint's step folder.")
     step = property(lambda self: self._core.step, doc="The training step it was saved at.")
@@ -319,15 +384,27 @@ def load(run_dir: str, weights: str = "ema", device: str = "cpu") -> Model:
     return Model(_core.Model(str(run_dir), weights, str(device)))
 
 
+def _whole(value, what: str) -> int:
+    """value as an int when it is a whole number (not a bool, a float or a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise Error(f"{what} must be a whole number (got {value!r})")
+    return int(value)
+
+
 def _labels(classes, count: int, num_classes: int) -> List[int]:
     if classes is None:
         return [num_classes] * count
-    if isinstance(classes, numbers.Integral):
-        return [int(classes)] * count
-    if isinstance(classes, torch.Tensor):
-        labels = classes.detach().cpu().reshape(-1).tolist()
+    if isinstance(classes, torch.Tensor) or isinstance(classes, np.ndarray):
+        array = torch.as_tensor(classes).detach().cpu()
+        if array.is_floating_point() or array.is_complex() or array.dtype == torch.bool:
+            raise Error(f"sample: classes must be integers (got {array.dtype})")
+        labels = array.reshape(-1).tolist() if array.dim() > 0 else [array.item()] * count
+    elif isinstance(classes, (str, bytes)):
+        raise Error(f"sample: classes must be None, an int or one int per image (got {classes!r})")
+    elif isinstance(classes, numbers.Number):
+        labels = [_whole(classes, "sample: classes")] * count
     else:
-        labels = [int(c) for c in classes]
+        labels = [_whole(c, "sample: a class") for c in classes]
     if len(labels) != count:
         raise Error(f"sample: {len(labels)} classes for {count} images")
     return [int(c) for c in labels]
@@ -335,30 +412,45 @@ def _labels(classes, count: int, num_classes: int) -> List[int]:
 
 def sample(model, shape: Sequence[int], recipe: str = "ddpm", classes=None, *,
            generator: Optional[torch.Generator] = None, seed: Optional[int] = None,
-           schedule: Optional[Schedule] = None, target: str = "eps", self_condition: bool = False,
-           num_classes: int = 0, batch_size: int = 64, device=None) -> torch.Tensor:
-    """Images from a denoiser with noisesched's samplers: [N, C, H, W] float in [-1, 1] (x0 / b,
-    clipped to [-1, 1] when the recipe clips).
+           schedule: Optional[Schedule] = None, target: Optional[str] = None,
+           self_condition: Optional[bool] = None, num_classes: Optional[int] = None,
+           batch_size: int = 64, device=None) -> torch.Tensor:
+    """Images from a denoiser with noisesched's samplers: [N, C, H, W] float, x0 / b (in [-1, 1]
+    when the recipe clips, its default).
 
     ``model`` is a ``Model`` from ``load`` (its schedule, target, classes and self-conditioning
-    are the checkpoint's) or any callable ``model(z, logsnr, classes)`` returning the trained
-    target for the normalised input (a ``torch.nn.Module`` works as it is); for a callable, pass
-    the ``schedule`` it was trained with (for b and the normalisation; the sampling schedule is
-    the recipe's), its ``target``, ``num_classes`` (K; 0: unconditional) and, with
-    ``self_condition``, it is called as ``model(z, logsnr, classes, x0_previous)``.
+    are the checkpoint's, and passing any of them is an error) or any callable
+    ``model(z, logsnr, classes)`` returning the trained target for the normalised input z; a
+    ``torch.nn.Module`` is put in eval mode while it samples (and back after). For a callable,
+    pass the ``schedule`` it was trained with (its b and normalisation; the sampling schedule is
+    the recipe's), its ``target`` (default ``"eps"``), ``num_classes`` K (default 0:
+    unconditional; label K means no class) and, with ``self_condition=True``, it is called as
+    ``model(z, logsnr, classes, x0_previous)``: the previous x0 estimate in z's units (b x0,
+    clipped to [-b, b] when the recipe clips; zeros on the first call), as the trainer feeds it.
 
     ``recipe``: an inference recipe such as ``"dpmpp_2m steps=25 guidance=1.5"``. ``classes``: None
-    (unconditional), one int for all, or one per image. Noise: with ``seed`` the starting and step
-    noise are ``noisesched sample --seed``'s (the same images as the program, for square images,
-    sampled ``batch_size`` at a time); else drawn from ``generator`` (torch's default when None).
+    (unconditional), one int for all, or one per image. The images are sampled ``batch_size`` at
+    a time. Noise: with ``seed`` (0 to 2^64 - 1) the starting and step noise are
+    ``noisesched sample --seed``'s (the same images as the program; square images); else drawn
+    from ``generator`` (torch's default when None).
     """
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(_whole(s, "sample: a size in shape") for s in shape)
     if len(shape) != 4 or min(shape) < 1:
         raise Error(f"sample: shape must be (N, C, H, W) with positive sizes (got {shape})")
     n, c, h, w = shape
+    batch_size = _whole(batch_size, "sample: batch_size")
+    if batch_size < 1:
+        raise Error(f"sample: batch_size must be >= 1 (got {batch_size})")
+    if seed is not None and not 0 <= _whole(seed, "sample: seed") < 2**64:
+        raise Error(f"sample: seed must lie in [0, 2^64) (got {seed})")
+    module = None
     if isinstance(model, Model):
-        if schedule is not None:
-            raise Error("sample: a loaded model samples with its own schedule; do not pass schedule=")
+        given = [name for name, value in (("schedule", schedule), ("target", target),
+                                          ("self_condition", self_condition),
+                                          ("num_classes", num_classes)) if value is not None]
+        if given:
+            raise Error(f"sample: a loaded model samples with its own {', '.join(given)}; "
+                        "do not pass them")
         if (c, h, w) != (model.channels, model.resolution, model.resolution):
             raise Error(f"sample: shape {shape} does not match the model's images "
                         f"[{model.channels}, {model.resolution}, {model.resolution}]")
@@ -371,29 +463,47 @@ def sample(model, shape: Sequence[int], recipe: str = "ddpm", classes=None, *,
     else:
         if not callable(model):
             raise Error(f"sample: model must be a noisesched.Model or a callable, not {type(model).__name__}")
-        if schedule is None:
+        if not isinstance(schedule, Schedule):
             raise Error("sample: pass schedule= (the noisesched.Schedule the model was trained with: "
                         "its b and normalisation)")
-        _check_target(target, "sample")
+        target = _check_target("eps" if target is None else target, "sample")
+        num_classes = 0 if num_classes is None else _whole(num_classes, "sample: num_classes")
+        if num_classes < 0:
+            raise Error(f"sample: num_classes must be >= 0 (got {num_classes})")
+        self_condition = bool(self_condition)
+        if isinstance(model, torch.nn.Module):
+            module = model
         if device is None:
-            first = next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
+            first = next(iter(module.parameters()), None) if module is not None else None
             device = first.device if first is not None else "cpu"
-        denoiser = _core.python_denoiser(model, c, h, int(num_classes), bool(self_condition))
-        conditional = int(num_classes) > 0
+        denoiser = _core.python_denoiser(model, c, h, num_classes, self_condition)
+        conditional = num_classes > 0
         setup = schedule._core
     labels = _labels(classes, n, num_classes)
-    if seed is not None:
-        if h != w:
-            raise Error(f"sample: seed= draws the program's noise for square images (got {h}x{w}); "
-                        "pass generator= instead")
-        return _core.sample(denoiser, setup, target, self_condition, conditional, recipe, labels,
-                            None, 0, int(seed), int(batch_size), str(device))
-    z = torch.randn(shape, generator=generator,
-                    device=generator.device if generator is not None else "cpu")
-    step_seed = int(torch.randint(0, 2**62, (1,), generator=generator,
-                                  device=z.device).item())
-    return _core.sample(denoiser, setup, target, self_condition, conditional, recipe, labels, z,
-                        step_seed, None, int(batch_size), str(device))
+    if seed is not None and h != w:
+        raise Error(f"sample: seed= draws the program's noise for square images (got {h}x{w}); "
+                    "pass generator= instead")
+    was_training = module.training if module is not None else False
+    if module is not None:
+        module.eval()
+    try:
+        if seed is not None:
+            return _core.sample(denoiser, setup, target, self_condition, conditional, recipe,
+                                labels, None, 0, int(seed), batch_size, str(device))
+        z = torch.randn(shape, generator=generator,
+                        device=generator.device if generator is not None else "cpu")
+        chunks = []
+        for start in range(0, n, batch_size):
+            step_seed = int(torch.randint(0, 2**62, (1,), generator=generator,
+                                          device=z.device).item())
+            chunks.append(_core.sample(denoiser, setup, target, self_condition, conditional,
+                                       recipe, labels[start:start + batch_size],
+                                       z[start:start + batch_size], step_seed, None, batch_size,
+                                       str(device)))
+        return torch.cat(chunks)
+    finally:
+        if module is not None:
+            module.train(was_training)
 
 
 class Advice(NamedTuple):
@@ -414,9 +524,23 @@ def advise(images, resolutions: Sequence[int], reference: int = 32, max_images: 
     x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
     if x.dim() == 3:
         x = x.unsqueeze(1)
+    if x.dim() == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
+        raise Error(f"advise: images of shape {tuple(x.shape)} look like [N, H, W, C]; pass them "
+                    "channels first, e.g. images.permute(0, 3, 1, 2) or .transpose(0, 3, 1, 2)")
     if x.dtype != torch.uint8:
         if not x.is_floating_point():
             raise Error(f"advise: images must be uint8 or floats in [-1, 1] (got {x.dtype})")
-        x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return [Advice(*row) for row in _core.advise(x, [int(r) for r in resolutions], int(reference),
-                                                 int(max_images))]
+        if x.numel() and (x.min() < -1 or x.max() > 1):
+            raise Error(f"advise: float images must lie in [-1, 1] (got values in "
+                        f"[{x.min().item():.4g}, {x.max().item():.4g}]); scale [0, 255] by "
+                        "x / 127.5 - 1, or pass uint8")
+        if x.numel() and x.min() >= 0:
+            warnings.warn("advise: every float image value is >= 0; floats are read as [-1, 1] "
+                          "(for images in [0, 1] pass x * 2 - 1)", stacklevel=2)
+        x = ((x.float() + 1) * 127.5).round().to(torch.uint8)
+    reference = _whole(reference, "advise: reference")
+    max_images = _whole(max_images, "advise: max_images")
+    if max_images < 2:
+        raise Error(f"advise: max_images must be >= 2 (got {max_images})")
+    return [Advice(*row) for row in _core.advise(x, [_whole(r, "advise: a resolution")
+                                                     for r in resolutions], reference, max_images)]

@@ -37,7 +37,16 @@ def test_advice_equals_the_programs_on_fashion_mnist():
     (np.zeros((4, 8, 8), dtype=np.int32), [16], "uint8 or floats"),
     (np.zeros((4, 8, 8), dtype=np.uint8), [0], "resolution 0"),
     (np.zeros((0, 8, 8), dtype=np.uint8), [16], "at least one image"),
+    (np.zeros((4, 8, 8, 3), dtype=np.uint8), [16], "look like [N, H, W, C]"),
+    (np.full((4, 8, 8), 200.0), [16], "float images must lie in [-1, 1]"),
+    (np.zeros((4, 8, 8), dtype=np.uint8), [16.0], "a resolution must be a whole number"),
 ])
 def test_errors_raise(images, resolutions, message):
     with pytest.raises(noisesched.Error, match=re.escape(message)):
         noisesched.advise(images, resolutions, reference=8)
+
+
+def test_floats_that_look_like_zero_to_one_warn():
+    images = np.random.default_rng(0).random((8, 8, 8))
+    with pytest.warns(UserWarning, match=re.escape("pass x * 2 - 1")):
+        noisesched.advise(images, [16], reference=8, max_images=8)

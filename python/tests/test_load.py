@@ -72,6 +72,8 @@ def test_the_model_is_a_differentiable_torch_callable(unet_run):
     assert not torch.equal(model(x, level, labels).detach(), before)
     with torch.no_grad():
         assert not model.eval()(x, level, labels).requires_grad
+        # one number for every example, as a plain Python value
+        assert torch.equal(model(x, 0.5, 1), model(x, torch.tensor([0.5, 0.5]), torch.tensor([1, 1])))
     prediction, latents = noisesched.load(unet_run).forward(x, level, labels)
     assert latents is None
 
@@ -92,6 +94,13 @@ def test_rin_returns_its_latents_for_self_conditioning(rin_run):
      "class 11 is outside [0, 10]"),
     (lambda run: noisesched.sample(noisesched.load(run), (2, 1, 8, 8),
                                    schedule=noisesched.Schedule("cosine")), "own schedule"),
+    (lambda run: noisesched.sample(noisesched.load(run), (2, 1, 8, 8), target="eps"),
+     "own target"),
+    (lambda run: noisesched.load(run)(torch.zeros(2, 1, 8, 8), 0.0, [1, 11]),
+     "classes must lie in [0, 10]"),
+    (lambda run: noisesched.load(run)(torch.zeros(2, 1, 8, 8), 0.0, [1.5, 2.0]),
+     "classes must be integers"),
+    (lambda run: noisesched.load(run)(torch.zeros(2, 1, 8, 8), [0.0, 1.0, 2.0], 1), "logsnr (3,)"),
 ])
 def test_errors_raise(rin_run, call, message):
     with pytest.raises(noisesched.Error, match=re.escape(message)):

@@ -4,6 +4,7 @@ written out here in double precision; dtypes, shapes, gradients and errors."""
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,7 +96,7 @@ def test_convert_maps_every_parameterisation_onto_every_other():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda s, x, e: s.noise(x, [0.1, 0.2], eps=e), "2 values of t for a batch of 3"),
+    (lambda s, x, e: s.noise(x, [0.1, 0.2], eps=e), "noise: t: 2 values for a batch of 3"),
     (lambda s, x, e: s.noise(x, 0.1, eps=e[:, :1]), "eps of shape"),
     (lambda s, x, e: s.target("score", x, e, 0.1), "score"),
     (lambda s, x, e: s.estimates("v", x, e, 2.0), "2"),
@@ -105,3 +106,55 @@ def test_errors_raise(call, message):
     x0, eps = batch()
     with pytest.raises(noisesched.Error, match=re.escape(message)):
         call(noisesched.Schedule("cosine"), x0, eps)
+
+
+@pytest.mark.parametrize("shape", [(4,), (4, 16), (4, 2, 8), (4, 2, 3, 5, 5)])
+def test_every_number_of_dimensions_is_noised_per_example(shape):
+    # Each example at its own t, whatever the shape (a [B, 1, 1, 1] factor would broadcast a
+    # [B, D] batch into [B, B, ...] or mix the examples).
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1
+    eps = torch.randn(shape, generator=g, dtype=torch.float64)
+    t = [0.1, 0.4, 0.7, 0.95]
+    for mode in ("none", "empirical", "analytic"):
+        s = noisesched.Schedule("cosine", scale=0.5, normalization=mode)
+        z, _ = s.noise(x0, t, eps=eps, normalize=False)
+        x_in, _ = s.noise(x0, t, eps=eps)
+        v = s.target("v", x0, eps, t)
+        assert z.shape == x_in.shape == v.shape == x0.shape
+        for i, ti in enumerate(t):
+            a, sig = math.sqrt(s.gamma(ti)), math.sqrt(s.one_minus_gamma(ti))
+            assert torch.allclose(z[i], a * 0.5 * x0[i] + sig * eps[i], rtol=0, atol=1e-12)
+            assert torch.allclose(v[i], a * eps[i] - sig * 0.5 * x0[i], rtol=0, atol=1e-12)
+            if mode == "empirical" and x0[i].numel() > 1:  # (one value has no spread)
+                assert x_in[i].std(unbiased=False).item() == pytest.approx(1.0, abs=1e-9)
+        x0_hat, eps_hat = s.estimates("v", v, z, t)
+        assert x0_hat.shape == x0.shape and torch.allclose(x0_hat, x0, atol=1e-9)
+
+
+def test_at_t_zero_and_gamma_one_eps_is_zero_not_nan():
+    x0, _ = batch()
+    s = noisesched.Schedule("cosine")
+    z, _ = s.noise(x0, 0.0, eps=torch.zeros_like(x0), normalize=False)
+    x0_hat, eps_hat = s.estimates("x0", x0, z, 0.0)
+    assert torch.equal(eps_hat, torch.zeros_like(x0)) and torch.allclose(x0_hat, x0)
+    assert not noisesched.convert(x0, x0, 1.0, "x0", "eps").isnan().any()
+
+
+def test_inputs_that_are_not_tensors_or_not_floats_are_refused():
+    s = noisesched.Schedule("cosine")
+    for call, message in [
+        (lambda: s.noise(np.zeros((2, 3)), 0.5), "x0 must be a torch.Tensor"),
+        (lambda: s.noise(torch.zeros(2, 3, dtype=torch.long), 0.5), "floating-point"),
+        (lambda: s.noise(torch.tensor(1.0), 0.5), "0-d"),
+        (lambda: s.noise(torch.zeros(2, 3), None), "t must be a number"),
+        (lambda: s.gamma(None), "t must be a number"),
+        (lambda: s.target("v", torch.zeros(2, 3), torch.zeros(1, 3), 0.5), "eps of shape [1, 3]"),
+        (lambda: s.estimates("eps", torch.zeros(1, 3), torch.zeros(2, 3), 0.5), "output of shape"),
+        (lambda: noisesched.convert(torch.zeros(2, 3), torch.zeros(2, 3), [0.5] * 3, "v", "eps"),
+         "convert: gamma: 3 values for a batch of 2"),
+        (lambda: noisesched.convert(torch.zeros(2, 3), torch.zeros(2, 3), -1e-10, "v", "eps"),
+         "(got -1e-10)"),
+    ]:
+        with pytest.raises(noisesched.Error, match=re.escape(message)):
+            call()

@@ -5,6 +5,7 @@ callback's contract (labels, guidance, self-conditioning, errors)."""
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -166,3 +167,83 @@ def raises_boom(x, level, labels):
 def test_errors_raise(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
         call(noisesched.Schedule("cosine"))
+
+
+def test_a_module_samples_in_eval_mode_and_gets_its_mode_back():
+    class WithDropout(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = torch.nn.Dropout(0.5)
+
+        def forward(self, x, level, labels):
+            return self.drop(torch.ones_like(x)) * 0.1
+
+    net = WithDropout().train()
+    schedule = noisesched.Schedule("cosine")
+    a = noisesched.sample(net, (2, 1, 4, 4), "ddim steps=3", schedule=schedule, seed=0)
+    b = noisesched.sample(net, (2, 1, 4, 4), "ddim steps=3", schedule=schedule, seed=0)
+    assert torch.equal(a, b) and net.training  # no dropout while sampling; train mode after
+    net.eval()
+    noisesched.sample(net, (2, 1, 4, 4), "ddim steps=3", schedule=schedule, seed=0)
+    assert not net.training
+
+
+def test_images_are_sampled_batch_size_at_a_time_with_either_noise():
+    sizes = []
+
+    def model(x, level, labels):
+        sizes.append(x.shape[0])
+        return torch.zeros_like(x)
+
+    schedule = noisesched.Schedule("cosine")
+    for noise in (dict(seed=0), dict(generator=torch.Generator().manual_seed(0))):
+        sizes.clear()
+        images = noisesched.sample(model, (5, 1, 4, 4), "ddim steps=2", schedule=schedule,
+                                   batch_size=2, **noise)
+        assert images.shape == (5, 1, 4, 4) and sizes == [2, 2, 2, 2, 1, 1], (noise, sizes)
+
+
+def test_classes_are_whole_numbers():
+    schedule = noisesched.Schedule("cosine")
+    seen = []
+    model = lambda x, l, c: seen.append(c.tolist()) or torch.zeros_like(x)
+    noisesched.sample(model, (3, 1, 4, 4), "ddim steps=1", torch.tensor(2), schedule=schedule,
+                      num_classes=4)
+    noisesched.sample(model, (3, 1, 4, 4), "ddim steps=1", np.array([0, 1, 3]), schedule=schedule,
+                      num_classes=4)
+    assert seen == [[2, 2, 2], [0, 1, 3]]
+    for classes, message in [([2.7, 1.2, 0], "a class must be a whole number"),
+                             (torch.tensor([2.0, 1.0, 0.0]), "integers"),
+                             ("12", "sample: classes must be None"),
+                             (2.0, "whole number"), ([1, 2], "2 classes for 3 images")]:
+        with pytest.raises(noisesched.Error, match=re.escape(message)):
+            noisesched.sample(model, (3, 1, 4, 4), "ddim steps=1", classes, schedule=schedule,
+                              num_classes=4)
+    for kwargs, message in [(dict(seed=-1), "seed must lie in"), (dict(seed=2**64), "seed"),
+                            (dict(batch_size=0), "batch_size must be >= 1"),
+                            (dict(num_classes=-1), "num_classes must be >= 0"),
+                            (dict(seed=1.5), "seed must be a whole number")]:
+        with pytest.raises(noisesched.Error, match=re.escape(message)):
+            noisesched.sample(model, (3, 1, 4, 4), "ddim steps=1", schedule=schedule, **kwargs)
+
+
+def test_other_python_threads_run_while_a_loaded_model_samples(rin_run):
+    import threading
+    import time
+    model = noisesched.load(rin_run)
+    ticks, done = [], threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    start = time.monotonic()
+    noisesched.sample(model, (64, 1, 8, 8), "ddim steps=40", seed=0)
+    end = time.monotonic()
+    done.set()
+    thread.join()
+    during = [t for t in ticks if start < t < end]
+    assert len(during) >= 10, (len(during), end - start)

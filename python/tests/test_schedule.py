@@ -113,3 +113,27 @@ def test_ddpm_linear_is_the_ddpm_schedulers_alphas_cumprod_one_step_later():
     alphas_cumprod = np.cumprod(1 - np.linspace(1e-4, 0.02, 1000))
     t = (np.arange(1000) + 1) / 1000
     assert np.allclose(noisesched.Schedule("ddpm_linear").gamma(t), alphas_cumprod, rtol=1e-13, atol=0)
+
+
+def test_schedules_pickle_copy_hash_and_repr_round_trip():
+    import copy
+    import pickle
+    for s in (noisesched.Schedule("sigmoid@0,3,0.7", scale=0.5, normalization="analytic"),
+              noisesched.Schedule("cosine", scale="auto:64", resolution=128)):
+        for other in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s),
+                      eval(repr(s), {"noisesched": noisesched})):
+            assert other == s and hash(other) == hash(s)
+            assert other.scale_text == s.scale_text and other.resolution == s.resolution
+    assert len({noisesched.Schedule("cosine"), noisesched.Schedule("cosine")}) == 1
+
+
+def test_the_error_is_noisesched_error_and_bad_arguments_name_themselves():
+    assert noisesched.Error.__module__ == "noisesched"
+    for call, message in [
+        (lambda: noisesched.Schedule("cosine", scale=None), "scale must be a number"),
+        (lambda: noisesched.Schedule("cosine", scale=True), "scale must be a number"),
+        (lambda: noisesched.Schedule("cosine", scale="auto:64", resolution="128"), "resolution"),
+        (lambda: noisesched.Schedule("cosine", scale="auto:64", resolution=0), "resolution"),
+    ]:
+        with pytest.raises(noisesched.Error, match=re.escape(message)):
+            call()

@@ -10,10 +10,21 @@
 
 namespace noisesched {
 
+namespace {
+
+// [B, 1, ..., 1] with as many dimensions as `like` (at least one).
+std::vector<std::int64_t> example_shape(std::int64_t batch, const at::Tensor& like) {
+  std::vector<std::int64_t> shape(std::max<std::int64_t>(like.dim(), 1), 1);
+  shape[0] = batch;
+  return shape;
+}
+
+}  // namespace
+
 at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like) {
   return at::tensor(values, at::TensorOptions().dtype(at::kDouble))
       .to(like.device(), like.scalar_type())
-      .view({static_cast<std::int64_t>(values.size()), 1, 1, 1});
+      .view(example_shape(static_cast<std::int64_t>(values.size()), like));
 }
 
 double noise_level(const Variances& v, double b) {
@@ -26,14 +37,15 @@ at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& 
   const std::int64_t batch = z.size(0);
   switch (mode) {
     case Normalization::kNone:
-      return at::ones({batch, 1, 1, 1}, z.options());
+      return at::ones(example_shape(batch, z), z.options());
     case Normalization::kEmpirical:
-      // 1 / population std over (C, H, W) of each example.
-      return z.flatten(1)
+      // 1 / population std over (C, H, W) of each example (over everything but the first
+      // dimension, whatever the number of dimensions).
+      return z.reshape({batch, -1})
           .std(/*dim=*/1, /*unbiased=*/false, /*keepdim=*/true)
           .clamp_min(1e-8)
           .reciprocal()
-          .view({batch, 1, 1, 1});
+          .view(example_shape(batch, z));
     case Normalization::kAnalytic: {
       if (static_cast<std::int64_t>(gamma.size()) != batch) {
         throw Error("normalize_input: " + std::to_string(gamma.size()) + " gammas for a batch of " +

@@ -29,7 +29,7 @@ inline constexpr double kNoiseLevelBound = 40.0;
 double noise_level(const Variances& v, double b);
 
 // The per-example factor f [B, 1, 1, 1] with x_in = f z: z [B, C, H, W], gamma [B] (per
-// example; used by the analytic mode only).
+// example; used by the analytic mode only). Any z [B, ...] works alike (f [B, 1, ..., 1]).
 at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& gamma, double b,
                                 Normalization mode);
 
@@ -37,7 +37,8 @@ at::Tensor normalization_factor(const at::Tensor& z, const std::vector<double>& 
 at::Tensor normalize_input(const at::Tensor& z, const std::vector<double>& gamma, double b,
                            Normalization mode);
 
-// [B, 1, 1, 1] tensor of per-example values, on like's device and in its dtype.
+// [B, 1, 1, 1] tensor of per-example values, on like's device and in its dtype (for like
+// [B, ...] of another number of dimensions, [B, 1, ..., 1] with as many).
 at::Tensor per_example(const std::vector<double>& values, const at::Tensor& like);
 
 // A noised batch, everything per example. What the network sees is made from it by
