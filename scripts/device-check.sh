@@ -167,6 +167,9 @@ check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
 stage "bench optimizer: the multi-tensor update against the per-tensor loop, ImageNet-64 RIN"
 check "$bin" bench optimizer --config configs/imagenet64.toml "${sets[@]}" --device cuda \
   --updates 20 --rounds 5 --json >"$out/bench-optimizer.json"
+stage "bench optimizer, AdamW: LibTorch's fused kernel against the multi-tensor update"
+check "$bin" bench optimizer --config configs/imagenet64.toml "${sets[@]}" --device cuda \
+  --set optim.optimizer=adamw --updates 20 --rounds 5 --json >"$out/bench-optimizer-adamw.json"
 stage "bench data: the loader against the training consumption above"
 check "$bin" bench data --config configs/imagenet64.toml "${sets[@]}" --set train.batch_size=256 \
   --workers 1 8 16 --batches 50 --json >"$out/bench-data.json"
@@ -231,6 +234,11 @@ if o:
           f"multi-tensor {1e3 * multi['seconds_per_update']:.2f} ms in {multi['operations']} "
           f"operations, per-tensor {1e3 * loop['seconds_per_update']:.2f} ms in "
           f"{loop['operations']} (per-tensor / multi-tensor {o['speedup']:.2f})")
+a = load("bench-optimizer-adamw.json")
+if a:
+    rows = ", ".join(f"{r['path']} {1e3 * r['seconds_per_update']:.2f} ms in {r['operations']} "
+                     "operations" for r in a["paths"])
+    print(f"\noptimizer update with AdamW (same model): {rows}")
 if compare:
     row = compare["results"][0]
     print(f"\nPyTorch on the same model and device (bf16): eager "

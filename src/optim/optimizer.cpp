@@ -74,6 +74,16 @@ Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
   v_flat_ = at::zeros({total}, first.options());
   u_flat_ = at::zeros({total}, first.options());
   matrix_numels_ = at::tensor(matrix_numels, at::kLong).to(first.device());
+  if (options_.kind == OptimizerKind::kAdamW && options_.multi_tensor) {
+    const bool available = fused_adamw_available(first.device());
+    if (options_.fused == FusedAdamW::kOn && !available) {
+      throw Error("fused AdamW: this LibTorch (" TORCH_VERSION ") has no at::_fused_adamw_ for " +
+                  first.device().str() + "; use the multi-tensor update");
+    }
+    fused_ = available && (options_.fused == FusedAdamW::kOn ||
+                           (options_.fused == FusedAdamW::kAuto && first.is_cuda()));
+    if (fused_) step_count_ = at::zeros({}, first.options().dtype(at::kFloat));
+  }
   m_.resize(parameters_.size());
   v_.resize(parameters_.size());
   std::int64_t offset = 0;
@@ -89,9 +99,58 @@ Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
   }
 }
 
+bool Optimizer::fused_adamw_available(const c10::Device& device) {
+  constexpr bool cpu_kernel =
+      TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4);
+  return NOISESCHED_HAVE_FUSED_ADAMW && (device.is_cuda() || cpu_kernel);
+}
+
+const char* Optimizer::update_path() const {
+  if (options_.multi_tensor && flat_) return fused_ ? "fused" : "multi-tensor";
+  return "per-tensor";
+}
+
+bool Optimizer::layout_grads(std::vector<at::Tensor>& grads) const {
+  grads.clear();
+  grads.reserve(order_.size());
+  for (const std::size_t i : order_) {
+    const at::Tensor& g = parameters_[i].second.grad();
+    if (!g.defined()) return false;
+    grads.push_back(g);
+  }
+  return true;
+}
+
+bool Optimizer::step_fused(double lr) {
+#if NOISESCHED_HAVE_FUSED_ADAMW
+  std::vector<at::Tensor> grads;
+  if (!layout_grads(grads)) return false;
+  // The kernel reads the step number for its bias corrections from a tensor (one per parameter;
+  // the same tensor serves all): a fill on the device, nothing read back.
+  step_count_.fill_(static_cast<double>(steps_));
+  const auto group = [&](std::size_t begin, std::size_t end, double decay) {
+    if (begin == end) return;
+    const auto part = [&](const std::vector<at::Tensor>& list) {
+      return std::vector<at::Tensor>(list.begin() + begin, list.begin() + end);
+    };
+    at::_fused_adamw_(part(w_list_), part(grads), part(m_list_), part(v_list_),
+                      /*max_exp_avg_sqs=*/{}, std::vector<at::Tensor>(end - begin, step_count_), lr,
+                      options_.beta1, options_.beta2, decay, options_.eps, /*amsgrad=*/false,
+                      /*maximize=*/false);
+  };
+  group(0, matrices_, options_.weight_decay);
+  group(matrices_, order_.size(), 0.0);
+  return true;
+#else
+  (void)lr;
+  return false;
+#endif
+}
+
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
   ++steps_;
+  if (fused_ && step_fused(lr)) return;
   const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
   const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
   if (options_.multi_tensor && flat_ && step_multi_tensor(lr, correction1, correction2)) return;
@@ -124,12 +183,7 @@ void Optimizer::step_per_tensor(double lr, double correction1, double correction
 
 bool Optimizer::step_multi_tensor(double lr, double correction1, double correction2) {
   std::vector<at::Tensor> grads;
-  grads.reserve(order_.size());
-  for (const std::size_t i : order_) {
-    const at::Tensor& g = parameters_[i].second.grad();
-    if (!g.defined()) return false;
-    grads.push_back(g);
-  }
+  if (!layout_grads(grads)) return false;
   const double b1 = options_.beta1, b2 = options_.beta2;
   // The same elementwise operations as step_per_tensor, on all parameters at once: the operations
   // with a fused multiply-add (add and addcmul with a factor) stay per tensor through _foreach_,

@@ -112,21 +112,32 @@ TEST(Gpu, TrainingStepAgreesWithTheCpu) {
   }
 }
 
-TEST(Gpu, MultiTensorUpdateAgreesWithThePerTensorLoop) {
+TEST(Gpu, MultiTensorAndFusedUpdatesAgreeWithThePerTensorLoop) {
   REQUIRE_CUDA();
   for (const OptimizerKind kind : {OptimizerKind::kLamb, OptimizerKind::kAdamW}) {
-    SCOPED_TRACE(kind == OptimizerKind::kLamb ? "lamb" : "adamw");
+    // The reference loop first, then the multi-tensor update, then (AdamW, where LibTorch has
+    // it) the fused kernel.
+    std::vector<std::pair<std::string, OptimizerOptions>> paths;
+    OptimizerOptions options;
+    options.kind = kind;
+    options.multi_tensor = false;
+    paths.emplace_back("per-tensor", options);
+    options.multi_tensor = true;
+    options.fused = FusedAdamW::kOff;
+    paths.emplace_back("multi-tensor", options);
+    if (kind == OptimizerKind::kAdamW && Optimizer::fused_adamw_available(kCuda)) {
+      options.fused = FusedAdamW::kOn;
+      paths.emplace_back("fused", options);
+    }
     std::vector<Denoiser> models, emas;
-    for (const bool multi : {true, false}) {
+    for (const auto& [name, path_options] : paths) {
       at::manual_seed(1);
       models.push_back(make_denoiser(resolve(tiny("rin")), 1, 10));
       emas.push_back(make_denoiser(resolve(tiny("rin")), 1, 10));
       models.back()->to(kCuda);
       emas.back()->to(kCuda);
-      OptimizerOptions options;
-      options.kind = kind;
-      options.multi_tensor = multi;
-      Optimizer optimizer(*models.back(), options);
+      Optimizer optimizer(*models.back(), path_options);
+      EXPECT_EQ(optimizer.update_path(), name);
       for (int step = 0; step < 4; ++step) {
         at::manual_seed(100 + step);
         for (auto& p : models.back()->parameters()) {
@@ -137,15 +148,18 @@ TEST(Gpu, MultiTensorUpdateAgreesWithThePerTensorLoop) {
         ema_update(*emas.back(), *models.back(), 0.9);
       }
     }
-    double worst = 0, worst_ema = 0;
-    const auto a = models[0]->parameters(), b = models[1]->parameters();
-    const auto ea = emas[0]->parameters(), eb = emas[1]->parameters();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
-      worst_ema = std::max(worst_ema, (ea[i] - eb[i]).abs().max().item<double>());
+    for (std::size_t k = 1; k < paths.size(); ++k) {
+      SCOPED_TRACE(std::string(kind == OptimizerKind::kLamb ? "lamb " : "adamw ") + paths[k].first);
+      double worst = 0, worst_ema = 0;
+      const auto a = models[k]->parameters(), b = models[0]->parameters();
+      const auto ea = emas[k]->parameters(), eb = emas[0]->parameters();
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
+        worst_ema = std::max(worst_ema, (ea[i] - eb[i]).abs().max().item<double>());
+      }
+      EXPECT_LT(worst, 1e-6);  // four steps of about lr = 1e-3 each
+      EXPECT_LT(worst_ema, 1e-6);
     }
-    EXPECT_LT(worst, 1e-6);  // four steps of about lr = 1e-3 each
-    EXPECT_LT(worst_ema, 1e-6);
   }
 }
 

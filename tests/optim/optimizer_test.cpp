@@ -293,6 +293,73 @@ TEST(MultiTensor, AModelWithoutMatricesEqualsTheLoop) {
   }
 }
 
+TEST(FusedAdamW, AgreesWithThePerTensorLoopWhereLibTorchHasIt) {
+  if (!Optimizer::fused_adamw_available(at::kCPU)) {
+    GTEST_SKIP() << "this LibTorch has no CPU kernel for at::_fused_adamw_ (it came in 2.4; "
+                    "Debian's is 1.13): the configure check left the fused path out";
+  }
+  for (const double decay : {0.0, 0.05}) {
+    SCOPED_TRACE(decay);
+    at::manual_seed(7);
+    Mixed a(2), b(2);
+    copy_weights(b, a);
+    OptimizerOptions options;
+    options.kind = OptimizerKind::kAdamW;
+    options.weight_decay = decay;
+    options.fused = FusedAdamW::kOn;
+    Optimizer fused(a, options);
+    EXPECT_STREQ(fused.update_path(), "fused");
+    options.multi_tensor = false;
+    Optimizer loop(b, options);
+    for (int step = 0; step < 5; ++step) {
+      a.set_grads(step);
+      b.set_grads(step);
+      clip_grad_norm(a, 1.0);
+      clip_grad_norm(b, 1.0);
+      fused.step(1e-2 * (step + 1));
+      loop.step(1e-2 * (step + 1));
+    }
+    at::manual_seed(7);
+    Mixed initial(2);  // the weights before the updates, to see that they moved
+    for (std::size_t i = 0; i < a.params.size(); ++i) {
+      const std::string name = a.named_parameters().keys()[i];
+      // Five steps of up to lr = 0.05 each: float rounding is about 1e-8 of that.
+      EXPECT_LT((a.params[i] - b.params[i]).abs().max().item<double>(), 1e-6) << name;
+      EXPECT_GT((a.params[i] - initial.params[i]).abs().max().item<double>(), 1e-3) << name;
+    }
+    const NamedTensors sa = fused.state(), sb = loop.state();
+    ASSERT_EQ(sa.size(), sb.size());
+    for (std::size_t i = 0; i < sa.size(); ++i) {
+      EXPECT_EQ(sa[i].first, sb[i].first);
+      EXPECT_TRUE(at::allclose(sa[i].second, sb[i].second, 1e-6, 1e-9)) << sa[i].first;
+    }
+  }
+}
+
+TEST(FusedAdamW, TheCpuKeepsTheExactMultiTensorPathUnlessAsked) {
+  Mixed model(1);
+  OptimizerOptions options;
+  options.kind = OptimizerKind::kAdamW;
+  EXPECT_STREQ(Optimizer(model, options).update_path(), "multi-tensor");  // kAuto on the CPU
+  options.fused = FusedAdamW::kOn;
+  if (Optimizer::fused_adamw_available(at::kCPU)) {
+    EXPECT_STREQ(Optimizer(model, options).update_path(), "fused");
+  } else {
+    try {
+      Optimizer optimizer(model, options);
+      ADD_FAILURE() << "fused AdamW was accepted where LibTorch has no kernel for it";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("has no at::_fused_adamw_ for cpu"), std::string::npos)
+          << e.what();
+    }
+  }
+  options.kind = OptimizerKind::kLamb;  // LAMB has no fused kernel: the multi-tensor update
+  EXPECT_STREQ(Optimizer(model, options).update_path(), "multi-tensor");
+  options.kind = OptimizerKind::kAdamW;
+  options.multi_tensor = false;
+  EXPECT_STREQ(Optimizer(model, options).update_path(), "per-tensor");
+}
+
 // The operations the optimizer scope dispatches in one clipped update and EMA of `layers` sets.
 std::int64_t optimizer_dispatches(OptimizerKind kind, int layers, bool multi_tensor) {
   at::manual_seed(11);

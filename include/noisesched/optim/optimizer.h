@@ -17,9 +17,18 @@
 // what the per-tensor loop computes (the same elementwise operations in the same order); on CUDA
 // the _foreach_ kernels round a little differently (within float rounding). The loop remains for
 // a step where some parameter has no gradient, and for tests (`multi_tensor = false`).
+//
+// Fused AdamW: where LibTorch has `at::_fused_adamw_` (2.x; its CPU kernel from 2.4; found by a
+// configure check), AdamW's whole update is one kernel per group (matrices with weight decay,
+// the rest without) instead of the multi-tensor operations. It computes the same update in a
+// different order (decoupled decay w (1 - lr wd), then the Adam step; bias corrections in the
+// kernel), so it agrees with the loop to float rounding, not bit for bit: by default it runs on
+// CUDA only, and the CPU keeps the multi-tensor path (bit for bit the loop's, so resume stays
+// exact there).
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <torch/nn/module.h>
 
 #include <map>
@@ -31,6 +40,10 @@
 
 namespace noisesched {
 
+// When AdamW uses LibTorch's fused kernel (above): kAuto on CUDA where LibTorch has it, kOn
+// wherever LibTorch has it (an error where it has not), kOff never.
+enum class FusedAdamW { kAuto, kOn, kOff };
+
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::kLamb;
   double beta1 = 0.9;
@@ -39,6 +52,8 @@ struct OptimizerOptions {
   double weight_decay = 0.01;
   // The multi-tensor update (above); false: one parameter at a time, the reference.
   bool multi_tensor = true;
+  // AdamW's fused kernel (only with multi_tensor).
+  FusedAdamW fused = FusedAdamW::kAuto;
 };
 
 class Optimizer {
@@ -47,6 +62,13 @@ class Optimizer {
 
   // One update with learning rate `lr` from the parameters' .grad().
   void step(double lr);
+
+  // Whether this LibTorch has the fused AdamW kernel for `device` (the configure check; on the
+  // CPU also LibTorch >= 2.4, where its CPU kernel came).
+  static bool fused_adamw_available(const c10::Device& device);
+  // The update step() runs when every parameter has a gradient: "fused", "multi-tensor" or
+  // "per-tensor".
+  const char* update_path() const;
 
   // Whether a parameter gets weight decay and the trust ratio (dims >= 2).
   static bool is_matrix_like(const at::Tensor& parameter) { return parameter.dim() >= 2; }
@@ -61,6 +83,10 @@ class Optimizer {
   void step_per_tensor(double lr, double correction1, double correction2);
   // False when some parameter has no gradient this step (the per-tensor loop then runs).
   bool step_multi_tensor(double lr, double correction1, double correction2);
+  // The multi-tensor gradients in layout order; false when some parameter has none.
+  bool layout_grads(std::vector<at::Tensor>& grads) const;
+  // AdamW through at::_fused_adamw_; false when some parameter has no gradient.
+  bool step_fused(double lr);
 
   OptimizerOptions options_;
   std::vector<std::pair<std::string, at::Tensor>> parameters_;  // the module's order
@@ -76,6 +102,8 @@ class Optimizer {
   std::int64_t matrix_numel_ = 0;
   at::Tensor matrix_numels_;  // int64, one entry per matrix-like parameter, on their device
   std::vector<at::Tensor> w_list_, m_list_, v_list_, u_list_;  // in layout order
+  bool fused_ = false;                                         // step() uses step_fused
+  at::Tensor step_count_;  // fused: the step number as a float32 0-d tensor on the device
 };
 
 // The number of operations one update dispatches does not depend on the number of parameter

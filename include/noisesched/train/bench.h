@@ -124,11 +124,11 @@ struct OptimizerBenchResult {
   int updates = 0;  // per round
   int rounds = 0;
   struct Row {
-    std::string path;               // "multi-tensor" or "per-tensor"
+    std::string path;               // "multi-tensor", "per-tensor" or "fused" (AdamW, LibTorch 2.x)
     double seconds_per_update = 0;  // median over the rounds
     std::int64_t operations = 0;    // operations dispatched per update (OpTime::dispatches)
   };
-  std::vector<Row> rows;  // multi-tensor first
+  std::vector<Row> rows;  // multi-tensor, per-tensor, then fused where it exists
   double speedup = 0;     // per-tensor seconds / multi-tensor seconds
 
   nlohmann::ordered_json to_json() const;
