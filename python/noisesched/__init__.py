@@ -145,6 +145,7 @@ class Schedule:
 
     @property
     def normalization(self) -> str:
+        """How z is normalised for the network: ``empirical``, ``analytic`` or ``none``."""
         return self._core.normalization
 
     @property
