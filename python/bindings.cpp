@@ -360,8 +360,6 @@ PYBIND11_MODULE(_core, m) {
           return target_value(parse_target(dest), p.x0, p.eps, a, s);
         });
 
-  m.def("canonical_recipe",
-        [](const std::string& text) { return InferenceRecipe::parse(text).to_string(); });
   m.def("plan", [](const std::string& text) {
     const InferenceRecipe recipe = InferenceRecipe::parse(text);
     py::list rows;
