@@ -13,7 +13,9 @@
 #      GPU), then `bench train --nproc 2` with both processes on the one GPU over Gloo;
 #   5. benchmarks of the ImageNet-64 RIN preset (configs/imagenet64.toml, synthetic 64 px JPEG
 #      classes): `bench train` in bf16 and tf32 with model FLOP utilisation against the device's
-#      measured and nominal dense bf16 rates, `bench sample`, the multi-tensor optimizer update
+#      measured and nominal dense bf16 rates, bf16 again with CUDA graphs off, the default
+#      Fashion-MNIST preset at batch 64 with graphs on and off, `bench sample` with graphs on
+#      and off, the multi-tensor optimizer update
 #      against the per-tensor loop (`bench optimizer`), the loader (`bench data`), and the same
 #      model in PyTorch eager and under torch.compile (bench/reference/compare.py);
 #   6. the `tensor` suite on this LibTorch, last, with jobs x threads <= cores.
@@ -160,10 +162,23 @@ for run in "bf16 1024" "tf32 256"; do
     --set "train.precision=$precision" --set "train.batch_size=$batch" --device cuda \
     --steps 8 --warmup 3 --sgemm-size 8192 --json >"$out/bench-train-$precision.json"
 done
-stage "bench sample, bf16"
-check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
-  --set train.precision=bf16 --device cuda --batch 256 --recipe "ddim steps=20" \
-  --json >"$out/bench-sample-bf16.json"
+stage "bench train, ImageNet-64 RIN preset, bf16, batch 1024, CUDA graphs off (side by side)"
+check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" \
+  --set train.precision=bf16 --set train.batch_size=1024 --set train.cuda_graphs=off \
+  --device cuda --steps 8 --warmup 3 --sgemm-size 1024 --json >"$out/bench-train-bf16-eager.json"
+# The default Fashion-MNIST preset (target: <= 10 ms per step at batch 64), graphs on and off.
+for graphs in on off; do
+  stage "bench train, default Fashion-MNIST preset, batch 64, CUDA graphs $graphs"
+  check "$bin" bench train --config configs/fmnist32.toml --device cuda \
+    --set "train.cuda_graphs=$graphs" --set train.batch_size=64 --steps 40 --warmup 5 \
+    --sgemm-size 1024 --json >"$out/bench-fmnist-graphs-$graphs.json"
+done
+for graphs in auto off; do
+  stage "bench sample, bf16, CUDA graphs $graphs"
+  check "$bin" bench sample --config configs/imagenet64.toml "${sets[@]}" \
+    --set train.precision=bf16 --set "train.cuda_graphs=$graphs" --device cuda --batch 256 \
+    --recipe "ddim steps=20" --json >"$out/bench-sample-bf16-graphs-$graphs.json"
+done
 stage "bench optimizer: the multi-tensor update against the per-tensor loop, ImageNet-64 RIN"
 check "$bin" bench optimizer --config configs/imagenet64.toml "${sets[@]}" --device cuda \
   --updates 20 --rounds 5 --json >"$out/bench-optimizer.json"
@@ -178,10 +193,10 @@ stage "PyTorch eager and torch.compile on the same model, bf16"
 check "$python" bench/reference/compare.py --binary "$bin" --models imagenet64 --device cuda \
   --precision bf16 --compile --steps 8 --warmup 3 --sample-steps 20 --sample-batch 256 \
   "${sets[@]}" --json "$out/compare.json"
-stage "bench train --profile on CUDA, as compare.py --profile calls it"
+stage "bench train --profile on CUDA, as compare.py --profile calls it (graphs off: per operation)"
 check "$bin" bench train --config configs/imagenet64.toml "${sets[@]}" --set train.device=cuda \
-  --set train.precision=bf16 --steps 2 --warmup 1 --sgemm-size 1024 --json --profile \
-  >"$out/bench-profile-bf16.json"
+  --set train.precision=bf16 --set train.cuda_graphs=off --steps 2 --warmup 1 --sgemm-size 1024 \
+  --json --profile >"$out/bench-profile-bf16.json"
 
 stage "tensor suite on this LibTorch"
 # Jobs x threads <= cores: each test gets its share of the cores instead of all of them.
@@ -219,14 +234,29 @@ for precision in ("bf16", "tf32"):
                if peak and peak["nominal_bf16_tflops"] else "?")
     print(f"| {precision} | {r['batch_size']} | {r['images_per_s']:.0f} | {tflops:.0f} | "
           f"{measured} | {nominal} |")
-d, t = load("bench-data.json"), load("bench-train-bf16.json")
+e = load("bench-train-bf16-eager.json")
+t = load("bench-train-bf16.json")
+if t:
+    print(f"\nCUDA graphs in the bf16 row above: {t.get('cuda_graphs', '?')} "
+          f"({t.get('graph_replays', 0)} steps replayed)")
+if t and e:
+    print(f"CUDA graphs, ImageNet-64 bf16 batch 1024: on {t['images_per_s']:.0f} images/s, off "
+          f"{e['images_per_s']:.0f} (on / off {t['images_per_s'] / e['images_per_s']:.2f})")
+fm = {g: load(f"bench-fmnist-graphs-{g}.json") for g in ("on", "off")}
+if all(fm.values()):
+    print(f"\ndefault Fashion-MNIST preset, batch 64 (target <= 10 ms per step): graphs on "
+          f"{1e3 * fm['on']['step_seconds']:.1f} ms ({fm['on']['cuda_graphs']}), off "
+          f"{1e3 * fm['off']['step_seconds']:.1f} ms")
+d = load("bench-data.json")
 if d and t:
     rows = ", ".join(f"{r['workers']} workers {r['images_per_s']:.0f}" for r in d["rows"])
     print(f"\nloader (64 px JPEG, images/s): {rows}; training consumes {t['images_per_s']:.0f}")
-s = load("bench-sample-bf16.json")
-if s:
-    print(f"\nsampling (bf16, batch 256, DDIM 20): {s['images_per_s_per_evaluation']:.0f} images/s "
-          "per network evaluation")
+for graphs in ("auto", "off"):
+    s = load(f"bench-sample-bf16-graphs-{graphs}.json")
+    if s:
+        print(f"\nsampling (bf16, batch 256, DDIM 20, CUDA graphs {s.get('cuda_graphs', '?')}): "
+              f"{s['images_per_s_per_evaluation']:.0f} images/s per network evaluation"
+              f" ({s.get('graph_replays', 0)} of {s['evaluations']} replayed)")
 o = load("bench-optimizer.json")
 if o:
     multi, loop = o["paths"][0], o["paths"][1]

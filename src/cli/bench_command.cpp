@@ -213,6 +213,13 @@ int run(const BenchCommandOptions& options) {
                 r.step_seconds, r.flops_per_step / 1e9, r.forward_flops_per_example / 1e6,
                 r.images_per_s, r.achieved_gflops);
   std::cout << text;
+  std::cout << "  CUDA graphs     " << r.cuda_graphs;
+  if (r.cuda_graphs == "on") {
+    std::cout << ": " << r.graph_replays << " of " << r.warmup_steps + r.steps
+              << " steps replayed a graph (" << r.warmup_steps
+              << " untimed first: 3 eager before the capture, then the capture)";
+  }
+  std::cout << "\n";
   if (r.processes > 1) {
     std::cout << "  sgemm           not measured with several processes (each has a share of the "
                  "cores)\n";
@@ -267,6 +274,12 @@ int run_sample(const SampleCommandOptions& options) {
                 r.seconds / static_cast<double>(std::max<std::int64_t>(r.evaluations, 1)),
                 r.images_per_s_per_evaluation);
   std::cout << text;
+  std::cout << "  CUDA graphs     " << r.cuda_graphs;
+  if (r.cuda_graphs == "on") {
+    std::cout << ": " << r.graph_replays << " of " << r.evaluations
+              << " network evaluations replayed a graph";
+  }
+  std::cout << "\n";
   if (options.bench.profile) {
     print_profile("network evaluation", r.profiled_seconds_per_evaluation, r.ops,
                   options.profile_rows);

@@ -160,6 +160,7 @@ int run(const EvalCommandOptions& o) {
     options.recipe = recipe;
     options.seed = o.seed;
     options.batch_size = o.batch_size;
+    options.cuda_graphs = trained->spec.cuda_graphs;
     options.progress = sampling_progress(o.progress, o.num);
     log_line("sampling " + std::to_string(o.num) + " images from " + trained->path + " (step " +
              std::to_string(trained->step) + ", " + o.weights + " weights) with " +

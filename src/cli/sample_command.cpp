@@ -104,6 +104,7 @@ int run(const SampleCommandOptions& o) {
   options.recipe = recipe;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
+  options.cuda_graphs = trained.spec.cuda_graphs;
   options.progress = sampling_progress(o.progress, static_cast<std::int64_t>(labels.size()));
   std::cerr << "sampling " << labels.size() << " images from " << trained.path << " (step "
             << trained.step << ", " << o.weights << " weights) with " << recipe.to_string() << "\n";

@@ -269,6 +269,10 @@ std::vector<ConfigField> config_fields(Config& c) {
       F("train", "precision", &c.train.precision,
         "arithmetic of the network's passes (weights and optimizer state stay float32)",
         precision_names_table().names(), true),
+      F("train", "cuda_graphs", &c.train.cuda_graphs,
+        "replay CUDA graphs of the training step and of the sampler's network calls "
+        "(docs/performance.md)",
+        cuda_graphs_names_table().names(), true),
       F("eval", "every", &c.eval.every, "steps between evaluations (0: none during training)", {},
         true),
       F("eval", "every_seconds", &c.eval.every_seconds,

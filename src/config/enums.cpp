@@ -53,6 +53,20 @@ Precision parse_precision(std::string_view name) {
 }
 std::string to_string(Precision precision) { return precision_names_table().name(precision); }
 
+const NameTable<CudaGraphs>& cuda_graphs_names_table() {
+  static const NameTable<CudaGraphs> table(
+      "train.cuda_graphs",
+      {{CudaGraphs::kAuto, "auto",
+        "on a CUDA device with one process, where LibTorch can capture graphs; else off"},
+       {CudaGraphs::kOn, "on", "as auto, and an error where graphs cannot be used"},
+       {CudaGraphs::kOff, "off", "every operation launched on its own"}});
+  return table;
+}
+CudaGraphs parse_cuda_graphs(std::string_view name) {
+  return cuda_graphs_names_table().parse(trim(name));
+}
+std::string to_string(CudaGraphs mode) { return cuda_graphs_names_table().name(mode); }
+
 const NameTable<DistBackend>& dist_backend_names_table() {
   static const NameTable<DistBackend> table(
       "train.dist_backend",

@@ -141,6 +141,7 @@ RunSpec resolve(const Config& c) {
   spec.sample_recipe =
       read("train.sample_recipe", [&] { return InferenceRecipe::parse(t.sample_recipe); });
   spec.precision = read("train.precision", [&] { return parse_precision(t.precision); });
+  spec.cuda_graphs = read("train.cuda_graphs", [&] { return parse_cuda_graphs(t.cuda_graphs); });
   spec.dist_backend =
       read("train.dist_backend", [&] { return parse_dist_backend(t.dist_backend); });
 

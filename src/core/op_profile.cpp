@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include "noisesched/common/error.h"
 
@@ -151,6 +153,75 @@ std::vector<OpTime> OpProfile::stop() {
     return a.self_seconds != b.self_seconds ? a.self_seconds > b.self_seconds : a.name < b.name;
   });
   return out;
+}
+
+namespace {
+
+std::mutex trace_mutex;
+std::vector<std::string> trace;  // guarded by trace_mutex
+bool tracing = false;            // guarded by trace_mutex
+
+void describe(std::ostringstream& out, const c10::IValue& value) {
+  if (value.isTensor()) {
+    const at::Tensor& t = value.toTensor();
+    if (!t.defined()) {
+      out << "undefined";
+    } else {
+      out << c10::toString(t.scalar_type()) << t.sizes() << "@" << t.device();
+    }
+  } else if (value.isTensorList()) {
+    out << "[";
+    for (const at::Tensor& t : value.toTensorVector()) {
+      describe(out, c10::IValue(t));
+      out << ",";
+    }
+    out << "]";
+  } else if (value.isDouble()) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", value.toDouble());
+    out << text;
+  } else {
+    out << value;
+  }
+}
+
+std::unique_ptr<at::ObserverContext> on_trace(const at::RecordFunction& fn) {
+  std::ostringstream line;
+  line << (fn.name() != nullptr ? fn.name() : "(unnamed)") << "(";
+  for (const c10::IValue& value : fn.inputs()) {
+    describe(line, value);
+    line << "; ";
+  }
+  line << ")";
+  std::lock_guard<std::mutex> lock(trace_mutex);
+  if (tracing) trace.push_back(line.str());
+  return nullptr;
+}
+
+}  // namespace
+
+OpTrace::OpTrace() {
+  {
+    std::lock_guard<std::mutex> lock(trace_mutex);
+    if (tracing) throw Error("an operation trace is already recording in this process");
+    tracing = true;
+    trace.clear();
+  }
+  handle_ = at::addGlobalCallback(at::RecordFunctionCallback(&on_trace).needsInputs(true));
+  recording_ = true;
+}
+
+OpTrace::~OpTrace() {
+  if (recording_) stop();
+}
+
+std::vector<std::string> OpTrace::stop() {
+  if (!recording_) throw Error("the operation trace was already stopped");
+  at::removeCallback(handle_);
+  recording_ = false;
+  std::lock_guard<std::mutex> lock(trace_mutex);
+  tracing = false;
+  return std::move(trace);
 }
 
 struct ProfileScope::Guard {

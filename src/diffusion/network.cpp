@@ -2,51 +2,113 @@
 #include "noisesched/diffusion/network.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/api/include/torch/utils.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/cuda_graph.h"
 #include "noisesched/core/precision.h"
 
 namespace noisesched {
 
+struct NetworkGraphs::Entry {
+  int calls = 0;
+  CudaGraph graph;
+  DenoiserInput in;    // the tensors the recording reads
+  DenoiserOutput out;  // and writes
+  explicit Entry(const c10::Device& device) : graph(device) {}
+};
+
+NetworkGraphs::NetworkGraphs(const c10::Device& device) : device_(device) {
+  std::string why_not;
+  if (!CudaGraph::available(device, &why_not)) throw Error("CUDA graphs: " + why_not);
+}
+
+NetworkGraphs::~NetworkGraphs() = default;
+
+DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& input) {
+  torch::NoGradGuard no_grad;
+  std::ostringstream key;
+  key << input.x.sizes() << input.labels.sizes() << input.noise_level.sizes();
+  if (input.self_cond.defined()) {
+    key << input.self_cond.sizes();
+  } else {
+    key << "no self-conditioning";
+  }
+  std::unique_ptr<Entry>& entry = entries_[key.str()];
+  if (entry == nullptr) entry = std::make_unique<Entry>(device_);
+  Entry& e = *entry;
+  if (++e.calls == 1) {
+    DenoiserOutput out;
+    CudaGraph::run_beside(device_, [&] { out = model.forward(input); });
+    return out;
+  }
+  const auto refill = [](const at::Tensor& to, const at::Tensor& from) {
+    if (to.defined()) to.copy_(from, /*non_blocking=*/true);
+  };
+  if (!e.graph.captured()) {
+    const auto copy = [](const at::Tensor& t) { return t.defined() ? t.clone() : t; };
+    e.in.x = copy(input.x);
+    e.in.noise_level = copy(input.noise_level);
+    e.in.labels = copy(input.labels);
+    e.in.self_cond = copy(input.self_cond);
+    e.in.z_per_x = copy(input.z_per_x);
+    e.graph.capture([&] { e.out = model.forward(e.in); });
+  } else {
+    refill(e.in.x, input.x);
+    refill(e.in.noise_level, input.noise_level);
+    refill(e.in.labels, input.labels);
+    refill(e.in.self_cond, input.self_cond);
+    refill(e.in.z_per_x, input.z_per_x);
+  }
+  e.graph.replay();
+  ++replays_;
+  DenoiserOutput out;
+  out.prediction = e.out.prediction.clone();
+  if (e.out.latents.defined()) out.latents = e.out.latents.clone();
+  return out;
+}
+
 NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, const at::Tensor& z,
                           const std::vector<Variances>& v, const at::Tensor& labels,
                           const at::Tensor& self_cond, const PredictOptions& options) {
+  if (static_cast<std::int64_t>(v.size()) != z.size(0)) {
+    throw Error("predict: " + std::to_string(z.size(0)) + " images, " + std::to_string(v.size()) +
+                " noise levels");
+  }
+  return predict(model, setup, z, noise_levels(v, setup.scale, z.device()), labels, self_cond,
+                 options);
+}
+
+NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, const at::Tensor& z,
+                          const NoiseLevels& levels, const at::Tensor& labels,
+                          const at::Tensor& self_cond, const PredictOptions& options) {
   const std::int64_t batch = z.size(0);
-  if (static_cast<std::int64_t>(v.size()) != batch || labels.size(0) != batch) {
-    throw Error("predict: " + std::to_string(batch) + " images, " + std::to_string(v.size()) +
+  if (levels.size() != batch || labels.size(0) != batch) {
+    throw Error("predict: " + std::to_string(batch) + " images, " + std::to_string(levels.size()) +
                 " noise levels, " + std::to_string(labels.size(0)) + " labels");
   }
   const bool guided = options.guidance != 0.0;
-  std::vector<double> gamma(v.size()), a(v.size()), s(v.size()), level(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    gamma[i] = v[i].gamma;
-    a[i] = std::sqrt(v[i].gamma);
-    s[i] = std::sqrt(v[i].one_minus);
-    level[i] = noise_level(v[i], setup.scale);
-  }
-  std::vector<double> batch_gamma = gamma, batch_level = level;
+  NoiseLevels batch_levels = levels;
   at::Tensor z_batch = z, batch_labels = labels;
   if (guided) {
-    batch_gamma.insert(batch_gamma.end(), gamma.begin(), gamma.end());
-    batch_level.insert(batch_level.end(), level.begin(), level.end());
+    batch_levels = levels.twice();
     z_batch = at::cat({z, z});
     batch_labels = at::cat({labels, at::full_like(labels, model.num_classes())});
   }
-  const at::Tensor factor =
-      normalization_factor(z_batch, batch_gamma, setup.scale, setup.normalization);
+  const at::Tensor factor = normalization_factor(z_batch, batch_levels, setup.normalization);
   DenoiserInput input;
   input.x = z_batch * factor;
   input.z_per_x = factor.reciprocal();
-  input.noise_level =
-      at::tensor(batch_level, at::TensorOptions().dtype(at::kDouble)).to(z.device(), at::kFloat);
+  input.noise_level = batch_levels.rows.select(0, NoiseLevels::kLevel).to(at::kFloat);
   input.labels = batch_labels;
   if (setup.self_condition) input.self_cond = self_cond;
   DenoiserOutput out;
   {
     const PrecisionScope precision(model.precision(), z.device());
-    out = model.forward(input);
+    out = options.graphs != nullptr ? options.graphs->forward(model, input) : model.forward(input);
   }
   // Whatever the passes computed in, what leaves the network is float32 (the loss, the
   // samplers' arithmetic and the self-conditioning signal).
@@ -61,7 +123,8 @@ NetworkPrediction predict(DenoiserImpl& model, const DiffusionSetup& setup, cons
     result.output = halves[0] * (1.0 + options.guidance) - halves[1] * options.guidance;
   }
   if (!options.estimate) return result;
-  const at::Tensor a4 = per_example(a, z), s4 = per_example(s, z);
+  const at::Tensor a4 = levels.per_example(NoiseLevels::kA, z);
+  const at::Tensor s4 = levels.per_example(NoiseLevels::kS, z);
   result.estimate = prediction_from_output(setup.target, result.output, z, a4, s4);
   if (options.clip) {
     result.estimate.x0 = result.estimate.x0.clamp(-setup.scale, setup.scale);

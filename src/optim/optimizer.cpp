@@ -33,6 +33,20 @@ void foreach_scale(std::vector<at::Tensor>& tensors, const at::Tensor& scale) {
 #endif
 }
 
+// w -= lr u, for the update's numbers on the host (one operation with lr as its factor) or on the
+// device (u scaled first; u's tensors are elements [begin, end) of the flat buffer `u_flat`).
+void subtract_scaled(at::TensorList w, at::TensorList u, const at::Tensor& /*u_flat*/,
+                     std::int64_t /*begin*/, std::int64_t /*end*/, double lr) {
+  at::_foreach_sub_(w, u, lr);
+}
+void subtract_scaled(at::TensorList w, at::TensorList u, const at::Tensor& u_flat,
+                     std::int64_t begin, std::int64_t end, const at::Tensor& lr) {
+  u_flat.narrow(0, begin, end - begin).mul_(lr);
+  at::_foreach_sub_(w, u);
+}
+void subtract_scaled(at::Tensor& w, const at::Tensor& u, double lr) { w.sub_(u, lr); }
+void subtract_scaled(at::Tensor& w, const at::Tensor& u, const at::Tensor& lr) { w.sub_(u * lr); }
+
 }  // namespace
 
 Optimizer::Optimizer(const torch::nn::Module& module, OptimizerOptions options)
@@ -121,13 +135,18 @@ bool Optimizer::layout_grads(std::vector<at::Tensor>& grads) const {
   return true;
 }
 
-bool Optimizer::step_fused(double lr) {
+template <typename Number>
+bool Optimizer::step_fused(const Number& lr, const at::Tensor& step_count) {
 #if NOISESCHED_HAVE_FUSED_ADAMW
   std::vector<at::Tensor> grads;
   if (!layout_grads(grads)) return false;
   // The kernel reads the step number for its bias corrections from a tensor (one per parameter;
-  // the same tensor serves all): a fill on the device, nothing read back.
-  step_count_.fill_(static_cast<double>(steps_));
+  // the same tensor serves all): filled on the device, nothing read back.
+  if (step_count.defined()) {
+    step_count_.copy_(step_count);
+  } else {
+    step_count_.fill_(static_cast<double>(steps_));
+  }
   const auto group = [&](std::size_t begin, std::size_t end, double decay) {
     if (begin == end) return;
     const auto part = [&](const std::vector<at::Tensor>& list) {
@@ -143,6 +162,7 @@ bool Optimizer::step_fused(double lr) {
   return true;
 #else
   (void)lr;
+  (void)step_count;
   return false;
 #endif
 }
@@ -150,14 +170,41 @@ bool Optimizer::step_fused(double lr) {
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
   ++steps_;
-  if (fused_ && step_fused(lr)) return;
   const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
   const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
+  apply(lr, correction1, correction2, at::Tensor());
+}
+
+void Optimizer::next_update(double lr, double* out) {
+  ++steps_;
+  out[kLr] = lr;
+  out[kCorrection1] = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
+  out[kCorrection2] = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
+  out[kStepCount] = static_cast<double>(steps_);
+}
+
+void Optimizer::step(const at::Tensor& scalars) {
+  torch::NoGradGuard no_grad;
+  if (scalars.dim() != 1 || scalars.size(0) != kUpdateScalars ||
+      scalars.scalar_type() != at::kFloat) {
+    throw Error("Optimizer::step: the update's numbers must be a float32 tensor of " +
+                std::to_string(kUpdateScalars) + " values");
+  }
+  apply(scalars.select(0, kLr), scalars.select(0, kCorrection1), scalars.select(0, kCorrection2),
+        scalars.select(0, kStepCount));
+}
+
+template <typename Number>
+void Optimizer::apply(const Number& lr, const Number& correction1, const Number& correction2,
+                      const at::Tensor& step_count) {
+  if (fused_ && step_fused(lr, step_count)) return;
   if (options_.multi_tensor && flat_ && step_multi_tensor(lr, correction1, correction2)) return;
   step_per_tensor(lr, correction1, correction2);
 }
 
-void Optimizer::step_per_tensor(double lr, double correction1, double correction2) {
+template <typename Number>
+void Optimizer::step_per_tensor(const Number& lr, const Number& correction1,
+                                const Number& correction2) {
   const double b1 = options_.beta1, b2 = options_.beta2;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& w = parameters_[i].second;
@@ -176,12 +223,14 @@ void Optimizer::step_per_tensor(double lr, double correction1, double correction
           at::where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, at::ones_like(w_norm));
       w.sub_(u * (trust * lr));
     } else {
-      w.sub_(u, lr);
+      subtract_scaled(w, u, lr);
     }
   }
 }
 
-bool Optimizer::step_multi_tensor(double lr, double correction1, double correction2) {
+template <typename Number>
+bool Optimizer::step_multi_tensor(const Number& lr, const Number& correction1,
+                                  const Number& correction2) {
   std::vector<at::Tensor> grads;
   if (!layout_grads(grads)) return false;
   const double b1 = options_.beta1, b2 = options_.beta2;
@@ -211,9 +260,11 @@ bool Optimizer::step_multi_tensor(double lr, double correction1, double correcti
         at::repeat_interleave(trust * lr, matrix_numels_, /*dim=*/0, matrix_numel_);
     u_flat_.narrow(0, 0, matrix_numel_).mul_(scale);
     at::_foreach_sub_(w_matrix, u_matrix);
-    if (!w_vector.empty()) at::_foreach_sub_(w_vector, u_vector, lr);
+    if (!w_vector.empty()) {
+      subtract_scaled(w_vector, u_vector, u_flat_, matrix_numel_, u_flat_.size(0), lr);
+    }
   } else {
-    at::_foreach_sub_(w_list_, u_list_, lr);
+    subtract_scaled(w_list_, u_list_, u_flat_, 0, u_flat_.size(0), lr);
   }
   return true;
 }
@@ -274,6 +325,18 @@ void ema_update(torch::nn::Module& target, const torch::nn::Module& source, doub
   at::_foreach_mul_(step, 1.0 - decay);
   at::_foreach_add_(to, step);
 #endif
+}
+
+void ema_update(torch::nn::Module& target, const torch::nn::Module& source,
+                const at::Tensor& weight) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> to = target.parameters();
+  const std::vector<at::Tensor> from = source.parameters();
+  if (to.empty()) return;
+  // target + w (source - target): lerp's formula for weights under 1/2.
+  std::vector<at::Tensor> step = at::_foreach_sub(from, to);
+  foreach_scale(step, weight);
+  at::_foreach_add_(to, step);
 }
 
 void copy_weights(torch::nn::Module& target, const torch::nn::Module& source) {

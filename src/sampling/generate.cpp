@@ -5,13 +5,17 @@
 #include <torch/csrc/api/include/torch/utils.h>
 
 #include <algorithm>
+#include <memory>
+#include <string>
 
 #include "noisesched/common/error.h"
 #include "noisesched/common/launch.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
 #include "noisesched/core/communicator.h"
+#include "noisesched/core/cuda_graph.h"
 #include "noisesched/core/generators.h"
+#include "noisesched/diffusion/network.h"
 
 namespace noisesched {
 
@@ -42,6 +46,9 @@ void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
   const std::int64_t batches = (n + options.batch_size - 1) / options.batch_size;
   const std::int64_t total_calls = batches * model_evaluations(plan);
   std::int64_t calls = 0;
+  // One set of graphs for every batch (the last, smaller batch records its own).
+  const std::shared_ptr<NetworkGraphs> graphs =
+      options.graphs != nullptr ? options.graphs : sampling_graphs(options.cuda_graphs, device);
   for (std::int64_t start = 0; start < n; start += options.batch_size) {
     const std::int64_t count = std::min<std::int64_t>(options.batch_size, n - start);
     // Each image's starting noise comes from its own generator: batching does not change it.
@@ -61,7 +68,8 @@ void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
     at::Generator step_noise = seeded_generator(
         device, hash_values({options.seed, purpose::kStepNoise,
                              static_cast<std::uint64_t>(options.first_index + start)}));
-    const DenoiseFn network = model_denoise_fn(model, setup, batch_labels, options.recipe);
+    const DenoiseFn network =
+        model_denoise_fn(model, setup, batch_labels, options.recipe, graphs.get());
     const DenoiseFn denoise = [&](const at::Tensor& z_now, const DenoiseQuery& query) {
       Prediction p = network(z_now, query);
       if (options.progress) options.progress(++calls, total_calls);
@@ -69,6 +77,16 @@ void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
     };
     consume(run_sampler(plan, denoise, z, step_noise));
   }
+}
+
+std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device) {
+  if (mode == CudaGraphs::kOff) return nullptr;
+  std::string why_not;
+  if (CudaGraph::available(device, &why_not)) return std::make_shared<NetworkGraphs>(device);
+  if (mode == CudaGraphs::kOn) {
+    throw Error("train.cuda_graphs = on, but " + why_not + "; use auto or off");
+  }
+  return nullptr;
 }
 
 at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,

@@ -38,12 +38,13 @@ at::Tensor run_sampler(const std::vector<SamplerStep>& plan, const DenoiseFn& de
 }
 
 DenoiseFn model_denoise_fn(Denoiser model, const DiffusionSetup& setup, const at::Tensor& labels,
-                           const InferenceRecipe& recipe) {
+                           const InferenceRecipe& recipe, NetworkGraphs* graphs) {
   recipe.validate();
   auto self_cond = std::make_shared<at::Tensor>();
   PredictOptions options;
   options.guidance = recipe.guidance;
   options.clip = recipe.clip;
+  options.graphs = graphs;
   return [=](const at::Tensor& z, const DenoiseQuery& query) {
     const std::vector<Variances> v(static_cast<std::size_t>(z.size(0)), query.v);
     NetworkPrediction p = predict(*model, setup, z, v, labels, *self_cond, options);

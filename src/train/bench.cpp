@@ -10,9 +10,11 @@
 #include <tuple>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/cuda_graph.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
+#include "noisesched/diffusion/network.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
 #include "noisesched/optim/optimizer.h"
@@ -113,7 +115,10 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
                                 {"images_per_s", images_per_s},
                                 {"achieved_gflops", achieved_gflops},
                                 {"sgemm_gflops", sgemm_gflops},
-                                {"sgemm_fraction", sgemm_fraction}};
+                                {"sgemm_fraction", sgemm_fraction},
+                                {"warmup_steps", warmup_steps},
+                                {"cuda_graphs", cuda_graphs},
+                                {"graph_replays", graph_replays}};
   if (!ops.empty()) {
     out["profiled_step_seconds"] = profiled_step_seconds;
     out["host_syncs"] = host_syncs;
@@ -166,17 +171,22 @@ TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& optio
   result.flops_per_step = engine.flops_per_step();
 
   std::vector<double> seconds;
-  for (int s = 0; s < options.warmup_steps + options.steps; ++s) {
+  // With CUDA graphs, 4 more untimed steps: the eager ones before the capture and the capture.
+  const int warmup = options.warmup_steps + (engine.cuda_graphs() ? 4 : 0);
+  result.warmup_steps = warmup;
+  for (int s = 0; s < warmup + options.steps; ++s) {
     const ByteBatch batch = loader.next();
     synchronize(device);
     const auto start = std::chrono::steady_clock::now();
     engine.step(batch, s);
     synchronize(device);
-    if (s >= options.warmup_steps) {
+    if (s >= warmup) {
       seconds.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   }
+  result.cuda_graphs = engine.cuda_graphs_note();
+  result.graph_replays = engine.cuda_graph_replays();
   if (options.profile) {
     // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
     // self times divided by the steps (a step's operations are the same every step).
@@ -186,7 +196,7 @@ TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& optio
         device, options.steps,
         [&] {
           for (int s = 0; s < options.steps; ++s) {
-            engine.step(loader.next(), options.warmup_steps + options.steps + s);
+            engine.step(loader.next(), warmup + options.steps + s);
           }
         },
         engine.communicator().world_size() == 1);
@@ -210,11 +220,16 @@ TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& optio
 }
 
 nlohmann::ordered_json SampleBenchResult::to_json() const {
-  nlohmann::ordered_json out = {
-      {"model", model},           {"device", device},
-      {"recipe", recipe},         {"threads", threads},
-      {"batch_size", batch_size}, {"evaluations", evaluations},
-      {"seconds", seconds},       {"images_per_s_per_evaluation", images_per_s_per_evaluation}};
+  nlohmann::ordered_json out = {{"model", model},
+                                {"device", device},
+                                {"recipe", recipe},
+                                {"threads", threads},
+                                {"batch_size", batch_size},
+                                {"evaluations", evaluations},
+                                {"seconds", seconds},
+                                {"images_per_s_per_evaluation", images_per_s_per_evaluation},
+                                {"cuda_graphs", cuda_graphs},
+                                {"graph_replays", graph_replays}};
   if (!ops.empty()) {
     out["profiled_seconds_per_evaluation"] = profiled_seconds_per_evaluation;
     out["host_syncs"] = host_syncs;
@@ -242,17 +257,23 @@ SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& op
   GenerateOptions generate;
   generate.recipe = InferenceRecipe::parse(options.recipe);
   generate.batch_size = options.batch_size;
+  // One set of graphs for the warm-up and the timed run: each input signature runs eagerly once
+  // and is recorded the second time, both within the warm-up (at least 4 evaluations then).
+  generate.graphs = sampling_graphs(spec.cuda_graphs, device);
+  int warmup_evaluations = options.warmup_evaluations;
+  if (generate.graphs != nullptr) warmup_evaluations = std::max(warmup_evaluations, 4);
   SampleBenchResult result;
   result.model = model->describe();
   result.device = device.str();
   result.recipe = generate.recipe.to_string();
   result.threads = runtime_info().threads;
   result.batch_size = options.batch_size;
-  if (options.warmup_evaluations > 0) {
+  if (warmup_evaluations > 0) {
     GenerateOptions warmup = generate;
-    warmup.recipe.steps = options.warmup_evaluations;
+    warmup.recipe.steps = warmup_evaluations;
     generate_images(model, setup, labels, warmup, device);
   }
+  const std::int64_t replays_before = generate.graphs != nullptr ? generate.graphs->replays() : 0;
   std::int64_t evaluations = 0;
   generate.progress = [&evaluations](std::int64_t done, std::int64_t) { evaluations = done; };
   synchronize(device);
@@ -261,6 +282,15 @@ SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& op
   synchronize(device);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.evaluations = evaluations;
+  if (generate.graphs != nullptr) {
+    result.cuda_graphs = "on";
+    result.graph_replays = generate.graphs->replays() - replays_before;
+  } else {
+    std::string why_not;
+    result.cuda_graphs = spec.cuda_graphs == CudaGraphs::kOff     ? "off (train.cuda_graphs = off)"
+                         : CudaGraph::available(device, &why_not) ? "off"
+                                                                  : "off (" + why_not + ")";
+  }
   result.images_per_s_per_evaluation =
       static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;
   if (options.profile && evaluations > 0) {

@@ -14,6 +14,7 @@
 #include "noisesched/common/numbers.h"
 #include "noisesched/common/random.h"
 #include "noisesched/common/random_purpose.h"
+#include "noisesched/core/cuda_graph.h"
 #include "noisesched/core/generators.h"
 #include "noisesched/core/op_profile.h"
 #include "noisesched/diffusion/network.h"
@@ -36,6 +37,15 @@ at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& opt
   at::Tensor grad_norm = clip_grad_norm(model, config.grad_clip);
   optimizer.step(lr);
   ema_update(ema, model, ema_decay_at(config.ema_decay, step, config.ema_warmup));
+  return grad_norm;
+}
+
+at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
+                          const OptimConfig& config, const at::Tensor& scalars) {
+  const ProfileScope scope("noisesched::optimizer");
+  at::Tensor grad_norm = clip_grad_norm(model, config.grad_clip);
+  optimizer.step(scalars);
+  ema_update(ema, model, scalars.select(0, kEmaWeight));
   return grad_norm;
 }
 
@@ -77,17 +87,6 @@ LoaderOptions loader_options(const Config& config) {
   return options;
 }
 
-at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale) {
-  return at::from_blob(const_cast<std::uint8_t*>(batch.pixels.data()),
-                       {batch.size, batch.channels, batch.resolution, batch.resolution},
-                       at::TensorOptions().dtype(at::kByte))
-      .to(device)
-      .to(at::kFloat)
-      .div_(127.5)
-      .sub_(1.0)
-      .mul_(scale);
-}
-
 TrainingEngine::TrainingEngine(const RunSpec& spec, int channels, int num_classes,
                                const c10::Device& device, Communicator* communicator)
     : spec_(spec),
@@ -116,6 +115,26 @@ TrainingEngine::TrainingEngine(const RunSpec& spec, int channels, int num_classe
   std::tie(shard_begin_, shard_end_) =
       shard_range(spec.config.train.batch_size, communicator_->rank(), world);
   synchronize();
+  // On CUDA the update always takes its numbers from the device, so that the eager steps before
+  // a capture and the replays compute alike.
+  device_scalars_ = device_.is_cuda();
+  if (spec.cuda_graphs == CudaGraphs::kOff) {
+    graphs_note_ = "off (train.cuda_graphs = off)";
+    return;
+  }
+  std::string why_not;
+  if (CudaGraph::available(device_, &why_not) && world > 1) {
+    why_not = std::to_string(world) + " processes train (the gradient all-reduce is not recorded)";
+  }
+  if (!why_not.empty()) {
+    if (spec.cuda_graphs == CudaGraphs::kOn) {
+      throw Error("train.cuda_graphs = on, but " + why_not + "; use auto or off");
+    }
+    graphs_note_ = "off (" + why_not + ")";
+    return;
+  }
+  graphs_ = std::make_unique<Graphs>();
+  graphs_note_ = "on";
 }
 
 void TrainingEngine::synchronize() {
@@ -136,7 +155,33 @@ LoaderOptions TrainingEngine::loader_options() const {
   return options;
 }
 
-StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
+// The captured steps: one graph per value of the host-side branch (whether self-conditioning's
+// first pass runs), both reading the same static inputs and writing the same static outputs, and
+// sharing one memory pool (they never run at the same time).
+struct TrainingEngine::Graphs {
+  // Steps run eagerly on a side stream before the first capture (LibTorch's libraries make their
+  // handles and workspaces lazily; they must exist before recording).
+  int warmup_left = 3;
+  StepInputs statics;
+  StepOutputs outputs;
+  std::unique_ptr<CudaGraph> by_first_pass[2];
+  const CudaGraph* first = nullptr;  // the first captured, whose pool the other shares
+  std::int64_t replays = 0;
+
+  // Whether a step with these inputs can replay (the shapes the graphs were captured with).
+  bool fits(const StepInputs& in) const {
+    return !statics.pixels.defined() ||
+           (in.pixels.sizes() == statics.pixels.sizes() && in.eps.sizes() == statics.eps.sizes());
+  }
+};
+
+TrainingEngine::~TrainingEngine() = default;
+
+std::int64_t TrainingEngine::cuda_graph_replays() const {
+  return graphs_ != nullptr ? graphs_->replays : 0;
+}
+
+StepInputs TrainingEngine::prepare(const ByteBatch& bytes, std::int64_t step) {
   const std::uint64_t seed = static_cast<std::uint64_t>(spec_.config.train.seed);
   const auto step_seed = [&](std::uint64_t what) {
     return hash_values({seed, what, static_cast<std::uint64_t>(step)});
@@ -157,58 +202,105 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   at::Generator noise_gen = seeded_generator(device_, step_seed(purpose::kTrainNoise));
   at::Generator drop_gen = seeded_generator(at::kCPU, step_seed(purpose::kLabelDrop));
   at::Generator self_cond_gen = seeded_generator(at::kCPU, step_seed(purpose::kSelfCond));
-  const auto mine = [&](const at::Tensor& whole) { return whole.narrow(0, begin, batch); };
+  const auto mine = [&](const at::Tensor& whole) {
+    return whole.narrow(0, begin, batch).contiguous();
+  };
 
-  const at::Tensor x0 = batch_to_tensor(bytes, device_, spec_.diffusion.scale);
-  const at::Tensor t_tensor = mine(at::rand({global}, times_gen, cpu_double)).contiguous();
+  StepInputs in;
+  in.step = step;
+  // The host side: one buffer of doubles, the table's rows then the update's numbers, copied to
+  // the device at once (from pinned memory on CUDA, without waiting).
+  const std::int64_t table_size = StepInputs::kRows * batch;
+  const std::int64_t host_size =
+      table_size + (device_scalars_ ? static_cast<std::int64_t>(kUpdateScalars) : 0);
+  at::Tensor host = at::empty({host_size}, cpu_double.pinned_memory(device_.is_cuda()));
+  double* rows = host.data_ptr<double>();
+  const auto row = [&](std::int64_t r) { return rows + r * batch; };
+
+  const at::Tensor t_tensor = mine(at::rand({global}, times_gen, cpu_double));
   const std::vector<double> t(t_tensor.data_ptr<double>(), t_tensor.data_ptr<double>() + batch);
-  std::vector<std::int64_t> noise_shape = x0.sizes().vec();
-  noise_shape[0] = global;
-  const at::Tensor eps = mine(at::randn(noise_shape, noise_gen, x0.options()));
-  at::Tensor labels = at::tensor(bytes.labels, at::TensorOptions().dtype(at::kLong));
-  if (spec_.config.model.class_conditional) {
-    const at::Tensor drop =
-        mine(at::rand({global}, drop_gen, cpu_double) < spec_.config.diffusion.label_dropout);
-    labels = at::where(drop, at::full_like(labels, null_class_), labels);
-  } else {
-    labels = at::full_like(labels, null_class_);
+  NoiseDraw draw = variances_at_times(spec_.diffusion, t);
+  // The NoiseLevels rows come first in the table, in their own layout.
+  write_noise_level_rows(draw.v, spec_.diffusion.scale, rows);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    row(StepInputs::kLossWeight)[i] =
+        spec_.loss_weighting.kind() == LossWeighting::Kind::kNone
+            ? 1.0
+            : spec_.loss_weighting.weight(spec_.diffusion.target, draw.logsnr[i],
+                                          spec_.diffusion.scale);
   }
-  labels = labels.to(device_);
+  at::Tensor drop;
+  if (spec_.config.model.class_conditional) {
+    drop = mine(at::rand({global}, drop_gen, cpu_double) < spec_.config.diffusion.label_dropout);
+  }
+  for (std::int64_t i = 0; i < batch; ++i) {
+    const bool dropped = !spec_.config.model.class_conditional || drop.data_ptr<bool>()[i];
+    row(StepInputs::kLabel)[i] =
+        static_cast<double>(dropped ? null_class_ : bytes.labels[static_cast<std::size_t>(i)]);
+  }
   // Whether any example of the whole batch is self-conditioned decides, on every process alike,
-  // whether the first pass runs.
+  // whether the first pass runs (read from the host tensor: nothing read through LibTorch).
   const at::Tensor self_cond_all =
       at::rand({global}, self_cond_gen, cpu_double) < spec_.config.diffusion.self_cond_rate;
-  const at::Tensor self_cond_mask = mine(self_cond_all);
+  const bool* all_flags = self_cond_all.data_ptr<bool>();
+  in.first_pass = spec_.diffusion.self_condition &&
+                  std::any_of(all_flags, all_flags + global, [](bool on) { return on; });
+  for (std::int64_t i = 0; i < batch; ++i) {
+    row(StepInputs::kSelfCondMask)[i] = all_flags[begin + i] ? 1.0 : 0.0;
+  }
+  in.lr = spec_.config.optim.lr *
+          spec_.lr_schedule.factor(step, spec_.config.optim.warmup_steps, spec_.config.train.steps);
+  in.logsnr = std::move(draw.logsnr);
+  if (device_scalars_) {
+    double* scalars = rows + table_size;
+    optimizer_.next_update(in.lr, scalars);
+    scalars[kEmaWeight] =
+        1.0 - ema_decay_at(spec_.config.optim.ema_decay, step, spec_.config.optim.ema_warmup);
+  }
+  const at::Tensor device_side = host.to(device_, /*non_blocking=*/true);
+  in.table = device_side.narrow(0, 0, table_size).view({StepInputs::kRows, batch});
+  if (device_scalars_) {
+    in.scalars = device_side.narrow(0, table_size, kUpdateScalars).to(at::kFloat);
+  }
+  in.pixels = at::from_blob(const_cast<std::uint8_t*>(bytes.pixels.data()),
+                            {bytes.size, bytes.channels, bytes.resolution, bytes.resolution},
+                            at::TensorOptions().dtype(at::kByte))
+                  .to(device_);
+  std::vector<std::int64_t> noise_shape = in.pixels.sizes().vec();
+  noise_shape[0] = global;
+  in.eps = mine(at::randn(noise_shape, noise_gen, at::TensorOptions().device(device_)));
+  return in;
+}
 
-  const NoisedBatch noised = add_noise(spec_.diffusion, x0, t, eps);
+StepOutputs TrainingEngine::compute(const StepInputs& in) {
+  const bool distributed = communicator_->world_size() > 1;
+  const std::int64_t batch = in.pixels.size(0);
+  const std::int64_t global = distributed ? spec_.config.train.batch_size : batch;
+  const at::Tensor x0 = in.pixels.to(at::kFloat).div_(127.5).sub_(1.0).mul_(spec_.diffusion.scale);
+  const NoiseLevels levels{in.table.narrow(0, 0, NoiseLevels::kRows)};
+  const NoisedBatch noised = add_noise(levels, x0, in.eps);
+  const at::Tensor labels = in.table.select(0, StepInputs::kLabel).to(at::kLong);
   at::Tensor self_cond;
-  // Read on the host from the host tensor: no value read through LibTorch (a sync on a GPU).
-  const bool* self_cond_flags = self_cond_all.data_ptr<bool>();
-  if (spec_.diffusion.self_condition &&
-      std::any_of(self_cond_flags, self_cond_flags + global, [](bool on) { return on; })) {
+  if (in.first_pass) {
     // A first pass without gradients; its latents (RIN) or clipped x0 (U-Net) condition the
     // trained pass for the selected examples, zeros for the others.
     torch::NoGradGuard no_grad;
     const at::Tensor signal =
-        predict(*model_, spec_.diffusion, noised.z, noised.v, labels, at::Tensor(), {}).self_cond;
+        predict(*model_, spec_.diffusion, noised.z, levels, labels, at::Tensor(), {}).self_cond;
     std::vector<std::int64_t> shape(static_cast<std::size_t>(signal.dim()), 1);
     shape[0] = batch;
-    self_cond = signal * self_cond_mask.to(device_, signal.scalar_type()).view(shape);
+    self_cond =
+        signal * in.table.select(0, StepInputs::kSelfCondMask).to(signal.scalar_type()).view(shape);
   }
   PredictOptions trained_pass;
   trained_pass.estimate = false;
   const at::Tensor output =
-      predict(*model_, spec_.diffusion, noised.z, noised.v, labels, self_cond, trained_pass).output;
-  const at::Tensor target = target_value(spec_.diffusion.target, x0, eps, noised.a, noised.s);
+      predict(*model_, spec_.diffusion, noised.z, levels, labels, self_cond, trained_pass).output;
+  const at::Tensor target = target_value(spec_.diffusion.target, x0, in.eps, noised.a, noised.s);
   at::Tensor per_example = (output - target).pow(2).flatten(1).mean(1);
   if (spec_.loss_weighting.kind() != LossWeighting::Kind::kNone) {
-    std::vector<double> weights(noised.logsnr.size());
-    for (std::size_t i = 0; i < weights.size(); ++i) {
-      weights[i] = spec_.loss_weighting.weight(spec_.diffusion.target, noised.logsnr[i],
-                                               spec_.diffusion.scale);
-    }
     per_example =
-        per_example * at::tensor(weights, cpu_double).to(device_, per_example.scalar_type());
+        per_example * in.table.select(0, StepInputs::kLossWeight).to(per_example.scalar_type());
   }
   // The mean over the whole batch: each process's sum over its share, divided by the batch
   // size, so that the summed gradients are those of the whole batch's mean.
@@ -219,10 +311,9 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
   // loss, the per-example losses and the gradient norm stay on the device, where the trainer
   // accumulates them and reads them once per log interval (train/step_statistics.h). A non-finite
   // loss is found there, before anything of this step is saved.
-  StepResult result;
-  result.loss = loss.detach();
-  result.losses = per_example.detach().to(at::kDouble);
-  result.logsnr = noised.logsnr;
+  StepOutputs out;
+  out.loss = loss.detach();
+  out.losses = per_example.detach().to(at::kDouble);
   model_->zero_grad();
   loss.backward();
   if (distributed) {
@@ -235,13 +326,72 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
       grads.push_back(p.grad());
     }
     communicator_->all_reduce_sum(grads,
-                                  "the gradient all-reduce of step " + std::to_string(step + 1));
+                                  "the gradient all-reduce of step " + std::to_string(in.step + 1));
   }
-  result.lr =
-      spec_.config.optim.lr *
-      spec_.lr_schedule.factor(step, spec_.config.optim.warmup_steps, spec_.config.train.steps);
-  result.grad_norm =
-      update_weights(*model_, *ema_, optimizer_, spec_.config.optim, result.lr, step);
+  out.grad_norm =
+      in.scalars.defined()
+          ? update_weights(*model_, *ema_, optimizer_, spec_.config.optim, in.scalars)
+          : update_weights(*model_, *ema_, optimizer_, spec_.config.optim, in.lr, in.step);
+  return out;
+}
+
+StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
+  const StepInputs in = prepare(bytes, step);
+  StepOutputs out;
+  if (graphs_ == nullptr || !graphs_->fits(in)) {
+    out = compute(in);
+  } else if (graphs_->warmup_left > 0) {
+    --graphs_->warmup_left;
+    CudaGraph::run_beside(device_, [&] { out = compute(in); });
+  } else {
+    Graphs& g = *graphs_;
+    if (!g.statics.pixels.defined()) {
+      // The tensors every graph reads and writes, made once, outside any recording.
+      g.statics = in;
+      for (at::Tensor* t :
+           {&g.statics.pixels, &g.statics.eps, &g.statics.table, &g.statics.scalars}) {
+        *t = t->clone();
+      }
+      g.outputs.loss = at::zeros({}, at::TensorOptions().device(device_));
+      g.outputs.grad_norm = at::zeros({}, at::TensorOptions().device(device_));
+      g.outputs.losses =
+          at::zeros({in.pixels.size(0)}, at::TensorOptions().device(device_).dtype(at::kDouble));
+    }
+    std::unique_ptr<CudaGraph>& graph = g.by_first_pass[in.first_pass ? 1 : 0];
+    if (graph == nullptr) {
+      graph = std::make_unique<CudaGraph>(device_);
+      // The gradients are made by the recorded backward pass, in the graph's pool, so that no
+      // eager step's gradients are added into.
+      for (auto& p : model_->parameters()) p.mutable_grad() = at::Tensor();
+      StepInputs recorded = g.statics;
+      recorded.first_pass = in.first_pass;
+      graph->capture(
+          [&] {
+            const StepOutputs o = compute(recorded);
+            g.outputs.loss.copy_(o.loss);
+            g.outputs.grad_norm.copy_(o.grad_norm);
+            g.outputs.losses.copy_(o.losses);
+          },
+          g.first);
+      if (g.first == nullptr) g.first = graph.get();
+    }
+    g.statics.pixels.copy_(in.pixels, /*non_blocking=*/true);
+    g.statics.eps.copy_(in.eps, /*non_blocking=*/true);
+    g.statics.table.copy_(in.table, /*non_blocking=*/true);
+    g.statics.scalars.copy_(in.scalars, /*non_blocking=*/true);
+    graph->replay();
+    ++g.replays;
+    // The next replay overwrites the outputs: the step's result keeps copies.
+    out.loss = g.outputs.loss.clone();
+    out.grad_norm = g.outputs.grad_norm.clone();
+    out.losses = g.outputs.losses.clone();
+  }
+  StepResult result;
+  result.loss = out.loss;
+  result.losses = out.losses;
+  result.grad_norm = out.grad_norm;
+  result.lr = in.lr;
+  result.logsnr = in.logsnr;
   return result;
 }
 

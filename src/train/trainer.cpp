@@ -222,6 +222,7 @@ std::string write_grid(const Denoiser& ema, const RunSpec& spec, int num_classes
   }
   GenerateOptions options;
   options.recipe = spec.sample_recipe;
+  options.cuda_graphs = spec.cuda_graphs;
   options.seed =
       hash_values({static_cast<std::uint64_t>(config.train.seed), purpose::kGridSamples});
   const at::Tensor images =
@@ -251,6 +252,7 @@ class TrainingEvaluator {
                                     : config.eval.extractor,
                                 device);
     generate_.recipe = spec.eval_recipe;
+    generate_.cuda_graphs = spec.cuda_graphs;
     log << "eval: every " << schedule_text() << ", " << config.eval.num << " images, "
         << config.eval.metrics << ", " << generate_.recipe.to_string() << "; extractor "
         << extractor_->describe() << "\n";

@@ -7,6 +7,7 @@
 //   - the deterministic samplers (DDIM, DPM-Solver++(2M), Heun) on CUDA against the CPU;
 //   - bf16 autocast: predictions close to fp32's with float32 weights and gradients, and the
 //     training loss over 300 steps following fp32's (within 10%);
+//   - training steps and sampling network calls that replay CUDA graphs against eager ones;
 //   - train, sample and evaluate through the program on CUDA.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -189,6 +190,34 @@ TEST(Gpu, DeterministicSamplersAgreeWithTheCpu) {
   }
 }
 
+// The sampler's network calls replaying CUDA graphs (train.cuda_graphs) give the images eager
+// calls give: DPM-Solver++(2M) with guidance and self-conditioning (two input signatures, each
+// eager once, then recorded), two batches of 8 and a last one of 4 (its own recordings).
+TEST(Gpu, GraphedSamplingFollowsEagerSampling) {
+  REQUIRE_CUDA();
+  const Config config = tiny("rin");
+  const DiffusionSetup setup = resolve(config).diffusion;
+  std::vector<std::int64_t> labels;
+  for (int i = 0; i < 20; ++i) labels.push_back(i % 10);
+  GenerateOptions options;
+  options.recipe = InferenceRecipe::parse("dpmpp_2m steps=10 guidance=1.5");
+  options.batch_size = 8;
+  at::manual_seed(1);
+  const Denoiser model = make_denoiser(resolve(config), 1, 10);
+  model->to(kCuda);
+  model->eval();
+  const at::Tensor eager = generate_images(model, setup, labels, options, kCuda).to(at::kFloat);
+  options.cuda_graphs = CudaGraphs::kOn;
+  options.graphs = sampling_graphs(CudaGraphs::kOn, kCuda);
+  const at::Tensor graphed = generate_images(model, setup, labels, options, kCuda).to(at::kFloat);
+  // Per batch: the first call and the second signature's first call eager; the batches of 8
+  // share recordings, the batch of 4 records its own.
+  EXPECT_GT(options.graphs->replays(), 20);
+  const at::Tensor diff = (graphed - eager).abs();
+  EXPECT_LE(diff.max().item<double>(), 2.0);
+  EXPECT_LT(diff.mean().item<double>(), 0.05);
+}
+
 TEST(Gpu, Bf16PredictionsAreCloseToFp32OnesWithFloat32WeightsAndGradients) {
   REQUIRE_CUDA();
   for (const std::string arch : {"rin", "unet"}) {
@@ -275,6 +304,39 @@ TEST(Gpu, Bf16LossCurveFollowsFp32) {
   // The same data and random draws: the last 100 steps' mean losses within 10% of each other
   // (the weights' paths part by bfloat16's rounding, the losses stay alike).
   EXPECT_NEAR(tails[1], tails[0], 0.1 * tails[0]) << "fp32 " << tails[0] << ", bf16 " << tails[1];
+}
+
+// CUDA graphs (train.cuda_graphs): steps that replay a captured graph follow eager steps. The RIN
+// with LAMB, clipping and a self-conditioning rate low enough that some batches skip the first
+// pass (both graphs are captured); one step with a smaller batch in between runs eagerly.
+TEST(Gpu, CudaGraphStepsFollowEagerSteps) {
+  REQUIRE_CUDA();
+  std::vector<std::vector<double>> losses(2);
+  std::int64_t replays = 0;
+  for (const char* mode : {"off", "on"}) {
+    Config config = tiny("rin");
+    config.train.device = "cuda";
+    config.train.cuda_graphs = mode;
+    config.train.steps = 40;
+    config.train.batch_size = 32;
+    config.optim.warmup_steps = 10;
+    config.diffusion.self_cond_rate = 0.02;
+    TrainingEngine engine(resolve(config), 1, 10, kCuda);
+    ASSERT_EQ(engine.cuda_graphs(), std::string(mode) == "on") << engine.cuda_graphs_note();
+    std::vector<double>& out = losses[std::string(mode) == "on" ? 1 : 0];
+    for (int step = 0; step < 20; ++step) {
+      out.push_back(engine.step(blob_batch(32, step), step).loss_value());
+      if (step == 8) {
+        // A smaller batch than the graphs were captured with: eager, and the graphs stay usable.
+        EXPECT_TRUE(std::isfinite(engine.step(blob_batch(16, 100), 100).loss_value()));
+      }
+    }
+    if (std::string(mode) == "on") replays = engine.cuda_graph_replays();
+  }
+  EXPECT_EQ(replays, 17);  // 20 steps, the first 3 eager
+  for (std::size_t i = 0; i < losses[0].size(); ++i) {
+    EXPECT_NEAR(losses[1][i], losses[0][i], 2e-3 * losses[0][i]) << "step " << i;
+  }
 }
 
 TEST(Gpu, TrainSampleAndEvaluateThroughTheProgram) {

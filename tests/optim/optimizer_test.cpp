@@ -395,6 +395,83 @@ TEST(MultiTensor, OperationCountDoesNotGrowWithTheNumberOfParameterTensors) {
   }
 }
 
+// Device scalars (what a CUDA graph of the update replays): the update with its numbers read from
+// a float32 tensor (next_update() + step(tensor)) agrees with the host numbers on every path
+// (LAMB and AdamW, the multi-tensor and per-tensor updates, the fused kernel where LibTorch has
+// it), with and without weight decay, and so does the EMA with its weight as a tensor.
+TEST(DeviceScalars, AgreeWithTheHostNumbersOnEveryPath) {
+  struct Case {
+    OptimizerKind kind;
+    bool multi_tensor;
+    FusedAdamW fused;
+  };
+  std::vector<Case> cases = {{OptimizerKind::kLamb, true, FusedAdamW::kOff},
+                             {OptimizerKind::kLamb, false, FusedAdamW::kOff},
+                             {OptimizerKind::kAdamW, true, FusedAdamW::kOff},
+                             {OptimizerKind::kAdamW, false, FusedAdamW::kOff}};
+  if (Optimizer::fused_adamw_available(at::kCPU)) {
+    cases.push_back({OptimizerKind::kAdamW, true, FusedAdamW::kOn});
+  }
+  for (const Case& k : cases) {
+    for (const double decay : {0.0, 0.05}) {
+      SCOPED_TRACE(std::string(k.kind == OptimizerKind::kLamb ? "lamb" : "adamw") +
+                   (k.multi_tensor ? " multi-tensor" : " per-tensor") +
+                   (k.fused == FusedAdamW::kOn ? " fused" : "") + " decay " +
+                   std::to_string(decay));
+      at::manual_seed(7);
+      Mixed a(2), b(2), ema_a(2), ema_b(2);
+      copy_weights(b, a);
+      copy_weights(ema_a, a);
+      copy_weights(ema_b, a);
+      OptimizerOptions options;
+      options.kind = k.kind;
+      options.weight_decay = decay;
+      options.multi_tensor = k.multi_tensor;
+      options.fused = k.fused;
+      Optimizer host(a, options), device(b, options);
+      for (int step = 0; step < 5; ++step) {
+        a.set_grads(step);
+        b.set_grads(step);
+        const double lr = 1e-2 * (step + 1), ema_decay = ema_decay_at(0.999, step, true);
+        host.step(lr);
+        ema_update(ema_a, a, ema_decay);
+        double numbers[kUpdateScalars];
+        device.next_update(lr, numbers);
+        numbers[kEmaWeight] = 1.0 - ema_decay;
+        const at::Tensor scalars =
+            at::tensor(std::vector<double>(numbers, numbers + kUpdateScalars), at::kDouble)
+                .to(at::kFloat);
+        device.step(scalars);
+        ema_update(ema_b, b, scalars.select(0, kEmaWeight));
+      }
+      EXPECT_EQ(host.steps(), device.steps());
+      at::manual_seed(7);
+      Mixed initial(2);
+      for (std::size_t i = 0; i < a.params.size(); ++i) {
+        const std::string name = a.named_parameters().keys()[i];
+        // Five steps of up to lr = 0.05: float rounding of lr and of the products, ~1e-8.
+        EXPECT_LT((a.params[i] - b.params[i]).abs().max().item<double>(), 1e-6) << name;
+        EXPECT_GT((a.params[i] - initial.params[i]).abs().max().item<double>(), 1e-3) << name;
+        EXPECT_LT((ema_a.params[i] - ema_b.params[i]).abs().max().item<double>(), 1e-6) << name;
+      }
+      const NamedTensors sa = host.state(), sb = device.state();
+      for (std::size_t i = 0; i < sa.size(); ++i) {
+        EXPECT_TRUE(at::allclose(sa[i].second, sb[i].second, 1e-6, 1e-9)) << sa[i].first;
+      }
+    }
+  }
+  Mixed model(1);
+  Optimizer optimizer(model, OptimizerOptions{});
+  model.set_grads(0);
+  try {
+    optimizer.step(at::zeros({kUpdateScalars}, at::kDouble));
+    ADD_FAILURE() << "float64 numbers were taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("float32 tensor of 5 values"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Ema, EqualsLerpOnEveryParameter) {
   at::manual_seed(5);
   Mixed model(2), ema(2), reference(2);

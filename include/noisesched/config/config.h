@@ -98,6 +98,9 @@ struct TrainConfig {
   std::string dist_backend = "auto";
   // Arithmetic of the network's passes: fp32 | tf32 | bf16 (config/enums.h, docs/performance.md).
   std::string precision = "fp32";
+  // CUDA graphs for the training step and the sampler's network calls: auto | on | off
+  // (config/enums.h).
+  std::string cuda_graphs = "auto";
 };
 
 // Evaluation during training (SPEC section 8): every `every` steps the EMA model samples `num`

@@ -37,6 +37,15 @@ const NameTable<Precision>& precision_names_table();
 Precision parse_precision(std::string_view name);
 std::string to_string(Precision precision);
 
+// Whether training steps and the sampler's network calls replay CUDA graphs (train.cuda_graphs,
+// train/engine.h, diffusion/network.h, docs/performance.md): auto where the device is CUDA, this
+// LibTorch can capture graphs and one process trains; on: the same, an error where it cannot; off:
+// never.
+enum class CudaGraphs { kAuto, kOn, kOff };
+const NameTable<CudaGraphs>& cuda_graphs_names_table();
+CudaGraphs parse_cuda_graphs(std::string_view name);
+std::string to_string(CudaGraphs mode);
+
 // Which c10d backend a multi-process run talks through (train.dist_backend): auto is NCCL for
 // CUDA and Gloo for the CPU; gloo on CUDA reduces through the host (copies each bucket to the CPU
 // and back), which is slower but lets several processes share one GPU, which NCCL refuses.

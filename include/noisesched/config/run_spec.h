@@ -43,6 +43,7 @@ struct RunSpec {
   OptimizerKind optimizer = OptimizerKind::kLamb;
   LrSchedule lr_schedule;
   Precision precision = Precision::kFp32;
+  CudaGraphs cuda_graphs = CudaGraphs::kAuto;
   DistBackend dist_backend = DistBackend::kAuto;
   InferenceRecipe sample_recipe;  // train.sample_recipe
   InferenceRecipe eval_recipe;    // eval.recipe

@@ -48,6 +48,27 @@ class OpProfile {
   bool recording_ = false;
 };
 
+// Records the LibTorch operations run (on any thread) while it lives, in order, each as its name
+// and its arguments with tensors described by shape, dtype and device, and every other argument
+// (numbers, flags, lists) by value. Device work that a CUDA graph can record once and replay
+// (core/cuda_graph.h) runs the same sequence at every step; a host number that changes from one
+// step to the next (a learning rate passed as a number, a fill with the step count) shows as a
+// difference between two traces. Independent of OpProfile; one trace at a time per process.
+class OpTrace {
+ public:
+  OpTrace();  // starts recording; throws if another trace is recording
+  ~OpTrace();
+  OpTrace(const OpTrace&) = delete;
+  OpTrace& operator=(const OpTrace&) = delete;
+
+  // Stops recording and returns the operations in the order they started.
+  std::vector<std::string> stop();
+
+ private:
+  std::uint64_t handle_ = 0;
+  bool recording_ = false;
+};
+
 // Marks a phase of the program's own work as a profile row ("noisesched::" + name); costs nothing
 // measurable when no profile is recording.
 class ProfileScope {

@@ -25,6 +25,14 @@
 // kernel), so it agrees with the loop to float rounding, not bit for bit: by default it runs on
 // CUDA only, and the CPU keeps the multi-tensor path (bit for bit the loop's, so resume stays
 // exact there).
+//
+// Device scalars: step(const at::Tensor&) takes the update's per-step numbers (learning rate, bias
+// corrections, step count; UpdateScalar) from a small tensor on the parameters' device instead of
+// from host doubles, so the update reads nothing from the host and a CUDA graph that captured it
+// once replays it with the numbers of each step (train/engine.h). The host part, next_update(),
+// counts the step and writes those numbers. The arithmetic is the same; where the host form
+// multiplies by lr inside an operation (`w -= lr u` as one _foreach_sub_ with alpha), the device
+// form scales u first, so the two agree to float rounding (tested), not bit for bit.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -43,6 +51,16 @@ namespace noisesched {
 // When AdamW uses LibTorch's fused kernel (above): kAuto on CUDA where LibTorch has it, kOn
 // wherever LibTorch has it (an error where it has not), kOff never.
 enum class FusedAdamW { kAuto, kOn, kOff };
+
+// Positions in the device-scalar tensor of an update (float32 [kUpdateScalars]).
+enum UpdateScalar : std::int64_t {
+  kLr,           // learning rate
+  kCorrection1,  // 1 - beta1^t
+  kCorrection2,  // 1 - beta2^t
+  kStepCount,    // t, the 1-based number of this update (fused AdamW's kernel reads it)
+  kEmaWeight,    // 1 - the EMA decay of this step (ema_update with a tensor)
+  kUpdateScalars
+};
 
 struct OptimizerOptions {
   OptimizerKind kind = OptimizerKind::kLamb;
@@ -63,6 +81,12 @@ class Optimizer {
   // One update with learning rate `lr` from the parameters' .grad().
   void step(double lr);
 
+  // The same in two parts (device scalars, above): next_update() counts the update and writes
+  // out[kLr], out[kCorrection1], out[kCorrection2] and out[kStepCount] on the host; step(scalars)
+  // applies it from those numbers as a float32 tensor [kUpdateScalars] on the parameters' device.
+  void next_update(double lr, double* out);
+  void step(const at::Tensor& scalars);
+
   // Whether this LibTorch has the fused AdamW kernel for `device` (the configure check; on the
   // CPU also LibTorch >= 2.4, where its CPU kernel came).
   static bool fused_adamw_available(const c10::Device& device);
@@ -80,13 +104,21 @@ class Optimizer {
   void load_state(const std::map<std::string, at::Tensor>& tensors, std::int64_t steps);
 
  private:
-  void step_per_tensor(double lr, double correction1, double correction2);
+  // The update with its numbers as host doubles (Number = double) or device tensors (at::Tensor).
+  template <typename Number>
+  void apply(const Number& lr, const Number& correction1, const Number& correction2,
+             const at::Tensor& step_count);
+  template <typename Number>
+  void step_per_tensor(const Number& lr, const Number& correction1, const Number& correction2);
   // False when some parameter has no gradient this step (the per-tensor loop then runs).
-  bool step_multi_tensor(double lr, double correction1, double correction2);
+  template <typename Number>
+  bool step_multi_tensor(const Number& lr, const Number& correction1, const Number& correction2);
   // The multi-tensor gradients in layout order; false when some parameter has none.
   bool layout_grads(std::vector<at::Tensor>& grads) const;
-  // AdamW through at::_fused_adamw_; false when some parameter has no gradient.
-  bool step_fused(double lr);
+  // AdamW through at::_fused_adamw_; false when some parameter has no gradient. `step_count`: the
+  // 1-based step number as a float32 0-d tensor on the device (undefined: steps_ from the host).
+  template <typename Number>
+  bool step_fused(const Number& lr, const at::Tensor& step_count);
 
   OptimizerOptions options_;
   std::vector<std::pair<std::string, at::Tensor>> parameters_;  // the module's order
@@ -120,6 +152,11 @@ double ema_decay_at(double decay, std::int64_t step, bool warmup);
 
 // target <- target + (1 - decay) (source - target), every parameter (same architecture).
 void ema_update(torch::nn::Module& target, const torch::nn::Module& source, double decay);
+
+// The same with the weight 1 - decay a 0-d float32 tensor on the parameters' device (nothing read
+// on the host; the same products as the form above on LibTorch 1.13, float rounding on 2.x).
+void ema_update(torch::nn::Module& target, const torch::nn::Module& source,
+                const at::Tensor& weight);
 
 // Copies every parameter and buffer of source into target (same architecture).
 void copy_weights(torch::nn::Module& target, const torch::nn::Module& source);

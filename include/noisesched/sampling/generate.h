@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -34,7 +35,18 @@ struct GenerateOptions {
   std::int64_t first_index = 0;
   // Called after every network evaluation with (evaluations done, evaluations in total).
   std::function<void(std::int64_t, std::int64_t)> progress;
+  // Whether the network's forward passes replay CUDA graphs (train.cuda_graphs; NetworkGraphs in
+  // diffusion/network.h): auto on a CUDA device where LibTorch has them; on: an error elsewhere.
+  // Off by default here; the commands pass the run's train.cuda_graphs.
+  CudaGraphs cuda_graphs = CudaGraphs::kOff;
+  // The graphs to use (and keep recording into) when graphs are on; made for each call when null.
+  // Given, they outlive the call, so later calls with the same batch shape replay at once.
+  std::shared_ptr<NetworkGraphs> graphs;
 };
+
+// Graphs for `options.cuda_graphs` on `device`: null when off, or when auto and unavailable (an
+// Error naming train.cuda_graphs and the reason when on and unavailable).
+std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device);
 
 // The last x0 estimates of generate_images, in the scaled space (b x0, float, on `device`),
 // handed to `consume` one batch at a time in label order, before the mapping to bytes.

@@ -21,6 +21,8 @@
 
 namespace noisesched {
 
+class NetworkGraphs;  // diffusion/network.h
+
 // The point at which the callback is asked for estimates.
 struct DenoiseQuery {
   double t;
@@ -39,8 +41,9 @@ at::Tensor run_sampler(const std::vector<SamplerStep>& plan, const DenoiseFn& de
 
 // A trained network as a denoise callback (diffusion/network.h's predict): guidance and clipping
 // from `recipe`, self-conditioning carried from call to call when the model was trained with it.
-// `labels` [B] int64 (the null class K for unconditional samples).
+// `labels` [B] int64 (the null class K for unconditional samples). `graphs` (not owned; may be
+// null): the network's forward passes replay CUDA graphs (diffusion/network.h).
 DenoiseFn model_denoise_fn(Denoiser model, const DiffusionSetup& setup, const at::Tensor& labels,
-                           const InferenceRecipe& recipe);
+                           const InferenceRecipe& recipe, NetworkGraphs* graphs = nullptr);
 
 }  // namespace noisesched

@@ -42,6 +42,11 @@ struct TrainBenchResult {
   double achieved_gflops = 0;
   double sgemm_gflops = 0;  // best of several n x n x n products (0: several processes)
   double sgemm_fraction = 0;
+  // train.cuda_graphs as resolved ("on", or "off (why)") and how many of the warm-up and timed
+  // steps replayed a graph.
+  std::string cuda_graphs;
+  std::int64_t graph_replays = 0;
+  int warmup_steps = 0;  // untimed steps first: the option's, and 4 more with graphs
   // With TrainBenchOptions::profile: the mean profiled step (the hooks cost a little) and each
   // operation's calls and self seconds per step, largest first.
   double profiled_step_seconds = 0;
@@ -76,6 +81,10 @@ struct SampleBenchResult {
   double seconds = 0;
   // Images through the network per second: batch x evaluations / seconds.
   double images_per_s_per_evaluation = 0;
+  // Whether the network calls replayed CUDA graphs (train.cuda_graphs: "on" or "off (why)") and
+  // how many of the timed run's did.
+  std::string cuda_graphs;
+  std::int64_t graph_replays = 0;
   // With SampleBenchOptions::profile: the profiled run's seconds per network evaluation and each
   // operation's calls and self seconds per evaluation, largest first.
   double profiled_seconds_per_evaluation = 0;

@@ -7,6 +7,8 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "noisesched/config/run_spec.h"
@@ -37,6 +39,37 @@ struct StepResult {
   std::vector<double> loss_values() const;
 };
 
+// Everything one step's device work reads (TrainingEngine::prepare()), on the step's device: the
+// host's share of the step (the random draws for the whole batch, the schedule's coefficients,
+// the update's numbers) reaches the device in two copies, and compute() reads nothing else from
+// the host. A CUDA graph of compute() (train.cuda_graphs) replays it after these tensors are
+// copied into the ones it was captured with.
+struct StepInputs {
+  // Rows of `table` after the NoiseLevels rows (diffusion/process.h).
+  enum Row : std::int64_t {
+    kLossWeight = NoiseLevels::kRows,  // diffusion.loss_weight of each example (1: none)
+    kSelfCondMask,                     // 1 where the example is self-conditioned, else 0
+    kLabel,                            // the class the network is given (the null class if dropped)
+    kRows
+  };
+  at::Tensor pixels;   // uint8 [B, C, H, W]: this process's share of the batch
+  at::Tensor eps;      // [B, C, H, W]: its noise
+  at::Tensor table;    // float64 [kRows, B]
+  at::Tensor scalars;  // float32 [kUpdateScalars] (optim/optimizer.h) where the update reads its
+                       // numbers on the device (CUDA); undefined: from the host
+  // Host values: whether self-conditioning's first pass runs this step (the same on every
+  // process), the learning rate, the step (0-based) and each example's effective logSNR.
+  bool first_pass = false;
+  double lr = 0;
+  std::int64_t step = 0;
+  std::vector<double> logsnr;
+};
+
+// What compute() leaves on the device (StepResult's tensors).
+struct StepOutputs {
+  at::Tensor loss, grad_norm, losses;
+};
+
 class TrainingEngine {
  public:
   // Builds the network (initialised from train.seed), its EMA copy and the optimizer.
@@ -47,11 +80,30 @@ class TrainingEngine {
   // with the whole batch.
   TrainingEngine(const RunSpec& spec, int channels, int num_classes, const c10::Device& device,
                  Communicator* communicator = nullptr);
+  ~TrainingEngine();
 
   // Runs optimizer step `step` (0-based) on `batch` (this process's share of the step's batch)
   // without reading any value on the host. A non-finite loss is applied like any other: the
   // trainer finds it in the step's statistics (StepStatistics) before it saves anything.
   StepResult step(const ByteBatch& batch, std::int64_t step);
+
+  // step() in its two parts. prepare() makes the step's random draws and host-side numbers and
+  // copies them to the device; it also counts the optimizer's update. compute() is the device
+  // work: noising, the passes, the loss, backward, the gradient all-reduce and the update; it
+  // reads the step's numbers only from `inputs`' tensors (where device_scalars()), so the same
+  // operations with the same arguments run at every step, which a CUDA graph needs.
+  StepInputs prepare(const ByteBatch& batch, std::int64_t step);
+  StepOutputs compute(const StepInputs& inputs);
+
+  // Whether the update reads its numbers (learning rate, bias corrections, EMA weight) from the
+  // device: on CUDA always; on the CPU for tests (set before the first step).
+  bool device_scalars() const { return device_scalars_; }
+  void set_device_scalars(bool on) { device_scalars_ = on; }
+  // Whether steps replay CUDA graphs (train.cuda_graphs resolved here), and if not, why.
+  bool cuda_graphs() const { return graphs_ != nullptr; }
+  const std::string& cuda_graphs_note() const { return graphs_note_; }
+  // How many steps so far replayed a graph (the first few run eagerly before the capture).
+  std::int64_t cuda_graph_replays() const;
 
   // Restores weights, EMA and optimizer state from a checkpoint.
   void load(const LoadedCheckpoint& checkpoint);
@@ -82,6 +134,10 @@ class TrainingEngine {
   std::unique_ptr<Communicator> own_communicator_;
   Communicator* communicator_;
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // this process's examples of each batch
+  bool device_scalars_ = false;
+  struct Graphs;  // the captured steps (engine.cpp)
+  std::unique_ptr<Graphs> graphs_;
+  std::string graphs_note_;
 };
 
 // The network a run specifies, initialised from train.seed (what training starts from) and moved
@@ -99,11 +155,13 @@ OptimizerOptions optimizer_options(const RunSpec& spec);
 at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
                           const OptimConfig& config, double lr, std::int64_t step);
 
+// The same with the step's numbers on the device (`scalars`, float32 [kUpdateScalars]: the
+// learning rate, bias corrections, step count and EMA weight): nothing read on the host.
+at::Tensor update_weights(DenoiserImpl& model, DenoiserImpl& ema, Optimizer& optimizer,
+                          const OptimConfig& config, const at::Tensor& scalars);
+
 // The loader settings a configuration implies (batch size, seed, flips, workers, prefetch).
 LoaderOptions loader_options(const Config& config);
-
-// Bytes [B, C, H, W] -> floats in [-1, 1] on `device`, times b.
-at::Tensor batch_to_tensor(const ByteBatch& batch, const c10::Device& device, double scale);
 
 // "cpu", "cuda", "cuda:N" -> a device this build can use; throws naming the value otherwise.
 c10::Device parse_device(const std::string& name);

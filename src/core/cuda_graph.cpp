@@ -1,0 +1,151 @@
+// CUDA graphs through LibTorch's at::cuda::CUDAGraph (see cuda_graph.h).
+#include "noisesched/core/cuda_graph.h"
+
+#include <c10/core/Device.h>
+#include <torch/version.h>
+
+#include "noisesched/common/error.h"
+
+#if NOISESCHED_HAVE_CUDA_GRAPHS
+#include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace noisesched {
+
+#if NOISESCHED_HAVE_CUDA_GRAPHS
+
+namespace {
+
+// `later` waits (on the device) for what is queued on `earlier` so far.
+void order_after(const c10::cuda::CUDAStream& earlier, const c10::cuda::CUDAStream& later) {
+  at::cuda::CUDAEvent event;
+  event.record(earlier);
+  event.block(later);
+}
+
+// Runs `work` with `side` as the current stream of its device, between the two waits.
+void on_side_stream(const c10::Device& device, const std::function<void()>& work,
+                    const std::function<void()>& finish = {}) {
+  const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device.index());
+  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device.index());
+  order_after(current, side);
+  {
+    const c10::cuda::CUDAStreamGuard guard(side);
+    work();
+    if (finish) finish();
+  }
+  order_after(side, current);
+}
+
+}  // namespace
+
+struct CudaGraph::Impl {
+  explicit Impl(const c10::Device& on) : device(on) {}
+  c10::Device device;
+  at::cuda::CUDAGraph graph;
+  bool captured = false;
+};
+
+bool CudaGraph::available(const c10::Device& device, std::string* why_not) {
+  if (!device.is_cuda()) {
+    if (why_not != nullptr) *why_not = "the device is " + device.str() + ", not CUDA";
+    return false;
+  }
+  return true;
+}
+
+void CudaGraph::run_beside(const c10::Device& device, const std::function<void()>& work) {
+  on_side_stream(device, work);
+}
+
+CudaGraph::CudaGraph(const c10::Device& device) {
+  std::string why_not;
+  if (!available(device, &why_not)) throw Error("CUDA graphs: " + why_not);
+  impl_ = std::make_unique<Impl>(device);
+}
+
+CudaGraph::~CudaGraph() = default;
+
+bool CudaGraph::captured() const { return impl_->captured; }
+
+void CudaGraph::capture(const std::function<void()>& work, const CudaGraph* share) {
+  if (impl_->captured) throw Error("CUDA graphs: this graph is already captured");
+  if (share != nullptr && !share->captured()) {
+    throw Error("CUDA graphs: the graph to share a memory pool with is not captured");
+  }
+  const c10::cuda::CUDAGuard device_guard(impl_->device);
+  // Autocast's cache of low-precision weight copies would hold tensors made during the capture
+  // and hand them to the eager passes afterwards: off while recording, as LibTorch asks.
+  const bool cache = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(false);
+  try {
+    on_side_stream(impl_->device, [&] {
+      impl_->graph.capture_begin(share != nullptr ? share->impl_->graph.pool()
+                                                  : c10::MempoolId_t{0, 0});
+      try {
+        work();
+      } catch (...) {
+        // End the recording so the stream leaves capture mode; what was recorded is dropped.
+        try {
+          impl_->graph.capture_end();
+        } catch (...) {
+        }
+        impl_->graph.reset();
+        throw;
+      }
+      impl_->graph.capture_end();
+    });
+  } catch (...) {
+    at::autocast::set_autocast_cache_enabled(cache);
+    throw;
+  }
+  at::autocast::set_autocast_cache_enabled(cache);
+  impl_->captured = true;
+}
+
+void CudaGraph::replay() {
+  if (!impl_->captured) throw Error("CUDA graphs: replay before capture");
+  impl_->graph.replay();
+}
+
+#else  // no CUDA graphs in this LibTorch
+
+namespace {
+const char* const kMissing =
+    "this LibTorch (" TORCH_VERSION ") has no CUDA graphs (a CUDA build of LibTorch 2.x has them)";
+}  // namespace
+
+struct CudaGraph::Impl {};
+
+bool CudaGraph::available(const c10::Device& device, std::string* why_not) {
+  if (why_not != nullptr) {
+    *why_not =
+        device.is_cuda() ? std::string(kMissing) : "the device is " + device.str() + ", not CUDA";
+  }
+  return false;
+}
+
+void CudaGraph::run_beside(const c10::Device&, const std::function<void()>&) {
+  throw Error(std::string("CUDA graphs: ") + kMissing);
+}
+
+CudaGraph::CudaGraph(const c10::Device&) { throw Error(std::string("CUDA graphs: ") + kMissing); }
+
+CudaGraph::~CudaGraph() = default;
+
+bool CudaGraph::captured() const { return false; }
+
+void CudaGraph::capture(const std::function<void()>&, const CudaGraph*) {
+  throw Error(std::string("CUDA graphs: ") + kMissing);
+}
+
+void CudaGraph::replay() { throw Error(std::string("CUDA graphs: ") + kMissing); }
+
+#endif
+
+}  // namespace noisesched
