@@ -217,7 +217,8 @@ int run(const BenchCommandOptions& options) {
   if (r.cuda_graphs == "on") {
     std::cout << ": " << r.graph_replays << " of " << r.warmup_steps + r.steps
               << " steps replayed a graph (" << r.warmup_steps
-              << " untimed first: 3 eager before the capture, then the capture)";
+              << " untimed first; each self-conditioning branch runs 3 steps eagerly, then is "
+                 "recorded)";
   }
   std::cout << "\n";
   if (r.processes > 1) {

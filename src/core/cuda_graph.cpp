@@ -13,6 +13,9 @@
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+
+#include <map>
+#include <mutex>
 #endif
 
 namespace noisesched {
@@ -28,16 +31,29 @@ void order_after(const c10::cuda::CUDAStream& earlier, const c10::cuda::CUDAStre
   event.block(later);
 }
 
-// Runs `work` with `side` as the current stream of its device, between the two waits.
-void on_side_stream(const c10::Device& device, const std::function<void()>& work,
-                    const std::function<void()>& finish = {}) {
-  const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(device.index());
-  const c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, device.index());
+// One side stream per device for every warm-up and every recording in the process: the
+// libraries' per-stream handles and workspaces (cuBLAS keeps one per handle and stream) are then
+// made once, by an eager warm-up on that stream, and never inside a recording's memory pool.
+c10::cuda::CUDAStream side_stream(c10::DeviceIndex index) {
+  static std::mutex mutex;
+  static std::map<c10::DeviceIndex, c10::cuda::CUDAStream> streams;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto found = streams.find(index);
+  if (found == streams.end()) {
+    found = streams.emplace(index, c10::cuda::getStreamFromPool(false, index)).first;
+  }
+  return found->second;
+}
+
+// Runs `work` with the side stream as the current stream of its device, between the two waits.
+void on_side_stream(const c10::Device& device, const std::function<void()>& work) {
+  const c10::DeviceIndex index = device.has_index() ? device.index() : c10::cuda::current_device();
+  const c10::cuda::CUDAStream current = c10::cuda::getCurrentCUDAStream(index);
+  const c10::cuda::CUDAStream side = side_stream(index);
   order_after(current, side);
   {
     const c10::cuda::CUDAStreamGuard guard(side);
     work();
-    if (finish) finish();
   }
   order_after(side, current);
 }
@@ -85,8 +101,12 @@ void CudaGraph::capture(const std::function<void()>& work, const CudaGraph* shar
   at::autocast::set_autocast_cache_enabled(false);
   try {
     on_side_stream(impl_->device, [&] {
-      impl_->graph.capture_begin(share != nullptr ? share->impl_->graph.pool()
-                                                  : c10::MempoolId_t{0, 0});
+      // (The pool's type is named differently across LibTorch versions: not named here.)
+      if (share != nullptr) {
+        impl_->graph.capture_begin(share->impl_->graph.pool());
+      } else {
+        impl_->graph.capture_begin();
+      }
       try {
         work();
       } catch (...) {

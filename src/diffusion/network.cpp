@@ -15,6 +15,7 @@ namespace noisesched {
 
 struct NetworkGraphs::Entry {
   int calls = 0;
+  bool failed = false;  // the capture failed: eager from then on
   CudaGraph graph;
   DenoiserInput in;    // the tensors the recording reads
   DenoiserOutput out;  // and writes
@@ -40,6 +41,7 @@ DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& 
   std::unique_ptr<Entry>& entry = entries_[key.str()];
   if (entry == nullptr) entry = std::make_unique<Entry>(device_);
   Entry& e = *entry;
+  if (e.failed) return model.forward(input);
   if (++e.calls == 1) {
     DenoiserOutput out;
     CudaGraph::run_beside(device_, [&] { out = model.forward(input); });
@@ -55,7 +57,13 @@ DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& 
     e.in.labels = copy(input.labels);
     e.in.self_cond = copy(input.self_cond);
     e.in.z_per_x = copy(input.z_per_x);
-    e.graph.capture([&] { e.out = model.forward(e.in); });
+    try {
+      e.graph.capture([&] { e.out = model.forward(e.in); });
+    } catch (const std::exception&) {
+      // Sampling goes on eagerly with this signature (the same numbers, launched one by one).
+      e.failed = true;
+      return model.forward(input);
+    }
   } else {
     refill(e.in.x, input.x);
     refill(e.in.noise_level, input.noise_level);

@@ -50,10 +50,12 @@ void write_noise_level_rows(const std::vector<Variances>& v, double b, double* o
 }
 
 NoiseLevels noise_levels(const std::vector<Variances>& v, double b, const c10::Device& device) {
+  // Pinned on CUDA, so the copy does not make the host wait for the device.
   at::Tensor host =
-      at::empty({NoiseLevels::kRows, static_cast<std::int64_t>(v.size())}, at::kDouble);
+      at::empty({NoiseLevels::kRows, static_cast<std::int64_t>(v.size())},
+                at::TensorOptions().dtype(at::kDouble).pinned_memory(device.is_cuda()));
   write_noise_level_rows(v, b, host.data_ptr<double>());
-  return {host.to(device)};
+  return {host.to(device, /*non_blocking=*/true)};
 }
 
 namespace {

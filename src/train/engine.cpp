@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <tuple>
 
 #include "noisesched/common/error.h"
@@ -159,9 +160,9 @@ LoaderOptions TrainingEngine::loader_options() const {
 // first pass runs), both reading the same static inputs and writing the same static outputs, and
 // sharing one memory pool (they never run at the same time).
 struct TrainingEngine::Graphs {
-  // Steps run eagerly on a side stream before the first capture (LibTorch's libraries make their
-  // handles and workspaces lazily; they must exist before recording).
-  int warmup_left = 3;
+  // Steps of each branch run eagerly on the side stream before its capture (LibTorch's libraries
+  // make their handles and workspaces lazily; they must exist before recording).
+  int warmup_left[2] = {3, 3};
   StepInputs statics;
   StepOutputs outputs;
   std::unique_ptr<CudaGraph> by_first_pass[2];
@@ -258,14 +259,17 @@ StepInputs TrainingEngine::prepare(const ByteBatch& bytes, std::int64_t step) {
         1.0 - ema_decay_at(spec_.config.optim.ema_decay, step, spec_.config.optim.ema_warmup);
   }
   const at::Tensor device_side = host.to(device_, /*non_blocking=*/true);
+  // The bytes too go through pinned memory on CUDA: a copy from pageable memory would make the
+  // host wait for the device (for the step before, still running).
+  at::Tensor pixels =
+      at::empty({bytes.size, bytes.channels, bytes.resolution, bytes.resolution},
+                at::TensorOptions().dtype(at::kByte).pinned_memory(device_.is_cuda()));
+  std::memcpy(pixels.data_ptr<std::uint8_t>(), bytes.pixels.data(), bytes.pixels.size());
   in.table = device_side.narrow(0, 0, table_size).view({StepInputs::kRows, batch});
   if (device_scalars_) {
     in.scalars = device_side.narrow(0, table_size, kUpdateScalars).to(at::kFloat);
   }
-  in.pixels = at::from_blob(const_cast<std::uint8_t*>(bytes.pixels.data()),
-                            {bytes.size, bytes.channels, bytes.resolution, bytes.resolution},
-                            at::TensorOptions().dtype(at::kByte))
-                  .to(device_);
+  in.pixels = pixels.to(device_, /*non_blocking=*/true);
   std::vector<std::int64_t> noise_shape = in.pixels.sizes().vec();
   noise_shape[0] = global;
   in.eps = mine(at::randn(noise_shape, noise_gen, at::TensorOptions().device(device_)));
@@ -314,7 +318,9 @@ StepOutputs TrainingEngine::compute(const StepInputs& in) {
   StepOutputs out;
   out.loss = loss.detach();
   out.losses = per_example.detach().to(at::kDouble);
-  model_->zero_grad();
+  // Gradients set to none, not zeroed (LibTorch 2.x's default, 1.13's zeroes them): the backward
+  // pass makes them afresh, inside a recording in the graph's pool.
+  model_->zero_grad(/*set_to_none=*/true);
   loss.backward();
   if (distributed) {
     std::vector<at::Tensor> grads;
@@ -335,37 +341,30 @@ StepOutputs TrainingEngine::compute(const StepInputs& in) {
   return out;
 }
 
-StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
-  const StepInputs in = prepare(bytes, step);
-  StepOutputs out;
-  if (graphs_ == nullptr || !graphs_->fits(in)) {
-    out = compute(in);
-  } else if (graphs_->warmup_left > 0) {
-    --graphs_->warmup_left;
-    CudaGraph::run_beside(device_, [&] { out = compute(in); });
-  } else {
-    Graphs& g = *graphs_;
-    if (!g.statics.pixels.defined()) {
-      // The tensors every graph reads and writes, made once, outside any recording.
-      g.statics = in;
-      for (at::Tensor* t :
-           {&g.statics.pixels, &g.statics.eps, &g.statics.table, &g.statics.scalars}) {
-        *t = t->clone();
-      }
-      g.outputs.loss = at::zeros({}, at::TensorOptions().device(device_));
-      g.outputs.grad_norm = at::zeros({}, at::TensorOptions().device(device_));
-      g.outputs.losses =
-          at::zeros({in.pixels.size(0)}, at::TensorOptions().device(device_).dtype(at::kDouble));
+bool TrainingEngine::replay_step(const StepInputs& in, StepOutputs& out) {
+  Graphs& g = *graphs_;
+  if (!g.statics.pixels.defined()) {
+    // The tensors every graph reads and writes, made once, outside any recording.
+    g.statics = in;
+    for (at::Tensor* t :
+         {&g.statics.pixels, &g.statics.eps, &g.statics.table, &g.statics.scalars}) {
+      *t = t->clone();
     }
-    std::unique_ptr<CudaGraph>& graph = g.by_first_pass[in.first_pass ? 1 : 0];
-    if (graph == nullptr) {
-      graph = std::make_unique<CudaGraph>(device_);
-      // The gradients are made by the recorded backward pass, in the graph's pool, so that no
-      // eager step's gradients are added into.
-      for (auto& p : model_->parameters()) p.mutable_grad() = at::Tensor();
-      StepInputs recorded = g.statics;
-      recorded.first_pass = in.first_pass;
-      graph->capture(
+    const auto options = at::TensorOptions().device(device_);
+    g.outputs.loss = at::zeros({}, options);
+    g.outputs.grad_norm = at::zeros({}, options);
+    g.outputs.losses = at::zeros({in.pixels.size(0)}, options.dtype(at::kDouble));
+  }
+  std::unique_ptr<CudaGraph>& graph = g.by_first_pass[in.first_pass ? 1 : 0];
+  if (graph == nullptr) {
+    // The gradients are made by the recorded backward pass, in the graph's pool, so that no
+    // eager step's gradients are added into.
+    for (auto& p : model_->parameters()) p.mutable_grad() = at::Tensor();
+    StepInputs recorded = g.statics;
+    recorded.first_pass = in.first_pass;
+    auto captured = std::make_unique<CudaGraph>(device_);
+    try {
+      captured->capture(
           [&] {
             const StepOutputs o = compute(recorded);
             g.outputs.loss.copy_(o.loss);
@@ -373,18 +372,47 @@ StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
             g.outputs.losses.copy_(o.losses);
           },
           g.first);
-      if (g.first == nullptr) g.first = graph.get();
+    } catch (const std::exception& e) {
+      if (spec_.cuda_graphs == CudaGraphs::kOn) throw;
+      // auto: train on without graphs, and say so where the run reports its settings.
+      graphs_note_ = std::string("off (the capture failed: ") + e.what() + ")";
+      graphs_.reset();
+      return false;
     }
-    g.statics.pixels.copy_(in.pixels, /*non_blocking=*/true);
-    g.statics.eps.copy_(in.eps, /*non_blocking=*/true);
-    g.statics.table.copy_(in.table, /*non_blocking=*/true);
-    g.statics.scalars.copy_(in.scalars, /*non_blocking=*/true);
-    graph->replay();
-    ++g.replays;
-    // The next replay overwrites the outputs: the step's result keeps copies.
-    out.loss = g.outputs.loss.clone();
-    out.grad_norm = g.outputs.grad_norm.clone();
-    out.losses = g.outputs.losses.clone();
+    graph = std::move(captured);
+    if (g.first == nullptr) g.first = graph.get();
+  }
+  g.statics.pixels.copy_(in.pixels, /*non_blocking=*/true);
+  g.statics.eps.copy_(in.eps, /*non_blocking=*/true);
+  g.statics.table.copy_(in.table, /*non_blocking=*/true);
+  g.statics.scalars.copy_(in.scalars, /*non_blocking=*/true);
+  graph->replay();
+  ++g.replays;
+  // The next replay overwrites the outputs: the step's result keeps copies.
+  out.loss = g.outputs.loss.clone();
+  out.grad_norm = g.outputs.grad_norm.clone();
+  out.losses = g.outputs.losses.clone();
+  return true;
+}
+
+void TrainingEngine::set_device_scalars(bool on) {
+  if (!on && graphs_ != nullptr) {
+    throw Error("the update's numbers must come from the device while steps replay CUDA graphs");
+  }
+  device_scalars_ = on;
+}
+
+StepResult TrainingEngine::step(const ByteBatch& bytes, std::int64_t step) {
+  const StepInputs in = prepare(bytes, step);
+  StepOutputs out;
+  const int branch = in.first_pass ? 1 : 0;
+  if (graphs_ == nullptr || !graphs_->fits(in)) {
+    out = compute(in);
+  } else if (graphs_->warmup_left[branch] > 0) {
+    --graphs_->warmup_left[branch];
+    CudaGraph::run_beside(device_, [&] { out = compute(in); });
+  } else if (!replay_step(in, out)) {
+    out = compute(in);  // the capture failed and graphs are off from now on (graphs_note_)
   }
   StepResult result;
   result.loss = out.loss;

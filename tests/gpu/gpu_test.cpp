@@ -333,7 +333,10 @@ TEST(Gpu, CudaGraphStepsFollowEagerSteps) {
     }
     if (std::string(mode) == "on") replays = engine.cuda_graph_replays();
   }
-  EXPECT_EQ(replays, 17);  // 20 steps, the first 3 eager
+  // 20 steps: each branch's first 3 eager (the branch without the first pass may appear fewer
+  // times).
+  EXPECT_GE(replays, 14);
+  EXPECT_LE(replays, 17);
   for (std::size_t i = 0; i < losses[0].size(); ++i) {
     EXPECT_NEAR(losses[1][i], losses[0][i], 2e-3 * losses[0][i]) << "step " << i;
   }

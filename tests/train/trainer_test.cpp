@@ -460,8 +460,7 @@ TEST_F(TrainerTest, AStepsDeviceWorkIsTheSameAtEveryStep) {
     for (const bool device_scalars : {true, false}) {
       TrainingEngine engine(resolve(c), 1, 10, cpu);
       engine.set_device_scalars(device_scalars);
-      // A first step makes the gradients (LibTorch 1.13's zero_grad() then zeroes them in place;
-      // 2.x's sets them to none, at every step alike).
+      // A step first: what is made lazily at the first step is not a per-step difference.
       engine.compute(engine.prepare(test_batch(6, 2), 0));
       std::vector<std::string> traces[2];
       bool first_pass[2];

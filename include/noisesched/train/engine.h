@@ -98,11 +98,11 @@ class TrainingEngine {
   // Whether the update reads its numbers (learning rate, bias corrections, EMA weight) from the
   // device: on CUDA always; on the CPU for tests (set before the first step).
   bool device_scalars() const { return device_scalars_; }
-  void set_device_scalars(bool on) { device_scalars_ = on; }
+  void set_device_scalars(bool on);  // off is refused while steps replay graphs
   // Whether steps replay CUDA graphs (train.cuda_graphs resolved here), and if not, why.
   bool cuda_graphs() const { return graphs_ != nullptr; }
   const std::string& cuda_graphs_note() const { return graphs_note_; }
-  // How many steps so far replayed a graph (the first few run eagerly before the capture).
+  // How many steps so far replayed a graph (each branch's first 3 run eagerly before its capture).
   std::int64_t cuda_graph_replays() const;
 
   // Restores weights, EMA and optimizer state from a checkpoint.
@@ -136,6 +136,9 @@ class TrainingEngine {
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // this process's examples of each batch
   bool device_scalars_ = false;
   struct Graphs;  // the captured steps (engine.cpp)
+  // Copies the step's inputs into the graphs' tensors and replays (capturing first where this
+  // branch has no graph yet). False when the capture failed under auto: graphs are then off.
+  bool replay_step(const StepInputs& in, StepOutputs& out);
   std::unique_ptr<Graphs> graphs_;
   std::string graphs_note_;
 };
