@@ -361,6 +361,8 @@ TrainResult train(const TrainRequest& request, std::ostream& first_log) {
         << communicator.describe() << "), " << engine.loader_options().shard_size
         << " examples of each batch of " << config.train.batch_size << " on the first";
   }
+  // Where graphs could matter, whether the steps replay them (and if not, why).
+  if (device.is_cuda()) log << "; CUDA graphs " << engine.cuda_graphs_note();
   log << "\n";
 
   std::int64_t step = 0;
