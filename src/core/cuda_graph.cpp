@@ -168,4 +168,19 @@ void CudaGraph::replay() { throw Error(std::string("CUDA graphs: ") + kMissing);
 
 #endif
 
+bool use_cuda_graphs(CudaGraphs mode, const c10::Device& device, std::string* note,
+                     const std::string& caller_why_not) {
+  std::string why_not;
+  if (mode == CudaGraphs::kOff) {
+    why_not = "train.cuda_graphs = off";
+  } else if (CudaGraph::available(device, &why_not)) {
+    why_not = caller_why_not;
+  }
+  if (!why_not.empty() && mode == CudaGraphs::kOn) {
+    throw Error("train.cuda_graphs = on, but " + why_not + "; use auto or off");
+  }
+  if (note != nullptr) *note = why_not.empty() ? "on" : "off (" + why_not + ")";
+  return why_not.empty();
+}
+
 }  // namespace noisesched

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/api/include/torch/utils.h>
 
+#include <array>
 #include <cmath>
 #include <sstream>
 
@@ -29,14 +30,26 @@ NetworkGraphs::NetworkGraphs(const c10::Device& device) : device_(device) {
 
 NetworkGraphs::~NetworkGraphs() = default;
 
+namespace {
+
+// The tensors of a network's input, in one order: what a recording reads and each replay refills.
+template <typename Input>
+auto input_fields(Input& in) {
+  return std::array{&in.x, &in.noise_level, &in.labels, &in.self_cond, &in.z_per_x};
+}
+
+}  // namespace
+
 DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& input) {
   torch::NoGradGuard no_grad;
+  // A recording serves the inputs of one signature: which fields are given, their shapes, types.
   std::ostringstream key;
-  key << input.x.sizes() << input.labels.sizes() << input.noise_level.sizes();
-  if (input.self_cond.defined()) {
-    key << input.self_cond.sizes();
-  } else {
-    key << "no self-conditioning";
+  for (const at::Tensor* t : input_fields(input)) {
+    if (t->defined()) {
+      key << t->sizes() << t->scalar_type() << ';';
+    } else {
+      key << "none;";
+    }
   }
   std::unique_ptr<Entry>& entry = entries_[key.str()];
   if (entry == nullptr) entry = std::make_unique<Entry>(device_);
@@ -47,16 +60,12 @@ DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& 
     CudaGraph::run_beside(device_, [&] { out = model.forward(input); });
     return out;
   }
-  const auto refill = [](const at::Tensor& to, const at::Tensor& from) {
-    if (to.defined()) to.copy_(from, /*non_blocking=*/true);
-  };
+  const auto given = input_fields(input);
+  const auto recorded = input_fields(e.in);
   if (!e.graph.captured()) {
-    const auto copy = [](const at::Tensor& t) { return t.defined() ? t.clone() : t; };
-    e.in.x = copy(input.x);
-    e.in.noise_level = copy(input.noise_level);
-    e.in.labels = copy(input.labels);
-    e.in.self_cond = copy(input.self_cond);
-    e.in.z_per_x = copy(input.z_per_x);
+    for (std::size_t i = 0; i < given.size(); ++i) {
+      if (given[i]->defined()) *recorded[i] = given[i]->clone();
+    }
     try {
       e.graph.capture([&] { e.out = model.forward(e.in); });
     } catch (const std::exception&) {
@@ -65,11 +74,9 @@ DenoiserOutput NetworkGraphs::forward(DenoiserImpl& model, const DenoiserInput& 
       return model.forward(input);
     }
   } else {
-    refill(e.in.x, input.x);
-    refill(e.in.noise_level, input.noise_level);
-    refill(e.in.labels, input.labels);
-    refill(e.in.self_cond, input.self_cond);
-    refill(e.in.z_per_x, input.z_per_x);
+    for (std::size_t i = 0; i < given.size(); ++i) {
+      if (given[i]->defined()) recorded[i]->copy_(*given[i], /*non_blocking=*/true);
+    }
   }
   e.graph.replay();
   ++replays_;

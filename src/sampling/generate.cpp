@@ -79,14 +79,9 @@ void generate_x0(const Denoiser& model, const DiffusionSetup& setup,
   }
 }
 
-std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device) {
-  if (mode == CudaGraphs::kOff) return nullptr;
-  std::string why_not;
-  if (CudaGraph::available(device, &why_not)) return std::make_shared<NetworkGraphs>(device);
-  if (mode == CudaGraphs::kOn) {
-    throw Error("train.cuda_graphs = on, but " + why_not + "; use auto or off");
-  }
-  return nullptr;
+std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device,
+                                               std::string* note) {
+  return use_cuda_graphs(mode, device, note) ? std::make_shared<NetworkGraphs>(device) : nullptr;
 }
 
 at::Tensor generate_images(const Denoiser& model, const DiffusionSetup& setup,

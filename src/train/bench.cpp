@@ -10,7 +10,6 @@
 #include <tuple>
 
 #include "noisesched/common/error.h"
-#include "noisesched/core/cuda_graph.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -257,17 +256,17 @@ SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& op
   GenerateOptions generate;
   generate.recipe = InferenceRecipe::parse(options.recipe);
   generate.batch_size = options.batch_size;
-  // One set of graphs for the warm-up and the timed run: each input signature runs eagerly once
-  // and is recorded the second time, both within the warm-up (at least 4 evaluations then).
-  generate.graphs = sampling_graphs(spec.cuda_graphs, device);
-  int warmup_evaluations = options.warmup_evaluations;
-  if (generate.graphs != nullptr) warmup_evaluations = std::max(warmup_evaluations, 4);
   SampleBenchResult result;
   result.model = model->describe();
   result.device = device.str();
   result.recipe = generate.recipe.to_string();
   result.threads = runtime_info().threads;
   result.batch_size = options.batch_size;
+  // One set of graphs for the warm-up and the timed run: each input signature runs eagerly once
+  // and is recorded the second time, both within the warm-up (at least 4 evaluations then).
+  generate.graphs = sampling_graphs(spec.cuda_graphs, device, &result.cuda_graphs);
+  int warmup_evaluations = options.warmup_evaluations;
+  if (generate.graphs != nullptr) warmup_evaluations = std::max(warmup_evaluations, 4);
   if (warmup_evaluations > 0) {
     GenerateOptions warmup = generate;
     warmup.recipe.steps = warmup_evaluations;
@@ -283,13 +282,7 @@ SampleBenchResult bench_sample(const RunSpec& spec, const SampleBenchOptions& op
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.evaluations = evaluations;
   if (generate.graphs != nullptr) {
-    result.cuda_graphs = "on";
     result.graph_replays = generate.graphs->replays() - replays_before;
-  } else {
-    std::string why_not;
-    result.cuda_graphs = spec.cuda_graphs == CudaGraphs::kOff     ? "off (train.cuda_graphs = off)"
-                         : CudaGraph::available(device, &why_not) ? "off"
-                                                                  : "off (" + why_not + ")";
   }
   result.images_per_s_per_evaluation =
       static_cast<double>(options.batch_size) * static_cast<double>(evaluations) / result.seconds;

@@ -119,23 +119,13 @@ TrainingEngine::TrainingEngine(const RunSpec& spec, int channels, int num_classe
   // On CUDA the update always takes its numbers from the device, so that the eager steps before
   // a capture and the replays compute alike.
   device_scalars_ = device_.is_cuda();
-  if (spec.cuda_graphs == CudaGraphs::kOff) {
-    graphs_note_ = "off (train.cuda_graphs = off)";
-    return;
+  const std::string several =
+      world > 1
+          ? std::to_string(world) + " processes train (the gradient all-reduce is not recorded)"
+          : "";
+  if (use_cuda_graphs(spec.cuda_graphs, device_, &graphs_note_, several)) {
+    graphs_ = std::make_unique<Graphs>();
   }
-  std::string why_not;
-  if (CudaGraph::available(device_, &why_not) && world > 1) {
-    why_not = std::to_string(world) + " processes train (the gradient all-reduce is not recorded)";
-  }
-  if (!why_not.empty()) {
-    if (spec.cuda_graphs == CudaGraphs::kOn) {
-      throw Error("train.cuda_graphs = on, but " + why_not + "; use auto or off");
-    }
-    graphs_note_ = "off (" + why_not + ")";
-    return;
-  }
-  graphs_ = std::make_unique<Graphs>();
-  graphs_note_ = "on";
 }
 
 void TrainingEngine::synchronize() {

@@ -19,6 +19,7 @@
 #include "noisesched/core/runtime.h"
 #include "noisesched/eval/classifier.h"
 #include "noisesched/io/checkpoint.h"
+#include "noisesched/sampling/generate.h"
 #include "noisesched/sampling/trained_model.h"
 #include "noisesched/train/bench.h"
 #include "noisesched/train/engine.h"
@@ -551,6 +552,13 @@ TEST_F(TrainerTest, CudaGraphsOnWhereTheyCannotBeUsedIsAnError) {
         << e.what();
     EXPECT_NE(std::string(e.what()).find("use auto or off"), std::string::npos) << e.what();
   }
+  // The sampler's graphs (sample, eval, bench sample) decide alike.
+  std::string note;
+  EXPECT_EQ(sampling_graphs(CudaGraphs::kAuto, cpu, &note), nullptr);
+  EXPECT_NE(note.find("off (the device is cpu, not CUDA"), std::string::npos) << note;
+  EXPECT_EQ(sampling_graphs(CudaGraphs::kOff, cpu, &note), nullptr);
+  EXPECT_EQ(note, "off (train.cuda_graphs = off)");
+  EXPECT_THROW(sampling_graphs(CudaGraphs::kOn, cpu, &note), Error);
   c.train.cuda_graphs = "sometimes";
   try {
     resolve(c);

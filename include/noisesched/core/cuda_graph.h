@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "noisesched/config/enums.h"
+
 namespace c10 {
 struct Device;
 }
@@ -54,5 +56,12 @@ class CudaGraph {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// How the setting train.cuda_graphs = `mode` resolves on `device`: whether graphs are used. `note`
+// (if given) receives "on" or "off (why)". `caller_why_not`: the caller's own reason why graphs
+// cannot be used here (empty: none), weighed where the device allows them. For kOn where graphs
+// cannot be used it throws an Error naming the key and the reason.
+bool use_cuda_graphs(CudaGraphs mode, const c10::Device& device, std::string* note = nullptr,
+                     const std::string& caller_why_not = "");
 
 }  // namespace noisesched

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "noisesched/data/image_io.h"
@@ -44,9 +45,11 @@ struct GenerateOptions {
   std::shared_ptr<NetworkGraphs> graphs;
 };
 
-// Graphs for `options.cuda_graphs` on `device`: null when off, or when auto and unavailable (an
-// Error naming train.cuda_graphs and the reason when on and unavailable).
-std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device);
+// Graphs for `mode` (train.cuda_graphs) on `device`, as use_cuda_graphs (core/cuda_graph.h)
+// decides: null when off, or when auto and unavailable (an Error naming train.cuda_graphs and the
+// reason when on and unavailable). `note` (if given): "on" or "off (why)".
+std::shared_ptr<NetworkGraphs> sampling_graphs(CudaGraphs mode, const c10::Device& device,
+                                               std::string* note = nullptr);
 
 // The last x0 estimates of generate_images, in the scaled space (b x0, float, on `device`),
 // handed to `consume` one batch at a time in label order, before the mapping to bytes.
