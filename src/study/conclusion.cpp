@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "noisesched/common/numbers.h"
@@ -168,8 +169,132 @@ std::string why_not_established(const StudySummary& fid,
   return out.str();
 }
 
+// The same cells in an earlier study: per resolution, FID and class accuracy then and now, and
+// the best of this study's b among the pairs then and now.
+std::string against_earlier(const StudyPlan& plan, const std::vector<CellResult>& results,
+                            const ConclusionContext& context) {
+  std::map<std::string, const CellResult*> earlier;
+  std::set<std::int64_t> lengths;
+  for (const CellResult& e : context.earlier) {
+    if (e.status == CellResult::Status::kDone && std::isfinite(e.fid)) earlier[e.cell.id] = &e;
+  }
+  std::vector<std::string> parts;
+  std::vector<std::string> best_then, best_now;
+  for (int size : resolutions_of(plan)) {
+    int pairs = 0, accuracy_pairs = 0, higher = 0;
+    double fid_then = 0, fid_now = 0, cacc_then = 0, cacc_now = 0;
+    std::vector<CellResult> then_cells, now_cells;  // the pairs, with this study's settings
+    for (const CellResult& r : results) {
+      if (r.cell.resolution != size || r.status != CellResult::Status::kDone ||
+          !std::isfinite(r.fid)) {
+        continue;
+      }
+      const auto it = earlier.find(r.cell.id);
+      if (it == earlier.end()) continue;
+      const CellResult& e = *it->second;
+      lengths.insert(e.cell.config.train.steps);
+      ++pairs;
+      fid_then += e.fid;
+      fid_now += r.fid;
+      CellResult then = r;
+      then.fid = e.fid;
+      then.cacc = e.cacc;
+      then_cells.push_back(then);
+      now_cells.push_back(r);
+      if (e.cacc >= 0 && r.cacc >= 0) {
+        ++accuracy_pairs;
+        cacc_then += e.cacc;
+        cacc_now += r.cacc;
+        if (r.cacc > e.cacc) ++higher;
+      }
+    }
+    if (pairs == 0) continue;
+    std::ostringstream part;
+    part << "at " << size << " px (" << pairs << (pairs == 1 ? " cell" : " cells") << ") FID "
+         << format_fixed(fid_then / pairs, 1) << " → " << format_fixed(fid_now / pairs, 1);
+    if (accuracy_pairs > 0) {
+      part << " and class accuracy " << format_fixed(100 * cacc_then / accuracy_pairs, 1) << "% → "
+           << format_fixed(100 * cacc_now / accuracy_pairs, 1) << "% (higher for " << higher
+           << " of " << accuracy_pairs << ")";
+    }
+    parts.push_back(part.str());
+    const auto then_ranked = ranked_b(plan, summarize_fid(then_cells), size);
+    const auto now_ranked = ranked_b(plan, summarize_fid(now_cells), size);
+    if (!then_ranked.empty() && !now_ranked.empty()) {
+      best_then.push_back(format_exact(then_ranked[0].first) + " at " + std::to_string(size) +
+                          " px");
+      best_now.push_back(format_exact(now_ranked[0].first));
+    }
+  }
+  if (parts.empty()) return "";
+  std::string steps;
+  for (std::int64_t n : lengths) steps += (steps.empty() ? "" : " or ") + std::to_string(n);
+  std::ostringstream out;
+  out << "- Against the same cells (resolution, setting and seed) at " << steps << " steps in "
+      << context.earlier_name << ": ";
+  for (std::size_t i = 0; i < parts.size(); ++i) out << list_separator(i, parts.size()) << parts[i];
+  out << " (means over those cells).";
+  if (!best_then.empty()) {
+    out << " Over the same cells, the best b was ";
+    for (std::size_t i = 0; i < best_then.size(); ++i) {
+      out << list_separator(i, best_then.size()) << best_then[i];
+    }
+    out << " then, and is ";
+    for (std::size_t i = 0; i < best_now.size(); ++i) {
+      out << list_separator(i, best_now.size()) << best_now[i];
+    }
+    out << " now.";
+  }
+  return out.str() + "\n";
+}
+
+// The advisor's b beside the measured best b, and whether the best is the b run nearest to the
+// prediction (on a log scale: b multiplies the signal).
+std::string against_advisor(const StudyPlan& plan, const StudySummary& fid,
+                            const ConclusionContext& context) {
+  std::vector<std::string> predicted, measured;
+  int agree = 0, compared = 0;
+  for (const auto& [size, b] : context.predicted_b) {
+    predicted.push_back(format_fixed(b, 2) + " at " + std::to_string(size) + " px");
+    const auto ranked = ranked_b(plan, fid, size);
+    if (ranked.empty()) continue;
+    double nearest = plan.input_scales.front();
+    for (double run : plan.input_scales) {
+      if (std::abs(std::log(run / b)) < std::abs(std::log(nearest / b))) nearest = run;
+    }
+    ++compared;
+    const bool same = ranked[0].first == nearest;
+    agree += same ? 1 : 0;
+    measured.push_back(
+        format_exact(ranked[0].first) + " at " + std::to_string(size) + " px" +
+        (same ? " (the nearest b run)"
+              : " (the nearest b run to the prediction is " + format_exact(nearest) + ")"));
+  }
+  if (predicted.empty()) return "";
+  std::ostringstream out;
+  out << "- The advisor (`noisesched advise`, from the data alone) predicts b = ";
+  for (std::size_t i = 0; i < predicted.size(); ++i) {
+    out << list_separator(i, predicted.size()) << predicted[i];
+  }
+  if (compared > 0) {
+    out << "; the measured best b is ";
+    for (std::size_t i = 0; i < measured.size(); ++i) {
+      out << list_separator(i, measured.size()) << measured[i];
+    }
+    out << (agree == compared ? ": the prediction holds at every resolution measured."
+            : agree == 0      ? ": the prediction does not hold at any resolution measured."
+                              : ": the prediction holds at " + std::to_string(agree) + " of " +
+                               std::to_string(compared) + " resolutions.");
+  } else {
+    out << ".";
+  }
+  return out.str() + "\n";
+}
+
 }  // namespace
-std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results) {
+
+std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results,
+                             const ConclusionContext& context) {
   const StudySummary fid = summarize_fid(results);
   std::ostringstream out;
   const auto done = std::count_if(results.begin(), results.end(), [](const CellResult& r) {
@@ -237,6 +362,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     out << "\n";
   }
   std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order
+  std::string why_not;                      // why the trend is not established, when it is not
   if (best_b.size() >= 2) {
     bool non_increasing = true, strictly_somewhere = false;
     for (std::size_t i = 1; i < best_b.size(); ++i) {
@@ -266,9 +392,10 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
       std::sort(accuracies.begin(), accuracies.end());
       double ceiling = -1;
       for (const auto& r : results) ceiling = std::max(ceiling, r.cacc_ceiling);
-      out << why_not_established(fid, gaps, accuracies, ceiling, blocks);
+      why_not = why_not_established(fid, gaps, accuracies, ceiling, blocks);
     }
   }
+  out << against_earlier(plan, results, context) << against_advisor(plan, fid, context) << why_not;
   // Best schedule per resolution.
   const auto rows = schedule_rows(plan);
   std::vector<std::string> best_schedules;

@@ -161,9 +161,12 @@ StudyPlan parse_study(const std::string& toml_text, const std::string& source_na
             plan.steps = r.positive(name, value);
           } else if (key == "set") {
             plan.overrides = r.texts(name, value);
+          } else if (key == "compare") {
+            plan.compare = beside_study(r.text(name, value));
           } else {
             r.unknown(section, key,
-                      {"out_dir", "report", "seeds", "input_scales", "schedules", "steps", "set"});
+                      {"out_dir", "report", "seeds", "input_scales", "schedules", "steps", "set",
+                       "compare"});
           }
         } else if (key == "num") {
           plan.eval_num = r.positive(name, value);

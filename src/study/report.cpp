@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <set>
@@ -19,6 +20,12 @@ namespace noisesched {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The first line of the report's table of cells (read back by read_report_cells).
+constexpr const char* kCellsHeader =
+    "| cell | resolution | steps | seed | status | training minutes | FID | class accuracy | run "
+    "report |";
+constexpr const char* kCellStatus[] = {"not started", "partial", "done"};  // by CellResult::Status
 
 Panel line_panel(const std::string& title, const std::string& xlabel, const std::string& ylabel) {
   Panel panel;
@@ -64,11 +71,25 @@ std::string table(const std::vector<StudyRow>& rows, const std::vector<int>& siz
   return out.str();
 }
 
-// The advisor's b (noisesched advise) for every resolution against the smallest, beside the
-// measured best b.
-std::string advisor_section(const StudyPlan& plan, const StudySummary& fid, std::size_t images) {
+// The advisor's b (noisesched advise) for every resolution against the smallest: computed where
+// the report shows it (a b axis and two resolutions or more); `error` says why it could not run.
+std::vector<ResolutionAdvice> study_advice(const StudyPlan& plan, std::size_t images,
+                                           std::string* error) {
+  if (resolutions_of(plan).size() < 2 || plan.input_scales.empty()) return {};
+  try {
+    return advise_study(plan, images);
+  } catch (const Error& e) {
+    *error = e.what();
+    return {};
+  }
+}
+
+// The advisor's b beside the measured best b.
+std::string advisor_section(const StudyPlan& plan, const StudySummary& fid,
+                            const std::vector<ResolutionAdvice>& advice, const std::string& error,
+                            std::size_t images) {
   const std::vector<int> sizes = resolutions_of(plan);
-  if (sizes.size() < 2 || plan.input_scales.empty()) return "";
+  if (advice.empty() && error.empty()) return "";
   std::ostringstream md;
   md << "## The advisor's b beside the measured best b\n\n"
      << "`noisesched advise` predicts b from the data alone (the logSNR shift that moves each "
@@ -78,19 +99,14 @@ std::string advisor_section(const StudyPlan& plan, const StudySummary& fid, std:
         "b column of the table above.\n\n"
      << "| resolution | predicted b | logSNR shift | measured best b | rule " << sizes.front()
      << " / resolution |\n| --- | --- | --- | --- | --- |\n";
-  try {
-    for (const ResolutionAdvice& advice : advise_study(plan, images)) {
-      const ScaleAdvice& a = advice.advice;
-      const auto ranked = ranked_b(plan, fid, advice.resolution);
-      md << "| " << advice.resolution << " px | " << format_fixed(a.b, 3) << " | "
-         << format_fixed(a.shift, 2) << " | "
-         << (ranked.empty() ? std::string("not measured yet") : format_exact(ranked[0].first))
-         << " | " << format_fixed(static_cast<double>(sizes.front()) / advice.resolution, 3)
-         << " |\n";
-    }
-  } catch (const Error& e) {
-    md << "\nThe advisor could not run: " << e.what() << "\n";
+  for (const ResolutionAdvice& a : advice) {
+    const auto ranked = ranked_b(plan, fid, a.resolution);
+    md << "| " << a.resolution << " px | " << format_fixed(a.advice.b, 3) << " | "
+       << format_fixed(a.advice.shift, 2) << " | "
+       << (ranked.empty() ? std::string("not measured yet") : format_exact(ranked[0].first))
+       << " | " << format_fixed(static_cast<double>(sizes.front()) / a.resolution, 3) << " |\n";
   }
+  if (!error.empty()) md << "\nThe advisor could not run: " << error << "\n";
   return md.str() + "\n";
 }
 
@@ -240,12 +256,34 @@ std::vector<std::string> write_study_report(const StudyPlan& plan,
         "(p by Student's t). The pairs are chosen from the data, so p is not calibrated: too "
         "large for the best against the next (the closest of all), too small for the best "
         "against 1 - t.\n\n";
-  md << "## Conclusion\n\n" << study_conclusion(plan, results) << "\n";
+  constexpr std::size_t kAdvisorImages = 1000;
+  std::string advice_error;
+  const std::vector<ResolutionAdvice> advice = study_advice(plan, kAdvisorImages, &advice_error);
+  ConclusionContext context;
+  for (const ResolutionAdvice& a : advice)
+    context.predicted_b.emplace_back(a.resolution, a.advice.b);
+  std::string comparison_error;
+  if (!plan.compare.empty()) {
+    try {
+      const StudyPlan earlier = load_study(plan.compare);
+      context.earlier = read_report_cells(earlier.report);
+      context.earlier_name = "`" + plan.compare + "` (" + earlier.report + ")";
+    } catch (const Error& e) {
+      comparison_error = e.what();
+      warnings.push_back("study.compare: no comparison with " + plan.compare + ": " + e.what());
+    }
+  }
+  md << "## Conclusion\n\n" << study_conclusion(plan, results, context);
+  if (!comparison_error.empty()) {
+    md << "- The comparison with the earlier study `" << plan.compare
+       << "` (study.compare) could not be made: " << comparison_error << "\n";
+  }
+  md << "\n";
   if (!plan.input_scales.empty()) {
     md << "## FID by input scale b (gamma = 1 - t) and resolution\n\n"
        << table(b_rows(plan), sizes, fid, cacc, "b") << "\n";
   }
-  md << advisor_section(plan, fid, 1000);
+  md << advisor_section(plan, fid, advice, advice_error, kAdvisorImages);
   if (!plan.schedules.empty()) {
     md << "## FID by schedule function (b = 1) and resolution\n\n"
        << table(schedule_rows(plan), sizes, fid, cacc, "schedule") << "\n";
@@ -254,13 +292,10 @@ std::vector<std::string> write_study_report(const StudyPlan& plan,
   md << per_resolution.str();
   md << "## Cells\n\nEach cell is a run folder, `" << plan.out_dir
      << "/cells/<cell>/` (configuration, checkpoints, metrics.jsonl, samples, report.html), on "
-        "the machine that ran the study; run folders are not part of the repository.\n\n| cell | "
-        "resolution | steps | seed | status | training minutes | FID | class "
-        "accuracy | run report |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+        "the machine that ran the study; run folders are not part of the repository.\n\n"
+     << kCellsHeader << "\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : results) {
-    const char* status = r.status == CellResult::Status::kDone      ? "done"
-                         : r.status == CellResult::Status::kPartial ? "partial"
-                                                                    : "not started";
+    const char* status = kCellStatus[static_cast<int>(r.status)];
     md << "| " << r.cell.id << " | " << r.cell.resolution << " | " << r.step << "/"
        << r.cell.config.train.steps << " | " << r.cell.seed << " | " << status << " | "
        << format_fixed(r.train_seconds / 60, 1) << " | "
@@ -276,6 +311,62 @@ std::vector<std::string> write_study_report(const StudyPlan& plan,
   if (!report.parent_path().empty()) create_directories(report.parent_path().string());
   write_file_atomically(report.string(), md.str());
   return warnings;
+}
+
+std::vector<CellResult> read_report_cells(const std::string& report_path) {
+  std::istringstream text(read_file(report_path, "study report"));
+  std::string line;
+  int number = 0;
+  while (std::getline(text, line) && line != kCellsHeader) ++number;
+  if (!text) {
+    throw Error(report_path + ": no table of cells (a line '" + std::string(kCellsHeader) +
+                "'); is it a report that `noisesched study` wrote?");
+  }
+  std::getline(text, line);  // | --- | ...
+  number += 2;
+  std::vector<CellResult> cells;
+  while (std::getline(text, line) && line.rfind("| ", 0) == 0) {
+    ++number;
+    const std::string where = report_path + ":" + std::to_string(number) + ": ";
+    std::vector<std::string> columns;
+    std::size_t start = 1;
+    for (std::size_t bar = line.find('|', start); bar != std::string::npos;
+         bar = line.find('|', start)) {
+      columns.emplace_back(trim(std::string_view(line).substr(start, bar - start)));
+      start = bar + 1;
+    }
+    if (columns.size() != 9) {
+      throw Error(where + "a row of the table of cells has " + std::to_string(columns.size()) +
+                  " columns, not 9: " + line);
+    }
+    try {
+      CellResult r;
+      r.cell.id = columns[0];
+      r.cell.resolution = static_cast<int>(parse_integer(columns[1], "resolution", 1, 1 << 20));
+      const auto slash = columns[2].find('/');
+      if (slash == std::string::npos) throw Error("steps '" + columns[2] + "' is not done/planned");
+      r.step = parse_integer(columns[2].substr(0, slash), "steps done", 0, INT64_MAX);
+      r.cell.config.train.steps =
+          parse_integer(columns[2].substr(slash + 1), "steps planned", 0, INT32_MAX);
+      r.cell.seed = parse_integer(columns[3], "seed", INT64_MIN, INT64_MAX);
+      const auto status = std::find(std::begin(kCellStatus), std::end(kCellStatus), columns[4]);
+      if (status == std::end(kCellStatus)) throw Error("status '" + columns[4] + "' is unknown");
+      r.status = static_cast<CellResult::Status>(status - std::begin(kCellStatus));
+      r.train_seconds = 60 * parse_double(columns[5], "training minutes");
+      if (!columns[6].empty()) r.fid = parse_double(columns[6], "FID");
+      if (!columns[7].empty()) {
+        if (columns[7].back() != '%') throw Error("class accuracy '" + columns[7] + "' has no %");
+        r.cacc = parse_double(columns[7].substr(0, columns[7].size() - 1), "class accuracy") / 100;
+      }
+      if (r.status == CellResult::Status::kDone && columns[6].empty()) {
+        throw Error("a done cell without FID");
+      }
+      cells.push_back(std::move(r));
+    } catch (const Error& e) {
+      throw Error(where + e.what());
+    }
+  }
+  return cells;
 }
 
 }  // namespace noisesched

@@ -2,9 +2,13 @@
 // resolution, its absence otherwise, and seed spreads that leave an order open.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "noisesched/common/error.h"
 #include "noisesched/study/conclusion.h"
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
@@ -293,6 +297,125 @@ TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
   for (const auto& cell : long_cells) EXPECT_EQ(cell.config.train.steps, 2800) << cell.id;
   EXPECT_NE(longer.report, cpu.report);
   EXPECT_NE(longer.out_dir, cpu.out_dir);
+  // It compares its cells with the same cells of the 700-step study, from that study's report.
+  EXPECT_EQ(longer.compare,
+            (std::filesystem::path(folder) / "cpu.toml").lexically_normal().string());
+  const std::vector<CellResult> earlier =
+      read_report_cells(std::string(NOISESCHED_TEST_DIR) + "/../" + cpu.report);
+  EXPECT_EQ(earlier.size(), 66u);
+  EXPECT_EQ(earlier.front().cell.id, "r32_b1_s0");
+}
+
+// The same cells in an earlier study (at another length of training) and the advisor's b are
+// weighed beside the study's own: the means over the cells both ran, the best b then and now,
+// and whether the best b is the b run nearest to the prediction.
+TEST(Study, TheConclusionComparesWithAnEarlierStudyAndTheAdvisor) {
+  const auto b = StudyAxis::kInputScale;
+  const StudyPlan plan = plan_of({32, 128});
+  std::vector<CellResult> now = {done(32, b, "1", 0, 100),    done(32, b, "1", 1, 110),
+                                 done(32, b, "0.5", 0, 120),  done(32, b, "0.5", 1, 130),
+                                 done(128, b, "1", 0, 400),   done(128, b, "1", 1, 420),
+                                 done(128, b, "0.5", 0, 500), done(128, b, "0.5", 1, 520)};
+  for (CellResult& r : now) r.cacc = r.cell.resolution == 32 ? 0.75 : 0.7;
+  std::vector<CellResult> then = {done(32, b, "1", 0, 150),     done(32, b, "0.5", 0, 140),
+                                  done(128, b, "1", 0, 950),    done(128, b, "0.5", 0, 850),
+                                  done(128, b, "0.5", 1, 1000), done(64, b, "1", 0, 10)};
+  for (CellResult& r : then) {
+    r.cell.config.train.steps = 700;
+    r.cacc = 0.4;
+  }
+  then[3].cacc = 0.8;  // one 128 px cell was better recognised then
+  ConclusionContext context;
+  context.earlier = then;
+  context.earlier_name = "the short study";
+  context.predicted_b = {{32, 1.0}, {128, 0.3}};
+  const std::string text = study_conclusion(plan, now, context);
+  EXPECT_TRUE(has(text,
+                  "- Against the same cells (resolution, setting and seed) at 700 steps in the "
+                  "short study: at 32 px (2 cells) FID 145.0 → 110.0 and class accuracy 40.0% → "
+                  "75.0% (higher for 2 of 2) and at 128 px (3 cells) FID 933.3 → 473.3 and class "
+                  "accuracy 53.3% → 70.0% (higher for 2 of 3) (means over those cells). Over the "
+                  "same cells, the best b was 0.5 at 32 px and 0.5 at 128 px then, and is 1 and 1 "
+                  "now."))
+      << text;
+  EXPECT_TRUE(
+      has(text,
+          "- The advisor (`noisesched advise`, from the data alone) predicts b = 1.00 at 32 "
+          "px and 0.30 at 128 px; the measured best b is 1 at 32 px (the nearest b run) "
+          "and 1 at 128 px (the nearest b run to the prediction is 0.5): the prediction "
+          "holds at 1 of 2 resolutions."))
+      << text;
+  // Both come after the trend and before the explanation of why it is not established.
+  EXPECT_LT(text.find("does not show at this budget"), text.find("- Against the same cells"));
+  EXPECT_LT(text.find("- The advisor"), text.find("Why:")) << text;
+  // Without an earlier study or a prediction, neither is said.
+  const std::string alone = study_conclusion(plan, now);
+  EXPECT_FALSE(has(alone, "Against the same cells")) << alone;
+  EXPECT_FALSE(has(alone, "The advisor")) << alone;
+}
+
+// A report's table of cells reads back as written (the numbers at the report's precision), and a
+// damaged one is refused naming the file and the line.
+TEST(Study, AReportsCellsReadBack) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-report";
+  fs::remove_all(dir);
+  StudyPlan plan = plan_of({32});
+  plan.report = (dir / "study.md").string();
+  plan.out_dir = (dir / "runs").string();
+  plan.source = "test.toml";
+  const auto b = StudyAxis::kInputScale;
+  std::vector<CellResult> results = {done(32, b, "1", 0, 100.04), done(32, b, "0.5", 0, 90.26)};
+  results[0].cacc = 0.7512;
+  results[0].train_seconds = 120;
+  results[0].step = 700;
+  results[0].cell.config.train.steps = 700;
+  CellResult partial = done(32, b, "1", 1, 0);
+  partial.status = CellResult::Status::kPartial;
+  partial.step = 350;
+  partial.cell.config.train.steps = 700;
+  results.push_back(partial);
+  write_study_report(plan, results, "noisesched study --config test.toml");
+  const std::vector<CellResult> read = read_report_cells(plan.report);
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].cell.id, "r32_b1_s0");
+  EXPECT_EQ(read[0].cell.resolution, 32);
+  EXPECT_EQ(read[0].cell.seed, 0);
+  EXPECT_EQ(read[0].status, CellResult::Status::kDone);
+  EXPECT_EQ(read[0].step, 700);
+  EXPECT_EQ(read[0].cell.config.train.steps, 700);
+  EXPECT_DOUBLE_EQ(read[0].fid, 100.0);
+  EXPECT_DOUBLE_EQ(read[0].cacc, 0.751);
+  EXPECT_DOUBLE_EQ(read[0].train_seconds, 120);
+  EXPECT_DOUBLE_EQ(read[1].fid, 90.3);
+  EXPECT_EQ(read[1].cacc, -1);  // not measured
+  EXPECT_EQ(read[2].status, CellResult::Status::kPartial);
+  EXPECT_EQ(read[2].step, 350);
+  EXPECT_EQ(read[2].cell.seed, 1);
+  // A row with a damaged number: the file, its line and the column.
+  std::string text;
+  {
+    std::ifstream in(plan.report);
+    std::stringstream all;
+    all << in.rdbuf();
+    text = all.str();
+  }
+  const std::size_t row = text.find("| r32_b0.5_s0 | 32 |");
+  ASSERT_NE(row, std::string::npos);
+  const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + row, '\n'));
+  text.replace(text.find("| 90.3 |", row), 8, "| 9o.3 |");
+  std::ofstream(plan.report) << text;
+  try {
+    read_report_cells(plan.report);
+    ADD_FAILURE() << "a damaged FID was read";
+  } catch (const Error& e) {
+    EXPECT_TRUE(has(e.what(), plan.report + ":" + std::to_string(line) + ": ")) << e.what();
+    EXPECT_TRUE(has(e.what(), "FID")) << e.what();
+  }
+  // A file without the table.
+  std::ofstream(plan.report) << "# notes\n";
+  EXPECT_THROW(read_report_cells(plan.report), Error);
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "noisesched/study/cells.h"
@@ -13,7 +14,21 @@
 
 namespace noisesched {
 
-// The conclusion the numbers support, as markdown list items.
-std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results);
+// What the conclusion weighs beside the study's own cells.
+struct ConclusionContext {
+  // The advisor's predicted b per resolution (study/advisor.h; empty: not computed).
+  std::vector<std::pair<int, double>> predicted_b;
+  // The cells of an earlier study (read_report_cells; the same ids are the same cells at that
+  // study's length of training), and how to name that study in a sentence ("" and empty: none).
+  std::vector<CellResult> earlier;
+  std::string earlier_name;
+};
+
+// The conclusion the numbers support, as markdown list items: the best b per resolution against
+// the runner-up, the trend over resolution, then (when given) the same cells in the earlier
+// study and the advisor's prediction, then why the trend is not established (when it is not),
+// then the schedule functions.
+std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results,
+                             const ConclusionContext& context = {});
 
 }  // namespace noisesched

@@ -16,6 +16,9 @@
 //   schedules = ["cosine", "sigmoid@-3,3,0.9"]
 //   steps = 1000                     # training steps per cell (a resolution may override)
 //   set = ["optim.lr=2e-3"]          # config overrides for every cell
+//   compare = "cpu.toml"             # optional: an earlier study file (relative to this one's
+//                                    # folder) whose report's cells of the same ids the report
+//                                    # compares with (the same cells at another training length)
 //   [eval]                           # the final evaluation of every cell, one recipe for all
 //   num = 1000
 //   recipe = "dpmpp_2m steps=50"
@@ -62,6 +65,7 @@ struct StudyPlan {
   std::vector<std::string> schedules;
   int steps = 0;
   std::vector<std::string> overrides;
+  std::string compare;  // an earlier study file, resolved against this one's folder ("": none)
   int eval_num = 1000;
   std::string eval_recipe = "dpmpp_2m steps=50";
   std::string eval_metrics = "fid,cacc";

@@ -26,4 +26,11 @@ std::vector<std::string> write_study_report(const StudyPlan& plan,
                                             const std::vector<CellResult>& results,
                                             const std::string& command);
 
+// The cells of a report that write_study_report wrote (its "## Cells" table), for comparing one
+// study with another whose run folders are not at hand: id, resolution, seed, steps done and
+// planned (cell.config.train.steps), status, training minutes, FID and class accuracy as printed
+// (one decimal). Throws naming the file and the line when the file cannot be read or holds no
+// such table, or when a row is not in that table's form.
+std::vector<CellResult> read_report_cells(const std::string& report_path);
+
 }  // namespace noisesched
