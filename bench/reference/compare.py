@@ -66,6 +66,15 @@ def run_json(command):
     return json.loads(out.stdout)
 
 
+def read_json(path):
+    """A noisesched benchmark's JSON written beforehand (--cpp-train-json, --cpp-sample-json)."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"compare.py: cannot read noisesched's results from {path}: {e}")
+
+
 def cpp_train(binary, threads, path, overrides, steps, warmup, profile=False):
     sets = [arg for o in overrides for arg in ("--set", o)]
     return run_json([binary, "--threads", str(threads), "bench", "train", "--config", path, *sets,
@@ -307,6 +316,12 @@ def main(argv):
     parser.add_argument("--sample-steps", type=int, default=50)
     parser.add_argument("--sample-batch", type=int, default=100)
     parser.add_argument("--json", default="")
+    parser.add_argument("--cpp-train-json", default="",
+                        help="noisesched's side of the training comparison: the JSON of a "
+                             "`bench train --json` run of the same model and settings made "
+                             "beforehand (one model only), instead of running it here")
+    parser.add_argument("--cpp-sample-json", default="",
+                        help="the same for sampling: the JSON of a `bench sample --json` run")
     parser.add_argument("--profile", action="store_true",
                         help="also each side's training step by kind of operation")
     parser.add_argument("--profile-steps", type=int, default=2)
@@ -333,6 +348,9 @@ def main(argv):
         print(json.dumps(counts))
         return 0
     names = [n for n in args.models.split(",") if n]
+    if (args.cpp_train_json or args.cpp_sample_json) and len(names) != 1:
+        parser.error("--cpp-train-json and --cpp-sample-json stand for one model's runs: "
+                     "give one --models")
     for name in names:
         if name not in MODELS and name not in GPU_MODELS:
             parser.error(f"unknown model '{name}'; valid: {', '.join([*MODELS, *GPU_MODELS])}")
@@ -347,12 +365,20 @@ def main(argv):
             overrides = overrides + [f"train.precision={args.precision}"]
         config = M.load_config(os.path.join(ROOT, path), overrides)
         batch = config["train"]["batch_size"]
-        train_cpp = cpp_train(args.binary, args.threads, os.path.join(ROOT, path), overrides,
-                              args.steps, args.warmup)
+        train_cpp = (read_json(args.cpp_train_json) if args.cpp_train_json else
+                     cpp_train(args.binary, args.threads, os.path.join(ROOT, path), overrides,
+                               args.steps, args.warmup))
+        sample_cpp = (read_json(args.cpp_sample_json) if args.cpp_sample_json else
+                      cpp_sample(args.binary, args.threads, os.path.join(ROOT, path), overrides,
+                                 args.sample_batch, args.sample_steps))
+        # Runs made beforehand must be of this comparison's batches.
+        for given, run, expected in ((args.cpp_train_json, train_cpp, batch),
+                                     (args.cpp_sample_json, sample_cpp, args.sample_batch)):
+            if given and run.get("batch_size") != expected:
+                raise SystemExit(f"compare.py: {given} is a run at batch {run.get('batch_size')}, "
+                                 f"this comparison's is {expected}")
         sgemm = train_cpp["sgemm_gflops"] * 1e9
         train_py, parameters = python_train(config, args.steps, args.warmup)
-        sample_cpp = cpp_sample(args.binary, args.threads, os.path.join(ROOT, path), overrides,
-                                args.sample_batch, args.sample_steps)
         sample_py = python_sample(config, args.sample_batch, args.sample_steps)
         row = {
             "model": name, "config": path, "overrides": overrides, "parameters": parameters,
@@ -362,6 +388,8 @@ def main(argv):
             "sample_batch": args.sample_batch, "sample_steps": args.sample_steps,
             "sample_cpp_images_per_s": sample_cpp["images_per_s_per_evaluation"],
             "sample_py_images_per_s": args.sample_batch * args.sample_steps / sample_py,
+            "train_cpp_cuda_graphs": train_cpp.get("cuda_graphs", "off"),
+            "sample_cpp_cuda_graphs": sample_cpp.get("cuda_graphs", "off"),
         }
         row["train_ratio"] = row["train_cpp_images_per_s"] / row["train_py_images_per_s"]
         row["sample_ratio"] = row["sample_cpp_images_per_s"] / row["sample_py_images_per_s"]

@@ -10,6 +10,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -99,6 +100,12 @@ void CudaGraph::capture(const std::function<void()>& work, const CudaGraph* shar
   // and hand them to the eager passes afterwards: off while recording, as LibTorch asks.
   const bool cache = at::autocast::is_autocast_cache_enabled();
   at::autocast::set_autocast_cache_enabled(false);
+  // The eager warm-ups leave their peak in the allocator's cache, and the recording's private
+  // pool cannot take from it (nor can the allocator free it to make room while recording): hand
+  // the cache back first, as LibTorch's own graph capture does, or a capture needs twice the
+  // step's memory.
+  c10::cuda::device_synchronize();
+  c10::cuda::CUDACachingAllocator::emptyCache();
   try {
     on_side_stream(impl_->device, [&] {
       // (The pool's type is named differently across LibTorch versions: not named here.)
