@@ -169,21 +169,30 @@ std::string why_not_established(const StudySummary& fid,
   return out.str();
 }
 
-// The same cells in an earlier study: per resolution, FID and class accuracy then and now, and
-// the best of this study's b among the pairs then and now.
+// "a, b and c" from a list of items.
+std::string english_list(const std::vector<std::string>& items) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size(); ++i) text += list_separator(i, items.size()) + items[i];
+  return text;
+}
+
+// The same cells in an earlier study: per resolution, FID and class accuracy then and now over
+// the cells both finished, and the b of lower mean FID then and now on the seeds that both
+// studies finished for every b compared (so that no b is ranked on more seeds than another).
 std::string against_earlier(const StudyPlan& plan, const std::vector<CellResult>& results,
                             const ConclusionContext& context) {
+  if (context.earlier_name.empty()) return "";
   std::map<std::string, const CellResult*> earlier;
   std::set<std::int64_t> lengths;
   for (const CellResult& e : context.earlier) {
     if (e.status == CellResult::Status::kDone && std::isfinite(e.fid)) earlier[e.cell.id] = &e;
   }
-  std::vector<std::string> parts;
-  std::vector<std::string> best_then, best_now;
+  std::vector<std::string> parts, best;
   for (int size : resolutions_of(plan)) {
     int pairs = 0, accuracy_pairs = 0, higher = 0;
     double fid_then = 0, fid_now = 0, cacc_then = 0, cacc_now = 0;
-    std::vector<CellResult> then_cells, now_cells;  // the pairs, with this study's settings
+    // The pairs of the b axis, by b and seed: FID then and now.
+    std::map<std::string, std::map<std::int64_t, std::pair<double, double>>> b_pairs;
     for (const CellResult& r : results) {
       if (r.cell.resolution != size || r.status != CellResult::Status::kDone ||
           !std::isfinite(r.fid)) {
@@ -196,11 +205,8 @@ std::string against_earlier(const StudyPlan& plan, const std::vector<CellResult>
       ++pairs;
       fid_then += e.fid;
       fid_now += r.fid;
-      CellResult then = r;
-      then.fid = e.fid;
-      then.cacc = e.cacc;
-      then_cells.push_back(then);
-      now_cells.push_back(r);
+      if (r.cell.axis == StudyAxis::kInputScale)
+        b_pairs[r.cell.value][r.cell.seed] = {e.fid, r.fid};
       if (e.cacc >= 0 && r.cacc >= 0) {
         ++accuracy_pairs;
         cacc_then += e.cacc;
@@ -218,46 +224,88 @@ std::string against_earlier(const StudyPlan& plan, const std::vector<CellResult>
            << " of " << accuracy_pairs << ")";
     }
     parts.push_back(part.str());
-    const auto then_ranked = ranked_b(plan, summarize_fid(then_cells), size);
-    const auto now_ranked = ranked_b(plan, summarize_fid(now_cells), size);
-    if (!then_ranked.empty() && !now_ranked.empty()) {
-      best_then.push_back(format_exact(then_ranked[0].first) + " at " + std::to_string(size) +
-                          " px");
-      best_now.push_back(format_exact(now_ranked[0].first));
+    // The seeds every paired b has.
+    if (b_pairs.size() < 2) continue;
+    std::set<std::int64_t> seeds;
+    for (const auto& [seed, fids] : b_pairs.begin()->second) seeds.insert(seed);
+    for (const auto& [b, by_seed] : b_pairs) {
+      for (auto s = seeds.begin(); s != seeds.end();)
+        s = by_seed.count(*s) ? std::next(s) : seeds.erase(s);
     }
+    if (seeds.empty()) continue;
+    std::string then_best, now_best;
+    double then_low = 0, now_low = 0;
+    std::vector<std::string> bs;
+    for (double value : plan.input_scales) {  // in the plan's order
+      const std::string b = format_exact(value);
+      const auto found = b_pairs.find(b);
+      if (found == b_pairs.end()) continue;
+      const auto& by_seed = found->second;
+      double then_sum = 0, now_sum = 0;
+      for (std::int64_t seed : seeds) {
+        then_sum += by_seed.at(seed).first;
+        now_sum += by_seed.at(seed).second;
+      }
+      if (then_best.empty() || then_sum < then_low) {
+        then_best = b;
+        then_low = then_sum;
+      }
+      if (now_best.empty() || now_sum < now_low) {
+        now_best = b;
+        now_low = now_sum;
+      }
+      bs.push_back(b);
+    }
+    std::vector<std::string> seed_names;
+    for (std::int64_t seed : seeds) seed_names.push_back(std::to_string(seed));
+    best.push_back("at " + std::to_string(size) + " px (b = " + english_list(bs) + ", seed" +
+                   (seeds.size() == 1 ? " " : "s ") + english_list(seed_names) +
+                   ") b = " + then_best + " then, b = " + now_best + " now");
   }
-  if (parts.empty()) return "";
+  std::ostringstream out;
+  if (parts.empty()) {
+    out << "- No cell is finished both here and in " << context.earlier_name
+        << ", so the two lengths of training are not compared.";
+    return out.str() + "\n";
+  }
   std::string steps;
   for (std::int64_t n : lengths) steps += (steps.empty() ? "" : " or ") + std::to_string(n);
-  std::ostringstream out;
+  const auto joined = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& item : items) text += (text.empty() ? "" : "; ") + item;
+    return text;
+  };
   out << "- Against the same cells (resolution, setting and seed) at " << steps << " steps in "
-      << context.earlier_name << ": ";
-  for (std::size_t i = 0; i < parts.size(); ++i) out << list_separator(i, parts.size()) << parts[i];
-  out << " (means over those cells).";
-  if (!best_then.empty()) {
-    out << " Over the same cells, the best b was ";
-    for (std::size_t i = 0; i < best_then.size(); ++i) {
-      out << list_separator(i, best_then.size()) << best_then[i];
-    }
-    out << " then, and is ";
-    for (std::size_t i = 0; i < best_now.size(); ++i) {
-      out << list_separator(i, best_now.size()) << best_now[i];
-    }
-    out << " now.";
+      << context.earlier_name << ", means over the cells finished in both: " << joined(parts)
+      << ".";
+  if (!best.empty()) {
+    out << " The lower mean FID, on the seeds both studies finished for each b: " << joined(best)
+        << ".";
+  }
+  if (!context.earlier_caveat.empty()) {
+    out << " The two studies evaluate differently (" << context.earlier_caveat
+        << "): the levels of FID and class accuracy do not compare exactly between them.";
   }
   return out.str() + "\n";
 }
 
 // The advisor's b beside the measured best b, and whether the best is the b run nearest to the
-// prediction (on a log scale: b multiplies the signal).
+// prediction (on a log scale: b multiplies the signal). The smallest resolution is the
+// advisor's reference (b = 1 by construction): it is shown, not counted. `established`: per
+// resolution, whether the seeds separate the best b from the next.
 std::string against_advisor(const StudyPlan& plan, const StudySummary& fid,
-                            const ConclusionContext& context) {
+                            const ConclusionContext& context,
+                            const std::map<int, bool>& established) {
+  if (context.predicted_b.empty() || plan.input_scales.empty()) return "";
+  const int reference = resolutions_of(plan).front();
   std::vector<std::string> predicted, measured;
   int agree = 0, compared = 0;
   for (const auto& [size, b] : context.predicted_b) {
-    predicted.push_back(format_fixed(b, 2) + " at " + std::to_string(size) + " px");
+    const std::string at = " at " + std::to_string(size) + " px";
+    predicted.push_back(format_fixed(b, 2) + at +
+                        (size == reference ? " (the reference: 1 by construction)" : ""));
     const auto ranked = ranked_b(plan, fid, size);
-    if (ranked.empty()) continue;
+    if (size == reference || ranked.empty()) continue;
     double nearest = plan.input_scales.front();
     for (double run : plan.input_scales) {
       if (std::abs(std::log(run / b)) < std::abs(std::log(nearest / b))) nearest = run;
@@ -265,26 +313,23 @@ std::string against_advisor(const StudyPlan& plan, const StudySummary& fid,
     ++compared;
     const bool same = ranked[0].first == nearest;
     agree += same ? 1 : 0;
-    measured.push_back(
-        format_exact(ranked[0].first) + " at " + std::to_string(size) + " px" +
-        (same ? " (the nearest b run)"
-              : " (the nearest b run to the prediction is " + format_exact(nearest) + ")"));
+    const auto e = established.find(size);
+    const bool separated = e != established.end() && e->second;
+    measured.push_back(format_exact(ranked[0].first) + at + " (" +
+                       (same ? std::string("the nearest b run")
+                             : "the nearest b run to the prediction is " + format_exact(nearest)) +
+                       (separated ? "" : "; not established by the seeds") + ")");
   }
-  if (predicted.empty()) return "";
   std::ostringstream out;
-  out << "- The advisor (`noisesched advise`, from the data alone) predicts b = ";
-  for (std::size_t i = 0; i < predicted.size(); ++i) {
-    out << list_separator(i, predicted.size()) << predicted[i];
-  }
+  out << "- The advisor (`noisesched advise`, from the data alone) predicts b = "
+      << english_list(predicted);
   if (compared > 0) {
-    out << "; the measured best b is ";
-    for (std::size_t i = 0; i < measured.size(); ++i) {
-      out << list_separator(i, measured.size()) << measured[i];
-    }
-    out << (agree == compared ? ": the prediction holds at every resolution measured."
-            : agree == 0      ? ": the prediction does not hold at any resolution measured."
-                              : ": the prediction holds at " + std::to_string(agree) + " of " +
-                               std::to_string(compared) + " resolutions.");
+    out << "; the lowest mean FID is at b = " << english_list(measured)
+        << (agree == compared ? ": the means agree with the prediction"
+            : agree == 0      ? ": the means do not agree with the prediction"
+                         : ": the means agree with the prediction at " + std::to_string(agree) +
+                               " of " + std::to_string(compared) + " resolutions")
+        << (compared > 1 ? " beyond the reference." : ".");
   } else {
     out << ".";
   }
@@ -323,6 +368,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     return it == by_seed.end() ? no_seeds : it->second;
   };
   std::vector<std::pair<int, double>> gaps, accuracies;
+  std::map<int, bool> established;  // per resolution: the best b separated from the next
   for (int size : resolutions_of(plan)) {
     const auto found = ranked_b(plan, fid, size);
     if (found.empty()) continue;
@@ -336,6 +382,7 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     const bool seeds = found[0].second.count >= 2 && found[1].second.count >= 2;
     const bool separated = seeds && found[0].second.high < found[1].second.low;
     all_b_separated = all_b_separated && separated;
+    established[size] = separated;
     // Which of the two has a single seed (no spread to judge by), when not both have several.
     std::string single;
     if (!seeds) {
@@ -395,7 +442,8 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
       why_not = why_not_established(fid, gaps, accuracies, ceiling, blocks);
     }
   }
-  out << against_earlier(plan, results, context) << against_advisor(plan, fid, context) << why_not;
+  out << against_earlier(plan, results, context) << against_advisor(plan, fid, context, established)
+      << why_not;
   // Best schedule per resolution.
   const auto rows = schedule_rows(plan);
   std::vector<std::string> best_schedules;

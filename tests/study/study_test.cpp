@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "noisesched/common/error.h"
+#include "noisesched/common/files.h"
 #include "noisesched/study/conclusion.h"
 #include "noisesched/study/plan.h"
 #include "noisesched/study/report.h"
@@ -302,13 +304,41 @@ TEST(Study, TheShippedStudyFilesLoadAndEveryCellValidates) {
             (std::filesystem::path(folder) / "cpu.toml").lexically_normal().string());
   const std::vector<CellResult> earlier =
       read_report_cells(std::string(NOISESCHED_TEST_DIR) + "/../" + cpu.report);
-  EXPECT_EQ(earlier.size(), 66u);
+  ASSERT_EQ(earlier.size(), 66u);
   EXPECT_EQ(earlier.front().cell.id, "r32_b1_s0");
+  EXPECT_EQ(earlier.back().cell.id, "r128_sigmoid@0,3,0.7_s1");
+  for (const CellResult& r : earlier) {
+    EXPECT_EQ(r.status, CellResult::Status::kDone) << r.cell.id;
+    EXPECT_TRUE(std::isfinite(r.fid)) << r.cell.id;
+    EXPECT_EQ(r.cell.config.train.steps, 700) << r.cell.id;
+    EXPECT_EQ(r.extractor, "fmnist_cnn:ce814b720e6be5a0") << r.cell.id;
+  }
+  const auto cell = std::find_if(earlier.begin(), earlier.end(),
+                                 [](const CellResult& r) { return r.cell.id == "r128_b1_s0"; });
+  ASSERT_NE(cell, earlier.end());
+  EXPECT_DOUBLE_EQ(cell->fid, 973.1);
+  EXPECT_DOUBLE_EQ(cell->cacc, 0.374);
+}
+
+// A cell as read_report_cells gives it: id, resolution, seed, steps, status, FID, accuracy.
+CellResult as_read(int resolution, const std::string& value, std::int64_t seed, double fid,
+                   double cacc) {
+  CellResult r;
+  r.cell.id = study_cell_id(resolution, StudyAxis::kInputScale, value, seed);
+  r.cell.resolution = resolution;
+  r.cell.seed = seed;
+  r.cell.config.train.steps = 700;
+  r.step = 700;
+  r.status = CellResult::Status::kDone;
+  r.fid = fid;
+  r.cacc = cacc;
+  return r;
 }
 
 // The same cells in an earlier study (at another length of training) and the advisor's b are
-// weighed beside the study's own: the means over the cells both ran, the best b then and now,
-// and whether the best b is the b run nearest to the prediction.
+// weighed beside the study's own: the means over the cells both finished, the b of lower mean
+// FID then and now on the seeds both finished for each b, and whether the lowest mean FID is at
+// the b run nearest to the prediction (the reference resolution not counted).
 TEST(Study, TheConclusionComparesWithAnEarlierStudyAndTheAdvisor) {
   const auto b = StudyAxis::kInputScale;
   const StudyPlan plan = plan_of({32, 128});
@@ -317,45 +347,91 @@ TEST(Study, TheConclusionComparesWithAnEarlierStudyAndTheAdvisor) {
                                  done(128, b, "1", 0, 400),   done(128, b, "1", 1, 420),
                                  done(128, b, "0.5", 0, 500), done(128, b, "0.5", 1, 520)};
   for (CellResult& r : now) r.cacc = r.cell.resolution == 32 ? 0.75 : 0.7;
-  std::vector<CellResult> then = {done(32, b, "1", 0, 150),     done(32, b, "0.5", 0, 140),
-                                  done(128, b, "1", 0, 950),    done(128, b, "0.5", 0, 850),
-                                  done(128, b, "0.5", 1, 1000), done(64, b, "1", 0, 10)};
-  for (CellResult& r : then) {
-    r.cell.config.train.steps = 700;
-    r.cacc = 0.4;
-  }
-  then[3].cacc = 0.8;  // one 128 px cell was better recognised then
+  // Then: b = 0.5 at 128 px has seeds 0 and 1, b = 1 only seed 0, so b is ranked on seed 0
+  // alone (on all its cells b = 0.5 would average 925 against b = 1's 950, on seed 0 850).
+  // One earlier cell was not finished (NaN FID: left out) and one has no class accuracy.
   ConclusionContext context;
-  context.earlier = then;
+  context.earlier = {as_read(32, "1", 0, 150, 0.4),    as_read(32, "0.5", 0, 140, 0.4),
+                     as_read(128, "1", 0, 950, 0.4),   as_read(128, "0.5", 0, 850, 0.8),
+                     as_read(128, "0.5", 1, 1000, -1), as_read(32, "1", 1, std::nan(""), 0.4),
+                     as_read(64, "1", 0, 10, 0.4)};
   context.earlier_name = "the short study";
   context.predicted_b = {{32, 1.0}, {128, 0.3}};
   const std::string text = study_conclusion(plan, now, context);
   EXPECT_TRUE(has(text,
                   "- Against the same cells (resolution, setting and seed) at 700 steps in the "
-                  "short study: at 32 px (2 cells) FID 145.0 → 110.0 and class accuracy 40.0% → "
-                  "75.0% (higher for 2 of 2) and at 128 px (3 cells) FID 933.3 → 473.3 and class "
-                  "accuracy 53.3% → 70.0% (higher for 2 of 3) (means over those cells). Over the "
-                  "same cells, the best b was 0.5 at 32 px and 0.5 at 128 px then, and is 1 and 1 "
-                  "now."))
+                  "short study, means over the cells finished in both: at 32 px (2 cells) FID "
+                  "145.0 → 110.0 and class accuracy 40.0% → 75.0% (higher for 2 of 2); at 128 px "
+                  "(3 cells) FID 933.3 → 473.3 and class accuracy 60.0% → 70.0% (higher for 1 of "
+                  "2). The lower mean FID, on the seeds both studies finished for each b: at 32 "
+                  "px (b = 1 and 0.5, seed 0) b = 0.5 then, b = 1 now; at 128 px (b = 1 and 0.5, "
+                  "seed 0) b = 0.5 then, b = 1 now.\n"))
       << text;
-  EXPECT_TRUE(
-      has(text,
-          "- The advisor (`noisesched advise`, from the data alone) predicts b = 1.00 at 32 "
-          "px and 0.30 at 128 px; the measured best b is 1 at 32 px (the nearest b run) "
-          "and 1 at 128 px (the nearest b run to the prediction is 0.5): the prediction "
-          "holds at 1 of 2 resolutions."))
+  EXPECT_TRUE(has(text,
+                  "- The advisor (`noisesched advise`, from the data alone) predicts b = 1.00 at "
+                  "32 px (the reference: 1 by construction) and 0.30 at 128 px; the lowest mean "
+                  "FID is at b = 1 at 128 px (the nearest b run to the prediction is 0.5): the "
+                  "means do not agree with the prediction.\n"))
       << text;
-  // Both come after the trend and before the explanation of why it is not established.
-  EXPECT_LT(text.find("does not show at this budget"), text.find("- Against the same cells"));
-  EXPECT_LT(text.find("- The advisor"), text.find("Why:")) << text;
+  // After the trend, the earlier study, then the advisor, then why the trend is not established.
+  const auto trend = text.find("does not show at this budget");
+  const auto against = text.find("- Against the same cells");
+  const auto advisor = text.find("- The advisor");
+  const auto why = text.find("- Why:");
+  ASSERT_NE(why, std::string::npos) << text;
+  EXPECT_LT(trend, against);
+  EXPECT_LT(against, advisor);
+  EXPECT_LT(advisor, why);
+  // How the two studies' evaluations differ is said.
+  context.earlier_caveat = "features of `a` then, `b` now";
+  EXPECT_TRUE(has(study_conclusion(plan, now, context),
+                  " The two studies evaluate differently (features of `a` then, `b` now): the "
+                  "levels of FID and class accuracy do not compare exactly between them."));
+  // An earlier study with no cell finished in both is said, not passed over.
+  context.earlier = {as_read(64, "1", 0, 10, 0.4)};
+  EXPECT_TRUE(has(study_conclusion(plan, now, context),
+                  "- No cell is finished both here and in the short study, so the two lengths of "
+                  "training are not compared.\n"));
   // Without an earlier study or a prediction, neither is said.
   const std::string alone = study_conclusion(plan, now);
   EXPECT_FALSE(has(alone, "Against the same cells")) << alone;
   EXPECT_FALSE(has(alone, "The advisor")) << alone;
+  EXPECT_FALSE(has(alone, "No cell is finished both")) << alone;
 }
 
-// A report's table of cells reads back as written (the numbers at the report's precision), and a
-// damaged one is refused naming the file and the line.
+// The advisor's verdict counts every resolution but the reference, by the means, and says where
+// the seeds do not establish the lowest mean.
+TEST(Study, TheAdvisorsPredictionIsWeighedBeyondTheReference) {
+  const auto b = StudyAxis::kInputScale;
+  StudyPlan plan = plan_of({32, 64, 128});
+  plan.input_scales = {1, 0.5, 0.25};
+  // 64 px: 0.5 best, apart from 1 at every seed; 128 px: 0.25 best, overlapping 0.5.
+  const std::vector<CellResult> results = {
+      done(32, b, "1", 0, 100),    done(32, b, "1", 1, 101),     done(32, b, "0.5", 0, 150),
+      done(32, b, "0.5", 1, 151),  done(64, b, "1", 0, 300),     done(64, b, "1", 1, 301),
+      done(64, b, "0.5", 0, 200),  done(64, b, "0.5", 1, 201),   done(128, b, "0.5", 0, 500),
+      done(128, b, "0.5", 1, 560), done(128, b, "0.25", 0, 520), done(128, b, "0.25", 1, 530)};
+  ConclusionContext context;
+  context.predicted_b = {{32, 1.0}, {64, 0.6}, {128, 0.3}};
+  const std::string agree = study_conclusion(plan, results, context);
+  EXPECT_TRUE(has(agree,
+                  "the lowest mean FID is at b = 0.5 at 64 px (the nearest b run) and 0.25 at "
+                  "128 px (the nearest b run; not established by the seeds): the means agree "
+                  "with the prediction beyond the reference.\n"))
+      << agree;
+  context.predicted_b = {{32, 1.0}, {64, 1.1}, {128, 0.9}};
+  const std::string disagree = study_conclusion(plan, results, context);
+  EXPECT_TRUE(has(disagree, "the means do not agree with the prediction beyond the reference.\n"))
+      << disagree;
+  context.predicted_b = {{32, 1.0}, {64, 0.6}, {128, 0.9}};
+  EXPECT_TRUE(has(study_conclusion(plan, results, context),
+                  "the means agree with the prediction at 1 of 2 resolutions beyond the "
+                  "reference.\n"));
+}
+
+// A report's table of cells reads back as written (the numbers at the report's precision, the
+// feature extractor from its first paragraph), and a damaged one is refused naming the file and
+// the line.
 TEST(Study, AReportsCellsReadBack) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-report";
@@ -365,19 +441,25 @@ TEST(Study, AReportsCellsReadBack) {
   plan.out_dir = (dir / "runs").string();
   plan.source = "test.toml";
   const auto b = StudyAxis::kInputScale;
-  std::vector<CellResult> results = {done(32, b, "1", 0, 100.04), done(32, b, "0.5", 0, 90.26)};
+  std::vector<CellResult> results = {done(32, b, "1", 0, 100.04), done(32, b, "0.5", 0, 90.26),
+                                     done(32, b, "0.5", 1, std::nan(""))};
   results[0].cacc = 0.7512;
   results[0].train_seconds = 120;
   results[0].step = 700;
   results[0].cell.config.train.steps = 700;
+  results[1].cacc = 0.5;
+  for (CellResult& r : results) r.extractor = "cnn:ab";
   CellResult partial = done(32, b, "1", 1, 0);
   partial.status = CellResult::Status::kPartial;
   partial.step = 350;
   partial.cell.config.train.steps = 700;
   results.push_back(partial);
+  CellResult waiting = done(32, b, "1", 2, 0);
+  waiting.status = CellResult::Status::kNotStarted;
+  results.push_back(waiting);
   write_study_report(plan, results, "noisesched study --config test.toml");
   const std::vector<CellResult> read = read_report_cells(plan.report);
-  ASSERT_EQ(read.size(), 3u);
+  ASSERT_EQ(read.size(), 5u);
   EXPECT_EQ(read[0].cell.id, "r32_b1_s0");
   EXPECT_EQ(read[0].cell.resolution, 32);
   EXPECT_EQ(read[0].cell.seed, 0);
@@ -387,12 +469,19 @@ TEST(Study, AReportsCellsReadBack) {
   EXPECT_DOUBLE_EQ(read[0].fid, 100.0);
   EXPECT_DOUBLE_EQ(read[0].cacc, 0.751);
   EXPECT_DOUBLE_EQ(read[0].train_seconds, 120);
+  EXPECT_EQ(read[0].extractor, "cnn:ab");
   EXPECT_DOUBLE_EQ(read[1].fid, 90.3);
-  EXPECT_EQ(read[1].cacc, -1);  // not measured
-  EXPECT_EQ(read[2].status, CellResult::Status::kPartial);
-  EXPECT_EQ(read[2].step, 350);
-  EXPECT_EQ(read[2].cell.seed, 1);
-  // A row with a damaged number: the file, its line and the column.
+  EXPECT_DOUBLE_EQ(read[1].cacc, 0.5);
+  EXPECT_EQ(read[2].cacc, -1);  // not measured
+  // Finished without a finite FID: written empty, read as NaN.
+  EXPECT_EQ(read[2].status, CellResult::Status::kDone);
+  EXPECT_TRUE(std::isnan(read[2].fid));
+  EXPECT_EQ(read[3].status, CellResult::Status::kPartial);
+  EXPECT_EQ(read[3].step, 350);
+  EXPECT_EQ(read[3].cell.seed, 1);
+  EXPECT_TRUE(std::isnan(read[3].fid));
+  EXPECT_EQ(read[4].status, CellResult::Status::kNotStarted);
+  // A damaged row: the file, its line and what is wrong.
   std::string text;
   {
     std::ifstream in(plan.report);
@@ -402,19 +491,119 @@ TEST(Study, AReportsCellsReadBack) {
   }
   const std::size_t row = text.find("| r32_b0.5_s0 | 32 |");
   ASSERT_NE(row, std::string::npos);
+  const std::size_t row_end = text.find('\n', row);
+  const std::string good_row = text.substr(row, row_end - row);
   const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + row, '\n'));
-  text.replace(text.find("| 90.3 |", row), 8, "| 9o.3 |");
-  std::ofstream(plan.report) << text;
-  try {
-    read_report_cells(plan.report);
-    ADD_FAILURE() << "a damaged FID was read";
-  } catch (const Error& e) {
-    EXPECT_TRUE(has(e.what(), plan.report + ":" + std::to_string(line) + ": ")) << e.what();
-    EXPECT_TRUE(has(e.what(), "FID")) << e.what();
-  }
+  const auto refused = [&](const std::string& damaged_row, const std::string& why) {
+    std::string damaged = text;
+    damaged.replace(row, good_row.size(), damaged_row);
+    std::ofstream(plan.report) << damaged;
+    try {
+      read_report_cells(plan.report);
+      ADD_FAILURE() << "read: " << damaged_row;
+    } catch (const Error& e) {
+      EXPECT_TRUE(has(e.what(), plan.report + ":" + std::to_string(line) + ": ")) << e.what();
+      EXPECT_TRUE(has(e.what(), why)) << e.what();
+    }
+  };
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string r = good_row;
+    r.replace(r.find(from), from.size(), to);
+    return r;
+  };
+  refused(with("| 90.3 |", "| 9o.3 |"), "FID");
+  refused(with("| done |", "| finished |"), "status 'finished' is unknown");
+  refused(with("32 | ", ""), "has 8 columns, not 9");
+  refused(with("/", ""), "is not done/planned");
+  refused(with("50.0%", "50.0"), "class accuracy '50.0' has no %");
   // A file without the table.
   std::ofstream(plan.report) << "# notes\n";
   EXPECT_THROW(read_report_cells(plan.report), Error);
+  fs::remove_all(dir);
+}
+
+// Rewriting a report never loses finished cells whose run folders are gone (the report may be the
+// only copy of their numbers): the report, and its figures, stay as they are.
+TEST(Study, AReportIsNotRewrittenWithoutCellsItHasFinished) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-keep";
+  fs::remove_all(dir);
+  StudyPlan plan = plan_of({32});
+  plan.report = (dir / "study.md").string();
+  plan.out_dir = (dir / "runs").string();
+  plan.source = "test.toml";
+  const auto b = StudyAxis::kInputScale;
+  std::vector<CellResult> results = {done(32, b, "1", 0, 100), done(32, b, "0.5", 0, 90)};
+  write_study_report(plan, results, "first");
+  const std::string before = read_file(plan.report);
+  results[1].status = CellResult::Status::kNotStarted;  // its run folder is gone
+  try {
+    write_study_report(plan, results, "second");
+    ADD_FAILURE() << "the report was rewritten without a cell it had finished";
+  } catch (const Error& e) {
+    EXPECT_TRUE(has(e.what(), plan.report + ": 1 of its cells (r32_b0.5_s0) are finished there"))
+        << e.what();
+    EXPECT_TRUE(has(e.what(), "not rewritten")) << e.what();
+  }
+  EXPECT_EQ(read_file(plan.report), before);
+  // A cell the plan no longer has is the user's choice: the report is rewritten.
+  results.pop_back();
+  write_study_report(plan, results, "third");
+  EXPECT_TRUE(has(read_file(plan.report), "Generated by `third`"));
+  fs::remove_all(dir);
+}
+
+// study.compare: the report compares with an earlier study's report, and says so when that report
+// cannot be read (the rest is written, and the command gets a warning).
+TEST(Study, AReportComparesWithTheStudyItNames) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-compare";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto b = StudyAxis::kInputScale;
+  // The earlier study: its file and its report (written the usual way).
+  StudyPlan earlier = plan_of({32});
+  earlier.report = (dir / "short.md").string();
+  earlier.out_dir = (dir / "short").string();
+  earlier.source = (dir / "short.toml").string();
+  std::vector<CellResult> then = {done(32, b, "1", 0, 300), done(32, b, "0.5", 0, 250)};
+  for (CellResult& r : then) r.extractor = "cnn:old";
+  write_study_report(earlier, then, "short");
+  std::ofstream(earlier.source) << "[study]\nout_dir = \"" << earlier.out_dir << "\"\nreport = \""
+                                << earlier.report
+                                << "\"\ninput_scales = [1, 0.5]\nsteps = 700\n[[resolution]]\n"
+                                   "size = 32\nconfig = \"x.toml\"\n";
+  StudyPlan plan = plan_of({32});
+  plan.report = (dir / "long.md").string();
+  plan.out_dir = (dir / "long").string();
+  plan.source = "long.toml";
+  plan.compare = earlier.source;
+  std::vector<CellResult> now = {done(32, b, "1", 0, 100), done(32, b, "0.5", 0, 150)};
+  for (CellResult& r : now) r.extractor = "cnn:new";
+  EXPECT_TRUE(write_study_report(plan, now, "long").empty());
+  const std::string text = read_file(plan.report);
+  EXPECT_TRUE(
+      has(text, "- Against the same cells (resolution, setting and seed) at 6000 steps in `" +
+                    earlier.source + "` (" + earlier.report +
+                    "), means over the cells finished in both: at 32 px (2 cells) FID "
+                    "275.0 → 125.0."))
+      << text;
+  EXPECT_TRUE(has(text, "(b = 1 and 0.5, seed 0) b = 0.5 then, b = 1 now.")) << text;
+  EXPECT_TRUE(has(text,
+                  "The two studies evaluate differently (features of `cnn:old` then, "
+                  "`cnn:new` now)"))
+      << text;
+  // The earlier report gone: said in the conclusion and as a warning.
+  fs::remove(earlier.report);
+  const std::vector<std::string> warnings = write_study_report(plan, now, "long");
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_TRUE(has(warnings.back(), "study.compare: no comparison with " + earlier.source))
+      << warnings.back();
+  EXPECT_TRUE(has(read_file(plan.report), "- The comparison with the earlier study `" +
+                                              earlier.source +
+                                              "` (study.compare) could not be "
+                                              "made: "))
+      << read_file(plan.report);
   fs::remove_all(dir);
 }
 

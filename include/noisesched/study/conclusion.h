@@ -22,12 +22,15 @@ struct ConclusionContext {
   // study's length of training), and how to name that study in a sentence ("" and empty: none).
   std::vector<CellResult> earlier;
   std::string earlier_name;
+  // How the earlier study's evaluation differs from this one's ("" when it does not): the
+  // feature extractor, the sampler, the number of samples.
+  std::string earlier_caveat;
 };
 
 // The conclusion the numbers support, as markdown list items: the best b per resolution against
 // the runner-up, the trend over resolution, then (when given) the same cells in the earlier
-// study and the advisor's prediction, then why the trend is not established (when it is not),
-// then the schedule functions.
+// study (or that none is finished in both) and the advisor's prediction beside the lowest mean
+// FID, then why the trend is not established (when it is not), then the schedule functions.
 std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult>& results,
                              const ConclusionContext& context = {});
 
