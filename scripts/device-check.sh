@@ -99,19 +99,22 @@ print(f"# Device check: {peak['device'] if peak else '?'}\n")
 if peak:
     print(f"dense bf16 product rate: measured {peak['measured_bf16_tflops']:.0f} TFLOP/s, "
           f"nominal {peak['nominal_bf16_tflops']} TFLOP/s\n")
-print("| precision | batch | images/s | achieved TFLOP/s | MFU vs measured | MFU vs nominal |")
-print("| --- | --- | --- | --- | --- | --- |")
+print("| precision | batch | images/s | achieved TFLOP/s | MFU vs measured | MFU vs nominal | "
+      "peak memory, GiB reserved |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for precision in ("bf16", "tf32"):
     r = load(f"bench-train-{precision}.json")
     if not r:
-        print(f"| {precision} | | failed | | | |")
+        print(f"| {precision} | | failed | | | | |")
         continue
     tflops = r["achieved_gflops"] / 1e3
     measured = f"{tflops / peak['measured_bf16_tflops']:.0%}" if peak else "?"
     nominal = (f"{tflops / peak['nominal_bf16_tflops']:.0%}"
                if peak and peak["nominal_bf16_tflops"] else "?")
+    memory = (f"{r['peak_device_reserved_gib']:.1f} of {r['device_memory_gib']:.0f}"
+              if "peak_device_reserved_gib" in r else "?")
     print(f"| {precision} | {r['batch_size']} | {r['images_per_s']:.0f} | {tflops:.0f} | "
-          f"{measured} | {nominal} |")
+          f"{measured} | {nominal} | {memory} |")
 e = load("bench-train-bf16-eager.json")
 t = load("bench-train-bf16.json")
 if t:

@@ -221,6 +221,15 @@ int run(const BenchCommandOptions& options) {
                  "recorded)";
   }
   std::cout << "\n";
+  if (r.memory.measured) {
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    std::snprintf(text, sizeof(text),
+                  "  device memory   peak %.1f GiB allocated, %.1f GiB reserved, of %.1f GiB\n",
+                  static_cast<double>(r.memory.peak_allocated) / kGiB,
+                  static_cast<double>(r.memory.peak_reserved) / kGiB,
+                  static_cast<double>(r.memory.total) / kGiB);
+    std::cout << text;
+  }
   if (r.processes > 1) {
     std::cout << "  sgemm           not measured with several processes (each has a share of the "
                  "cores)\n";

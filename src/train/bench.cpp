@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "noisesched/common/error.h"
+#include "noisesched/core/device_memory.h"
 #include "noisesched/core/runtime.h"
 #include "noisesched/data/dataset.h"
 #include "noisesched/data/loader.h"
@@ -118,6 +119,12 @@ nlohmann::ordered_json TrainBenchResult::to_json() const {
                                 {"warmup_steps", warmup_steps},
                                 {"cuda_graphs", cuda_graphs},
                                 {"graph_replays", graph_replays}};
+  if (memory.measured) {
+    constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+    out["peak_device_allocated_gib"] = static_cast<double>(memory.peak_allocated) / kGiB;
+    out["peak_device_reserved_gib"] = static_cast<double>(memory.peak_reserved) / kGiB;
+    out["device_memory_gib"] = static_cast<double>(memory.total) / kGiB;
+  }
   if (!ops.empty()) {
     out["profiled_step_seconds"] = profiled_step_seconds;
     out["host_syncs"] = host_syncs;
@@ -173,6 +180,7 @@ TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& optio
   // With CUDA graphs, 4 more untimed steps: the eager ones before the capture and the capture.
   const int warmup = options.warmup_steps + (engine.cuda_graphs() ? 4 : 0);
   result.warmup_steps = warmup;
+  reset_device_memory_peaks(device);
   for (int s = 0; s < warmup + options.steps; ++s) {
     const ByteBatch batch = loader.next();
     synchronize(device);
@@ -186,6 +194,7 @@ TrainBenchResult bench_train(const RunSpec& spec, const TrainBenchOptions& optio
   }
   result.cuda_graphs = engine.cuda_graphs_note();
   result.graph_replays = engine.cuda_graph_replays();
+  result.memory = device_memory(device);
   if (options.profile) {
     // Separate steps, so that the hooks' cost stays out of the timed ones. Per step: calls and
     // self times divided by the steps (a step's operations are the same every step).

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "data/data_test_util.h"
+#include "noisesched/core/device_memory.h"
 #include "noisesched/diffusion/network.h"
 #include "noisesched/diffusion/process.h"
 #include "noisesched/models/denoiser.h"
@@ -323,6 +324,7 @@ TEST(Gpu, CudaGraphStepsFollowEagerSteps) {
     config.diffusion.self_cond_rate = 0.02;
     TrainingEngine engine(resolve(config), 1, 10, kCuda);
     ASSERT_EQ(engine.cuda_graphs(), std::string(mode) == "on") << engine.cuda_graphs_note();
+    reset_device_memory_peaks(kCuda);
     std::vector<double>& out = losses[std::string(mode) == "on" ? 1 : 0];
     for (int step = 0; step < 20; ++step) {
       out.push_back(engine.step(blob_batch(32, step), step).loss_value());
@@ -332,6 +334,12 @@ TEST(Gpu, CudaGraphStepsFollowEagerSteps) {
       }
     }
     if (std::string(mode) == "on") replays = engine.cuda_graph_replays();
+    // The allocator's peaks (bench train prints them): measured, and consistent.
+    const DeviceMemory memory = device_memory(kCuda);
+    ASSERT_TRUE(memory.measured);
+    EXPECT_GT(memory.peak_allocated, 0);
+    EXPECT_GE(memory.peak_reserved, memory.peak_allocated);
+    EXPECT_GT(memory.total, memory.peak_reserved);
   }
   // 20 steps: each branch's first 3 eager (the branch without the first pass may appear fewer
   // times).

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "noisesched/config/run_spec.h"
+#include "noisesched/core/device_memory.h"
 #include "noisesched/core/device_profile.h"
 #include "noisesched/core/op_profile.h"
 
@@ -47,6 +48,8 @@ struct TrainBenchResult {
   std::string cuda_graphs;
   std::int64_t graph_replays = 0;
   int warmup_steps = 0;  // untimed steps first: the option's, and 4 more with graphs
+  // On CUDA: the allocator's peaks over the warm-up and timed steps (device_memory.h).
+  DeviceMemory memory;
   // With TrainBenchOptions::profile: the mean profiled step (the hooks cost a little) and each
   // operation's calls and self seconds per step, largest first.
   double profiled_step_seconds = 0;
