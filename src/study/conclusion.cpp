@@ -54,17 +54,23 @@ std::map<int, SeedBlockFit> fit_blocks(const StudyPlan& plan, const SeedFids& by
 // initialisation, the data order and the noise draws, so their difference is the settings' alone;
 // the seeds' ranges mix it with the shift a seed gives every setting. With the resolution's seed-
 // block fit (`fit`, null when there is none), the mean difference is weighed against the fit's
-// error with Student's t. Empty with fewer than two seeds in common.
-std::string paired_by_seed(const std::map<std::int64_t, double>& best,
-                           const std::map<std::int64_t, double>& next, const SeedBlockFit* fit,
-                           const std::string& next_name = "the next") {
+// error with Student's t. Empty with fewer than two seeds in common. The order counts as
+// established seed by seed when the best is lower at every seed and p < 0.05 (for the best
+// against the next, p errs large: see docs/studies.md).
+struct Paired {
+  std::string text;
+  bool established = false;
+};
+Paired paired_by_seed(const std::map<std::int64_t, double>& best,
+                      const std::map<std::int64_t, double>& next, const SeedBlockFit* fit,
+                      const std::string& next_name = "the next") {
   std::vector<double> differences;  // runner-up minus best, by seed
   for (const auto& [seed, fid] : best) {
     const auto it = next.find(seed);
     if (it != next.end()) differences.push_back(it->second - fid);
   }
   const std::size_t n = differences.size();
-  if (n < 2) return "";
+  if (n < 2) return {};
   const auto lower =
       std::count_if(differences.begin(), differences.end(), [](double d) { return d > 0; });
   double mean = 0;
@@ -77,17 +83,19 @@ std::string paired_by_seed(const std::map<std::int64_t, double>& best,
         << format_fixed(differences[i], 1);
   }
   // Each difference has the error of two cells: variance 2 sigma^2, over n seeds 2 sigma^2 / n.
+  bool established = false;
   if (fit != nullptr && fit->sigma > 0 && static_cast<int>(n) == fit->seeds) {
     const double error = fit->sigma * std::sqrt(2.0 / static_cast<double>(n));
     const double t = mean / error;
+    const double p = student_t_two_sided_p(t, fit->dof);
     out << "; mean " << format_fixed(mean, 1) << ", " << format_fixed(t, 2)
-        << " standard errors of " << format_fixed(error, 1)
-        << ": p = " << format_fixed(student_t_two_sided_p(t, fit->dof), 3) << ", Student's t with "
-        << fit->dof << (fit->dof == 1 ? " degree" : " degrees") << " of freedom over "
-        << fit->settings << " settings";
+        << " standard errors of " << format_fixed(error, 1) << ": p = " << format_fixed(p, 3)
+        << ", Student's t with " << fit->dof << (fit->dof == 1 ? " degree" : " degrees")
+        << " of freedom over " << fit->settings << " settings";
+    established = static_cast<std::size_t>(lower) == n && p < 0.05;
   }
   out << ").";
-  return out.str();
+  return {out.str(), established};
 }
 
 // Why the b trend is not established, from the numbers: how far two seeds of one cell differ
@@ -381,8 +389,14 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     // least two seeds each; one seed has no spread to judge by).
     const bool seeds = found[0].second.count >= 2 && found[1].second.count >= 2;
     const bool separated = seeds && found[0].second.high < found[1].second.low;
-    all_b_separated = all_b_separated && separated;
-    established[size] = separated;
+    const auto b_seeds = [&](double b) -> const auto& {
+      return seeds_of(StudyAxis::kInputScale, format_exact(b), size);
+    };
+    const Paired paired = separated ? Paired{}
+                                    : paired_by_seed(b_seeds(found[0].first),
+                                                     b_seeds(found[1].first), block_of(size));
+    all_b_separated = all_b_separated && (separated || paired.established);
+    established[size] = separated || paired.established;
     // Which of the two has a single seed (no spread to judge by), when not both have several.
     std::string single;
     if (!seeds) {
@@ -397,16 +411,13 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
         << "); the next, b = " << format_exact(found[1].first) << " (FID "
         << format_fixed(found[1].second.mean, 1) << "), "
         << (separated ? "is worse for every seed."
-            : seeds   ? "overlaps it within the spread over seeds, so the order of these two is "
-                        "not established."
-                      : single + ", so the order of these two is not established.");
-    if (!separated) {
-      const auto b_seeds = [&](double b) -> const auto& {
-        return seeds_of(StudyAxis::kInputScale, format_exact(b), size);
-      };
-      out << paired_by_seed(b_seeds(found[0].first), b_seeds(found[1].first), block_of(size));
-    }
-    out << "\n";
+            : paired.established
+                ? "overlaps it within the spread over seeds, but the order of these two is "
+                  "established seed by seed."
+            : seeds ? "overlaps it within the spread over seeds, so the order of these two is "
+                      "not established."
+                    : single + ", so the order of these two is not established.")
+        << paired.text << "\n";
   }
   std::sort(best_b.begin(), best_b.end());  // by resolution, whatever the file's order
   std::string why_not;                      // why the trend is not established, when it is not
@@ -459,18 +470,21 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
               [](const auto& a, const auto& b) { return a.second.mean < b.second.mean; });
     const bool separated = found[0].second.count >= 2 && found[1].second.count >= 2 &&
                            found[0].second.high < found[1].second.low;
-    all_schedules_separated = all_schedules_separated && separated;
+    const auto row_seeds = [&](const StudyRow* row) -> const auto& {
+      return seeds_of(row->axis, row->value, size);
+    };
+    const Paired paired = separated ? Paired{}
+                                    : paired_by_seed(row_seeds(found[0].first),
+                                                     row_seeds(found[1].first), block_of(size));
+    all_schedules_separated = all_schedules_separated && (separated || paired.established);
     out << "- " << size << " px, schedule functions at b = 1: the best is " << found[0].first->label
         << " (FID " << format_fixed(found[0].second.mean, 1) << "); the next, "
         << found[1].first->label << " (FID " << format_fixed(found[1].second.mean, 1) << "), "
         << (separated ? "is worse for every seed."
-                      : "is not separated from it by the spread over seeds.");
-    const auto row_seeds = [&](const StudyRow* row) -> const auto& {
-      return seeds_of(row->axis, row->value, size);
-    };
-    if (!separated) {
-      out << paired_by_seed(row_seeds(found[0].first), row_seeds(found[1].first), block_of(size));
-    }
+            : paired.established
+                ? "is not separated from it by the spread over seeds, but is worse seed by seed."
+                : "is not separated from it by the spread over seeds.")
+        << paired.text;
     // The paper's comparison: the best function against 1 - t, the schedule b rescales.
     const auto linear = std::find_if(found.begin() + 2, found.end(), [](const auto& f) {
       return f.first->axis == StudyAxis::kInputScale;
@@ -478,12 +492,17 @@ std::string study_conclusion(const StudyPlan& plan, const std::vector<CellResult
     if (found[0].first->axis != StudyAxis::kInputScale && linear != found.end()) {
       const bool apart = found[0].second.count >= 2 && linear->second.count >= 2 &&
                          found[0].second.high < linear->second.low;
+      const Paired against =
+          apart ? Paired{}
+                : paired_by_seed(row_seeds(found[0].first), row_seeds(linear->first),
+                                 block_of(size), "1 - t");
       out << " Against " << linear->first->label << " (FID " << format_fixed(linear->second.mean, 1)
-          << "), " << (apart ? "worse for every seed." : "not separated by the spread over seeds.");
-      if (!apart) {
-        out << paired_by_seed(row_seeds(found[0].first), row_seeds(linear->first), block_of(size),
-                              "1 - t");
-      }
+          << "), "
+          << (apart                 ? "worse for every seed."
+              : against.established ? "not separated by the spread over seeds, but worse seed "
+                                      "by seed."
+                                    : "not separated by the spread over seeds.")
+          << against.text;
     }
     out << "\n";
     best_schedules.push_back(found[0].first->label);
