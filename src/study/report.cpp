@@ -347,8 +347,9 @@ std::vector<std::string> write_study_report(const StudyPlan& plan,
   for (const auto& figure_markdown : written) md << figure_markdown;
   md << per_resolution.str();
   md << "## Cells\n\nEach cell is a run folder, `" << plan.out_dir
-     << "/cells/<cell>/` (configuration, checkpoints, metrics.jsonl, samples, report.html), on "
-        "the machine that ran the study; run folders are not part of the repository.\n\n"
+     << "/cells/<cell>/` (configuration, checkpoints, metrics.jsonl, samples, report.html) on "
+        "the machine that ran the study; a cell folder kept without its report (it is large), "
+        "as a repository may keep them, gets it back with `noisesched report <folder>`.\n\n"
      << kCellsHeader << "\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : results) {
     const char* status = kCellStatus[static_cast<int>(r.status)];
