@@ -348,6 +348,16 @@ TEST(Study, AnOrderLowerAtEverySeedWithSmallPIsEstablishedSeedBySeed) {
       << weak;
 }
 
+// A plan whose report and cells go to a fresh folder `dir`.
+StudyPlan plan_in(const std::filesystem::path& dir, std::vector<int> sizes) {
+  std::filesystem::remove_all(dir);
+  StudyPlan plan = plan_of(std::move(sizes));
+  plan.report = (dir / "study.md").string();
+  plan.out_dir = (dir / "runs").string();
+  plan.source = "test.toml";
+  return plan;
+}
+
 // A cell as read_report_cells gives it: id, resolution, seed, steps, status, FID, accuracy.
 CellResult as_read(int resolution, const std::string& value, std::int64_t seed, double fid,
                    double cacc) {
@@ -463,11 +473,7 @@ TEST(Study, TheAdvisorsPredictionIsWeighedBeyondTheReference) {
 TEST(Study, AReportsCellsReadBack) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-report";
-  fs::remove_all(dir);
-  StudyPlan plan = plan_of({32});
-  plan.report = (dir / "study.md").string();
-  plan.out_dir = (dir / "runs").string();
-  plan.source = "test.toml";
+  const StudyPlan plan = plan_in(dir, {32});
   const auto b = StudyAxis::kInputScale;
   std::vector<CellResult> results = {done(32, b, "1", 0, 100.04), done(32, b, "0.5", 0, 90.26),
                                      done(32, b, "0.5", 1, std::nan(""))};
@@ -555,11 +561,7 @@ TEST(Study, AReportsCellsReadBack) {
 TEST(Study, AReportIsNotRewrittenWithoutCellsItHasFinished) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-keep";
-  fs::remove_all(dir);
-  StudyPlan plan = plan_of({32});
-  plan.report = (dir / "study.md").string();
-  plan.out_dir = (dir / "runs").string();
-  plan.source = "test.toml";
+  const StudyPlan plan = plan_in(dir, {32});
   const auto b = StudyAxis::kInputScale;
   std::vector<CellResult> results = {done(32, b, "1", 0, 100), done(32, b, "0.5", 0, 90)};
   write_study_report(plan, results, "first");
@@ -586,14 +588,11 @@ TEST(Study, AReportIsNotRewrittenWithoutCellsItHasFinished) {
 TEST(Study, AReportComparesWithTheStudyItNames) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / "noisesched-study-test-compare";
-  fs::remove_all(dir);
-  fs::create_directories(dir);
   const auto b = StudyAxis::kInputScale;
   // The earlier study: its file and its report (written the usual way).
-  StudyPlan earlier = plan_of({32});
-  earlier.report = (dir / "short.md").string();
-  earlier.out_dir = (dir / "short").string();
-  earlier.source = (dir / "short.toml").string();
+  StudyPlan earlier = plan_in(dir / "short", {32});
+  fs::create_directories(dir / "short");
+  earlier.source = (dir / "short" / "study.toml").string();
   std::vector<CellResult> then = {done(32, b, "1", 0, 300), done(32, b, "0.5", 0, 250)};
   for (CellResult& r : then) r.extractor = "cnn:old";
   write_study_report(earlier, then, "short");
@@ -601,10 +600,7 @@ TEST(Study, AReportComparesWithTheStudyItNames) {
                                 << earlier.report
                                 << "\"\ninput_scales = [1, 0.5]\nsteps = 700\n[[resolution]]\n"
                                    "size = 32\nconfig = \"x.toml\"\n";
-  StudyPlan plan = plan_of({32});
-  plan.report = (dir / "long.md").string();
-  plan.out_dir = (dir / "long").string();
-  plan.source = "long.toml";
+  StudyPlan plan = plan_in(dir / "long", {32});
   plan.compare = earlier.source;
   std::vector<CellResult> now = {done(32, b, "1", 0, 100), done(32, b, "0.5", 0, 150)};
   for (CellResult& r : now) r.extractor = "cnn:new";
