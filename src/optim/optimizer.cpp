@@ -169,10 +169,9 @@ bool Optimizer::step_fused(const Number& lr, const at::Tensor& step_count) {
 
 void Optimizer::step(double lr) {
   torch::NoGradGuard no_grad;
-  ++steps_;
-  const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(steps_));
-  const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
-  apply(lr, correction1, correction2, at::Tensor());
+  double numbers[kUpdateScalars] = {};
+  next_update(lr, numbers);
+  apply(numbers[kLr], numbers[kCorrection1], numbers[kCorrection2], at::Tensor());
 }
 
 void Optimizer::next_update(double lr, double* out) {

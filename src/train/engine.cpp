@@ -6,6 +6,7 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <tuple>
@@ -145,6 +146,20 @@ LoaderOptions TrainingEngine::loader_options() const {
   options.shard_size = static_cast<int>(shard_end_ - shard_begin_);
   return options;
 }
+
+namespace {
+
+// The device tensors of a step's inputs and outputs, in one order: what a recording reads and
+// writes, refilled and copied out at each replay.
+template <typename Inputs>
+auto step_inputs(Inputs& in) {
+  return std::array{&in.pixels, &in.eps, &in.table, &in.scalars};
+}
+std::array<at::Tensor*, 3> step_outputs(StepOutputs& out) {
+  return {&out.loss, &out.grad_norm, &out.losses};
+}
+
+}  // namespace
 
 // The captured steps: one graph per value of the host-side branch (whether self-conditioning's
 // first pass runs), both reading the same static inputs and writing the same static outputs, and
@@ -336,10 +351,7 @@ bool TrainingEngine::replay_step(const StepInputs& in, StepOutputs& out) {
   if (!g.statics.pixels.defined()) {
     // The tensors every graph reads and writes, made once, outside any recording.
     g.statics = in;
-    for (at::Tensor* t :
-         {&g.statics.pixels, &g.statics.eps, &g.statics.table, &g.statics.scalars}) {
-      *t = t->clone();
-    }
+    for (at::Tensor* t : step_inputs(g.statics)) *t = t->clone();
     const auto options = at::TensorOptions().device(device_);
     g.outputs.loss = at::zeros({}, options);
     g.outputs.grad_norm = at::zeros({}, options);
@@ -356,10 +368,9 @@ bool TrainingEngine::replay_step(const StepInputs& in, StepOutputs& out) {
     try {
       captured->capture(
           [&] {
-            const StepOutputs o = compute(recorded);
-            g.outputs.loss.copy_(o.loss);
-            g.outputs.grad_norm.copy_(o.grad_norm);
-            g.outputs.losses.copy_(o.losses);
+            StepOutputs o = compute(recorded);
+            const auto computed = step_outputs(o), kept = step_outputs(g.outputs);
+            for (std::size_t i = 0; i < kept.size(); ++i) kept[i]->copy_(*computed[i]);
           },
           g.first);
     } catch (const std::exception& e) {
@@ -372,16 +383,16 @@ bool TrainingEngine::replay_step(const StepInputs& in, StepOutputs& out) {
     graph = std::move(captured);
     if (g.first == nullptr) g.first = graph.get();
   }
-  g.statics.pixels.copy_(in.pixels, /*non_blocking=*/true);
-  g.statics.eps.copy_(in.eps, /*non_blocking=*/true);
-  g.statics.table.copy_(in.table, /*non_blocking=*/true);
-  g.statics.scalars.copy_(in.scalars, /*non_blocking=*/true);
+  const auto given = step_inputs(in);
+  const auto statics = step_inputs(g.statics);
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    statics[i]->copy_(*given[i], /*non_blocking=*/true);
+  }
   graph->replay();
   ++g.replays;
   // The next replay overwrites the outputs: the step's result keeps copies.
-  out.loss = g.outputs.loss.clone();
-  out.grad_norm = g.outputs.grad_norm.clone();
-  out.losses = g.outputs.losses.clone();
+  const auto kept = step_outputs(g.outputs), result = step_outputs(out);
+  for (std::size_t i = 0; i < kept.size(); ++i) *result[i] = kept[i]->clone();
   return true;
 }
 
